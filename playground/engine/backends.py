@@ -1,0 +1,176 @@
+"""URL → per-session async engines, with each dialect's recipe (DESIGN §6).
+
+Every session gets an engine of its own with a pool of exactly one connection, so "session A"
+is one database connection for its whole life: the lock graph can name it, the server can see
+it (`application_name`), and a connection can never wander to another pane.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from sqlalchemy import event
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+ASYNC_DRIVERS = {
+    "sqlite": ("aiosqlite", ("aiosqlite",), None),
+    "postgresql": ("asyncpg", ("asyncpg", "psycopg"), "postgres"),
+    "mysql": ("asyncmy", ("asyncmy", "aiomysql"), "mysql"),
+    "mariadb": ("asyncmy", ("asyncmy", "aiomysql"), "mysql"),
+}
+DRIVER_MODULES = {"aiosqlite": "aiosqlite", "asyncpg": "asyncpg", "psycopg": "psycopg", "asyncmy": "asyncmy", "aiomysql": "aiomysql"}
+JOURNAL_MODES = ("delete", "wal")
+BEGIN_MODES = ("deferred", "immediate", "exclusive")
+
+
+class BackendError(Exception):
+    """A URL or driver problem, said in a sentence the user can act on."""
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Which database a workspace talks to."""
+
+    url: URL
+    name: str  # sqlite | postgresql | mysql
+
+    @property
+    def display_url(self) -> str:
+        """The URL with its password masked, as SQLAlchemy masks it."""
+        return self.url.render_as_string(hide_password=True)
+
+
+def resolve(url: str | URL) -> Backend:
+    """Parse a URL, pick the async driver for it, and check the driver is installed."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except ArgumentError as exc:
+        raise BackendError(f"not a database URL: {mask(str(url))} ({exc})") from None
+    dialect, _, driver = parsed.drivername.partition("+")
+    if dialect == "postgres":
+        dialect = "postgresql"
+    if dialect not in ASYNC_DRIVERS:
+        raise BackendError(f"txplay supports sqlite, postgresql, mysql and mariadb URLs, not {dialect!r}")
+    default, accepted, extra = ASYNC_DRIVERS[dialect]
+    driver = driver or default
+    if driver not in accepted:
+        names = ", ".join(f"{dialect}+{d}" for d in accepted)
+        raise BackendError(f"{dialect}+{driver} is not an async driver txplay can use; use {names}")
+    module = DRIVER_MODULES[driver]
+    if importlib.util.find_spec(module) is None:
+        hint = f"pip install 'txplay[{extra}]'" if extra else f"pip install {module}"
+        raise BackendError(f"the {driver} driver for {dialect} is not installed: {hint}")
+    if dialect == "sqlite" and parsed.database in (None, "", ":memory:"):
+        raise BackendError("an in-memory SQLite database cannot be shared by several sessions; give a file: sqlite:///demo.db")
+    parsed = parsed.set(drivername=f"{dialect}+{driver}")
+    return Backend(parsed, "mysql" if dialect in ("mysql", "mariadb") else dialect)
+
+
+def mask(text: str) -> str:
+    """Mask any password in a URL-looking string (for error messages built from raw input)."""
+    try:
+        return make_url(text).render_as_string(hide_password=True)
+    except Exception:
+        return text
+
+
+@dataclass
+class ConnectionHooks:
+    """What a session engine calls back into: its settings and its statement log."""
+
+    name: str
+    lock_timeout: Callable[[], float]
+    begin_mode: Callable[[], str]
+    journal_mode: Callable[[], str]
+    on_connect: Callable[[Any, Any], None]
+    on_statement: Callable[[str, Any], None]
+    on_statement_done: Callable[[], None]
+    on_error: Callable[[Any], None]
+    on_txn_event: Callable[[str], None]
+    on_checkin: Callable[[Any, Any], None]
+
+
+def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngine:
+    """An async engine with one pooled connection for one session, with the dialect's recipe."""
+    kwargs: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
+    connect_args: dict[str, Any] = {}
+    if backend.name == "sqlite":
+        connect_args["timeout"] = hooks.lock_timeout()
+    elif backend.url.drivername == "postgresql+asyncpg":
+        connect_args["server_settings"] = {"application_name": f"txplay {hooks.name}"}
+    elif backend.url.drivername == "postgresql+psycopg":
+        connect_args["application_name"] = f"txplay {hooks.name}"
+    engine = create_async_engine(backend.url, connect_args=connect_args, **kwargs)
+    sync = engine.sync_engine
+
+    @event.listens_for(sync, "connect")
+    def _connect(dbapi_connection: Any, record: Any) -> None:
+        if backend.name == "sqlite":
+            # SQLAlchemy's recipe: the driver must not manage transactions itself, or a
+            # released savepoint survives an outer rollback.
+            dbapi_connection.isolation_level = None
+            cursor = dbapi_connection.cursor()
+            cursor.execute(f"PRAGMA journal_mode={hooks.journal_mode()}")
+            cursor.close()
+        hooks.on_connect(dbapi_connection, record)
+
+    @event.listens_for(sync, "begin")
+    def _begin(conn: Any) -> None:
+        if backend.name == "sqlite":
+            mode = hooks.begin_mode()
+            conn.exec_driver_sql("BEGIN" if mode == "deferred" else f"BEGIN {mode.upper()}")
+        else:
+            hooks.on_txn_event("BEGIN (implicit)")
+
+    @event.listens_for(sync, "before_cursor_execute")
+    def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        hooks.on_statement(statement, parameters)
+
+    @event.listens_for(sync, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
+        hooks.on_statement_done()
+
+    @event.listens_for(sync, "handle_error")
+    def _error(context: Any) -> None:
+        hooks.on_error(context)
+
+    @event.listens_for(sync, "commit")
+    def _commit(conn: Any) -> None:
+        hooks.on_txn_event("COMMIT")
+
+    @event.listens_for(sync, "rollback")
+    def _rollback(conn: Any) -> None:
+        hooks.on_txn_event("ROLLBACK")
+
+    @event.listens_for(sync, "checkin")
+    def _checkin(dbapi_connection: Any, record: Any) -> None:
+        hooks.on_checkin(dbapi_connection, record)
+
+    return engine
+
+
+def create_observer_engine(backend: Backend) -> AsyncEngine:
+    """An engine outside every session: setup, teardown and the committed-data view."""
+    from sqlalchemy.pool import NullPool
+
+    connect_args: dict[str, Any] = {}
+    if backend.name == "sqlite":
+        connect_args["timeout"] = 5.0
+    elif backend.url.drivername == "postgresql+asyncpg":
+        connect_args["server_settings"] = {"application_name": "txplay observer"}
+    engine = create_async_engine(backend.url, poolclass=NullPool, connect_args=connect_args)
+    if backend.name == "sqlite":
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _connect(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine.sync_engine, "begin")
+        def _begin(conn: Any) -> None:
+            conn.exec_driver_sql("BEGIN")
+
+    return engine

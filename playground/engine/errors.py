@@ -1,0 +1,93 @@
+"""Exceptions → what a pane shows: class, a clean message, and a one-line hint where one helps."""
+
+from __future__ import annotations
+
+import re
+import traceback
+
+from sqlalchemy import exc as sa_exc
+
+from playground.engine.language import COMMANDS, COMMAND_PREFIX
+from playground.engine.snapshot import ErrorInfo
+
+MAX_MESSAGE = 2000
+
+
+def describe(error: BaseException, filename: str | None = None) -> ErrorInfo:
+    """An ErrorInfo for any exception a step raised."""
+    message = _message(error)
+    where = _user_line(error, filename) if filename else None
+    if where:
+        message = f"{message} ({where})"
+    return ErrorInfo(type=type(error).__name__, message=message, hint=hint_for(error), sqlstate=sqlstate_of(error))
+
+
+def _message(error: BaseException) -> str:
+    if isinstance(error, sa_exc.StatementError) and error.orig is not None:
+        # "(sqlite3.OperationalError) database is locked" without the SQL echo and the link.
+        text = f"({type(error.orig).__module__.split('.')[0]}.{type(error.orig).__name__}) {error.orig}"
+        if error.statement and not isinstance(error, sa_exc.DBAPIError):
+            text += f" [SQL: {error.statement}]"
+    elif isinstance(error, sa_exc.SQLAlchemyError):
+        text = str(error)
+        text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
+    elif isinstance(error, SyntaxError):
+        text = f"{error.msg} (line {error.lineno})" if error.lineno else str(error.msg)
+    else:
+        text = str(error)
+    text = text.strip()
+    if len(text) > MAX_MESSAGE:
+        text = text[:MAX_MESSAGE] + "…"
+    return text
+
+
+def _user_line(error: BaseException, filename: str) -> str | None:
+    if isinstance(error, SyntaxError):
+        return None
+    last = None
+    for frame in traceback.extract_tb(error.__traceback__):
+        if frame.filename.startswith(filename):
+            last = frame
+    if last is None:
+        return None
+    return f"line {last.lineno}" + (f" in {last.name}" if last.name != "<module>" else "")
+
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """The SQLSTATE a server gave, where the driver exposes it."""
+    orig = getattr(error, "orig", None)
+    for attr in ("sqlstate", "pgcode"):
+        value = getattr(orig, attr, None)
+        if isinstance(value, str) and value:
+            return value
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and orig is not None and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
+        return str(args[0])
+    return None
+
+
+def hint_for(error: BaseException) -> str | None:
+    """A one-line hint for the mistakes people make most."""
+    text = str(error)
+    if isinstance(error, sa_exc.PendingRollbackError):
+        return "this session's transaction failed; type `rollback` before going on"
+    if isinstance(error, sa_exc.MissingGreenlet):
+        return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"
+    if isinstance(error, sa_exc.ArgumentError) and "text()" in text:
+        return "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own"
+    if isinstance(error, ImportError) and "IsolationLevel" in text:
+        return "there is no IsolationLevel in SQLAlchemy; isolation levels are strings (see `\\isolation`)"
+    if isinstance(error, NameError):
+        name = getattr(error, "name", None) or ""
+        command = name.replace("_", "-")
+        if command in COMMANDS:
+            return f"commands start with {COMMAND_PREFIX}: {COMMAND_PREFIX}{command}"
+    if isinstance(error, SyntaxError) and ("await" in text or "async" in text) and "outside" in text:
+        return "top-level await needs async mode: `\\mode async`"
+    if isinstance(error, sa_exc.OperationalError) and "database is locked" in text:
+        return "another session holds SQLite's write lock; commit or roll it back, or raise `\\timeout`"
+    if isinstance(error, sa_exc.IntegrityError):
+        return "a constraint refused the row; the transaction stays open (roll back or go on)"
+    if isinstance(error, sa_exc.InvalidRequestError) and "already begun" in text:
+        return "the session autobegins; a transaction was already open (commit or roll back first)"
+    return None

@@ -1,0 +1,291 @@
+"""Running one input in a session: SQL, transaction control, Python (sync or async), commands."""
+
+from __future__ import annotations
+
+import ast
+import inspect as pyinspect
+import linecache
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import text as sql_text
+from sqlalchemy.engine import Result, Row
+from sqlalchemy.orm import Session, SessionTransaction
+
+from playground.engine.errors import describe
+from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
+from playground.engine.session import PlaygroundSession
+
+MAX_ROWS = 200
+MAX_VALUE = 2000
+MAX_INPUT = 200_000
+
+
+class StepError(Exception):
+    """A playground-level refusal (bad command, unknown savepoint) shown like any error."""
+
+
+@dataclass
+class Outcome:
+    """What running an input produced, before it becomes a StepResult."""
+
+    columns: tuple[str, ...] | None = None
+    rows: list[tuple[Any, ...]] | None = None
+    rows_omitted: int = 0
+    value: Any = None
+    has_value: bool = False
+    messages: list[str] = field(default_factory=list)
+
+
+async def execute(ps: PlaygroundSession, item: Classified, index: int) -> Outcome:
+    """Run a classified input in `ps`; raises what the input raised."""
+    if len(item.text) > MAX_INPUT:
+        raise StepError(f"input of {len(item.text):,} characters is longer than txplay accepts ({MAX_INPUT:,})")
+    if item.kind == "sql":
+        return await _run_sql(ps, item.statements)
+    if item.kind == "command":
+        assert item.command is not None
+        return await run_command(ps, item.command)
+    if item.kind == "python":
+        return await _run_python(ps, item.text, f"<{ps.name}:{index}>")
+    return Outcome()
+
+
+# -- SQL ------------------------------------------------------------------------------------
+
+
+async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) -> Outcome:
+    outcome = Outcome()
+    for stmt in statements:
+        if stmt.control is not None:
+            outcome = Outcome(messages=outcome.messages)
+            await _control(ps, stmt.control, stmt.name, outcome)
+            continue
+        result = await ps.asession.execute(sql_text(escape_colons(stmt.text)))
+        outcome = Outcome(messages=outcome.messages)
+        if result.returns_rows:
+            _collect_rows(result, outcome)
+        else:
+            count = result.rowcount
+            if count is not None and count >= 0:
+                outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
+    return outcome
+
+
+def _collect_rows(result: Result[Any], outcome: Outcome) -> None:
+    outcome.columns = tuple(result.keys())
+    rows: list[tuple[Any, ...]] = []
+    omitted = 0
+    for row in result:
+        if len(rows) < MAX_ROWS:
+            rows.append(tuple(row))
+        else:
+            omitted += 1
+    outcome.rows = rows
+    outcome.rows_omitted = omitted
+
+
+async def _control(ps: PlaygroundSession, control: str, name: str | None, outcome: Outcome) -> None:
+    def run(session: Session) -> None:
+        if control == "begin":
+            session.begin()
+        elif control == "commit":
+            session.commit()
+        elif control == "rollback":
+            session.rollback()
+        elif control == "flush":
+            session.flush()
+        elif control == "savepoint":
+            nested = session.begin_nested()
+            outcome.messages.append(f"savepoint {ps.tree.name(nested, name)} open")
+        elif control == "release":
+            target = _savepoint(ps, name)
+            label = ps.tree.label(target, {})
+            for trans in _inner_first(ps, target):
+                trans.commit()
+            outcome.messages.append(f"savepoint {label} released")
+        elif control == "rollback-to":
+            target = _savepoint(ps, name)
+            label = ps.tree.label(target, {})
+            for trans in _inner_first(ps, target):
+                trans.rollback()
+            reopened = session.begin_nested()
+            ps.tree.name(reopened, label)
+            outcome.messages.append(f"rolled back to savepoint {label}; it is open again")
+        else:  # pragma: no cover - the classifier only produces the names above
+            raise StepError(f"unknown transaction control {control}")
+
+    await ps.asession.run_sync(run)
+
+
+def _savepoint(ps: PlaygroundSession, name: str | None) -> SessionTransaction:
+    if name is None:
+        nested = ps.sync.get_nested_transaction()
+        if nested is None:
+            raise StepError("no savepoint is open")
+        return nested
+    found = ps.tree.find(name)
+    if found is None:
+        open_names = [ps.tree.label(t, {}) for t in ps.tree.chain() if t.nested]
+        listing = ", ".join(open_names) if open_names else "none is open"
+        raise StepError(f"no savepoint named {name!r} ({listing})")
+    return found
+
+
+def _inner_first(ps: PlaygroundSession, target: SessionTransaction) -> list[SessionTransaction]:
+    chain = ps.tree.chain()
+    return list(reversed(chain[chain.index(target) :]))
+
+
+# -- Python ---------------------------------------------------------------------------------
+
+
+def compile_python(source: str, filename: str, async_mode: bool) -> tuple[Any, Any]:
+    """Compile a block; its last expression statement is compiled apart so its value shows."""
+    flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if async_mode else 0
+    tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
+    last = None
+    if tree.body and isinstance(tree.body[-1], ast.Expr):
+        last = ast.Expression(tree.body.pop().value)
+    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
+    expr = compile(last, filename, "eval", flags=flags, dont_inherit=True) if last is not None else None
+    return body, expr
+
+
+async def _run_python(ps: PlaygroundSession, source: str, filename: str) -> Outcome:
+    async_mode = ps.settings.mode == "async"
+    try:
+        body, expr = compile_python(source, filename, async_mode)
+    except SyntaxError as exc:
+        exc.filename = filename
+        raise
+    ns = ps.namespace
+    outcome = Outcome()
+    if async_mode:
+        result = eval(body, ns)
+        if pyinspect.iscoroutine(result):
+            await result
+        if expr is not None:
+            value = eval(expr, ns)
+            if pyinspect.iscoroutine(value) and expr.co_flags & pyinspect.CO_COROUTINE:
+                value = await value
+            _set_value(outcome, value)
+    else:
+
+        def run(session: Session) -> None:
+            exec(body, ns)
+            if expr is not None:
+                _set_value(outcome, eval(expr, ns))
+
+        await ps.asession.run_sync(run)
+    if pyinspect.iscoroutine(outcome.value):
+        outcome.value.close()
+        raise StepError("this expression gave a coroutine that was never awaited: put `await` in front of it")
+    return outcome
+
+
+def _set_value(outcome: Outcome, value: Any) -> None:
+    if value is None:
+        return
+    if isinstance(value, Result):
+        _collect_rows(value, outcome)
+        return
+    if isinstance(value, list) and value and all(isinstance(r, Row) for r in value[:MAX_ROWS]):
+        outcome.columns = tuple(value[0]._fields)
+        outcome.rows = [tuple(r) for r in value[:MAX_ROWS]]
+        outcome.rows_omitted = max(0, len(value) - MAX_ROWS)
+    outcome.value = value
+    outcome.has_value = True
+
+
+def value_repr(value: Any) -> str:
+    """The repr a pane shows for a value, cut to a readable length."""
+    try:
+        text = repr(value)
+    except Exception as exc:
+        text = f"<repr failed: {type(exc).__name__}: {exc}>"
+    return text if len(text) <= MAX_VALUE else text[:MAX_VALUE] + "…"
+
+
+# -- commands -------------------------------------------------------------------------------
+
+
+async def run_command(ps: PlaygroundSession, command: Command) -> Outcome:
+    """Run a `\\command`; `cancel` is handled by the workspace, which can reach a busy session."""
+    name, args = command.name, command.args
+    outcome = Outcome()
+    if name in ("begin", "commit", "rollback", "flush"):
+        _no_args(command)
+        await _control(ps, name, None, outcome)
+    elif name in ("savepoint", "release", "rollback-to"):
+        if len(args) > 1:
+            raise StepError(f"{COMMAND_PREFIX}{name} takes at most one name")
+        await _control(ps, name, args[0] if args else None, outcome)
+    elif name in ("expunge", "refresh"):
+        if len(args) != 1:
+            raise StepError(f"{COMMAND_PREFIX}{name} NAME: name one object, e.g. {COMMAND_PREFIX}{name} u")
+        obj = _lookup(ps, args[0])
+
+        def run(session: Session) -> None:
+            getattr(session, name)(obj)
+
+        await ps.asession.run_sync(run)
+        outcome.messages.append(f"{name}d {args[0]}" if name == "expunge" else f"refreshed {args[0]}")
+    elif name == "mode":
+        if len(args) != 1 or args[0] not in ("sync", "async"):
+            raise StepError(f"{COMMAND_PREFIX}mode sync|async (now {ps.settings.mode})")
+        ps.set_mode(args[0])
+        outcome.messages.append(
+            "async mode: `session` is the AsyncSession; use await" if args[0] == "async" else "sync mode: `session` is the Session"
+        )
+    elif name == "help":
+        outcome.messages.extend(help_lines())
+    elif name == "clear":
+        ps.tracker.clear_departed()
+        outcome.messages.append("cleared")
+    elif name in ("isolation", "timeout", "begin-mode"):
+        # Settings that touch the connection are applied by the workspace (it knows the backend).
+        raise _Delegate()
+    elif name == "cancel":
+        outcome.messages.append("nothing to cancel: this session is not waiting")
+    else:
+        raise StepError(f"unknown command {COMMAND_PREFIX}{name}; type help for the list")
+    return outcome
+
+
+class _Delegate(Exception):
+    """Raised for commands the workspace itself carries out."""
+
+
+def _no_args(command: Command) -> None:
+    if command.args:
+        raise StepError(f"{COMMAND_PREFIX}{command.name} takes no arguments")
+
+
+def _lookup(ps: PlaygroundSession, expression: str) -> Any:
+    try:
+        return eval(compile(expression, "<name>", "eval"), ps.namespace)
+    except Exception as exc:
+        raise StepError(f"cannot find {expression!r}: {type(exc).__name__}: {exc}") from None
+
+
+def help_lines() -> list[str]:
+    """The command list `help` prints."""
+    lines = ["SQL runs in the session's transaction; BEGIN/COMMIT/ROLLBACK/SAVEPOINT x/RELEASE x/ROLLBACK TO x map onto the Session.",
+             "Python runs with `session`, the mapped classes, select/update/delete/insert/text/func/inspect.",
+             "Commands:"]
+    for name, description in COMMANDS.items():
+        lines.append(f"  {COMMAND_PREFIX}{name:<12} {description}")
+    return lines
+
+
+def describe_error(error: BaseException, ps: PlaygroundSession) -> Any:
+    """ErrorInfo for an exception raised by a step of `ps`."""
+    return describe(error, filename_prefix(ps))
+
+
+def filename_prefix(ps: PlaygroundSession) -> str:
+    """The prefix of the pseudo file names a session's Python steps compile under."""
+    return f"<{ps.name}:"
+

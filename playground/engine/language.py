@@ -1,0 +1,210 @@
+"""What a user typed: SQL, transaction-control SQL, Python, or a command (DESIGN §3)."""
+
+from __future__ import annotations
+
+import ast
+import re
+from dataclasses import dataclass
+
+COMMAND_PREFIX = "\\"
+
+COMMANDS: dict[str, str] = {
+    "begin": "start a transaction (session.begin())",
+    "commit": "commit the transaction",
+    "rollback": "roll back the whole transaction",
+    "savepoint": "savepoint [name]: open a savepoint (session.begin_nested())",
+    "release": "release [name]: release a savepoint (commit the nested transaction)",
+    "rollback-to": "rollback-to [name]: roll back to a savepoint, which stays open",
+    "flush": "flush pending changes to the database",
+    "expunge": "expunge NAME: remove an object from the session",
+    "refresh": "refresh NAME: reload an object's attributes",
+    "isolation": "isolation LEVEL: set this session's isolation level",
+    "timeout": "timeout SECONDS: how long a statement waits on a lock",
+    "begin-mode": "begin-mode deferred|immediate|exclusive: the BEGIN SQLite emits",
+    "cancel": "cancel the statement this session is waiting on",
+    "mode": "mode sync|async: how Python input runs",
+    "clear": "clear this pane's log",
+    "help": "list the commands",
+}
+
+SQL_KEYWORDS = frozenset(
+    """select insert update delete with create drop alter begin commit rollback savepoint release
+    start end pragma explain set show values replace truncate lock grant revoke analyze vacuum
+    reindex describe call do table reset declare fetch merge upsert abort prepare deallocate
+    listen notify discard comment checkpoint cluster refresh load use handler""".split()
+)
+
+# A keyword followed by one of these is Python (`select(User)`, `values = 1`, `update.x`).
+_PYTHON_AFTER_KEYWORD = re.compile(r"\s*(\(|\.|\[|=(?!=)|,|:(?!:)|\+=|-=)")
+_SQL_WITH = re.compile(r"with\s+(recursive\s+)?\w+\s*(\([^)]*\)\s*)?as\s*(not\s+)?(materialized\s+)?\(", re.I)
+_WORD = re.compile(r"[A-Za-z_][A-Za-z_\-]*")
+
+
+@dataclass(frozen=True)
+class SqlStatement:
+    """One SQL statement; `control` names a transaction-control statement mapped onto the Session."""
+
+    text: str
+    control: str | None = None
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Command:
+    """A playground command such as `\\savepoint sp1`."""
+
+    name: str
+    args: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Classified:
+    """An input and what kind of thing it is."""
+
+    kind: str  # "sql" | "python" | "command" | "empty"
+    text: str
+    statements: tuple[SqlStatement, ...] = ()
+    command: Command | None = None
+
+
+def classify(text: str) -> Classified:
+    """Decide whether `text` is SQL, Python or a command."""
+    stripped = text.strip()
+    if not stripped:
+        return Classified("empty", text)
+    if stripped.startswith(COMMAND_PREFIX):
+        words = stripped[len(COMMAND_PREFIX) :].split()
+        name = words[0].lower() if words else ""
+        return Classified("command", text, command=Command(name, tuple(words[1:])))
+    if stripped.lower() in ("help", "help()", "?"):
+        return Classified("command", text, command=Command("help", ()))
+    if looks_like_sql(stripped):
+        return Classified("sql", text, statements=tuple(split_sql(stripped)))
+    return Classified("python", text)
+
+
+def looks_like_sql(text: str) -> bool:
+    """Whether `text` starts like an SQL statement rather than Python code."""
+    match = _WORD.match(text)
+    if not match:
+        return False
+    word = match.group().lower()
+    if word not in SQL_KEYWORDS:
+        return False
+    if word == "with":
+        return bool(_SQL_WITH.match(text))
+    rest = text[match.end() :]
+    if _PYTHON_AFTER_KEYWORD.match(rest):
+        return False
+    if rest.strip() == "" and _is_python_name_bound_hint(word):
+        return False
+    return True
+
+
+def _is_python_name_bound_hint(word: str) -> bool:
+    # A bare `values` or `table` alone is more likely a Python name than SQL.
+    return word not in {"begin", "commit", "rollback", "end", "savepoint", "release", "abort", "checkpoint", "vacuum", "analyze", "reset", "start"}
+
+
+def split_sql(text: str) -> list[SqlStatement]:
+    """Split SQL on semicolons outside quotes and comments; classify transaction control."""
+    statements: list[SqlStatement] = []
+    buf: list[str] = []
+    quote: str | None = None
+    i = 0
+    depth_dollar: str | None = None
+    while i < len(text):
+        ch = text[i]
+        if depth_dollar is not None:
+            if text.startswith(depth_dollar, i):
+                buf.append(depth_dollar)
+                i += len(depth_dollar)
+                depth_dollar = None
+                continue
+            buf.append(ch)
+        elif quote is not None:
+            buf.append(ch)
+            if ch == quote:
+                if i + 1 < len(text) and text[i + 1] == quote:
+                    buf.append(quote)
+                    i += 1
+                else:
+                    quote = None
+        elif ch in ("'", '"', "`"):
+            quote = ch
+            buf.append(ch)
+        elif ch == "$":
+            m = re.match(r"\$[A-Za-z_]*\$", text[i:])
+            if m:
+                depth_dollar = m.group()
+                buf.append(depth_dollar)
+                i += len(depth_dollar)
+                continue
+            buf.append(ch)
+        elif text.startswith("--", i):
+            end = text.find("\n", i)
+            end = len(text) if end == -1 else end
+            buf.append(text[i:end])
+            i = end
+            continue
+        elif ch == ";":
+            _flush(buf, statements)
+            buf = []
+        else:
+            buf.append(ch)
+        i += 1
+    _flush(buf, statements)
+    return statements
+
+
+def _flush(buf: list[str], out: list[SqlStatement]) -> None:
+    stmt = "".join(buf).strip()
+    if stmt and not all(line.strip().startswith("--") or not line.strip() for line in stmt.splitlines()):
+        out.append(classify_statement(stmt))
+
+
+_CONTROL = [
+    (re.compile(r"^(begin|start\s+transaction)(\s+(transaction|work|deferred|immediate|exclusive))*$", re.I), "begin"),
+    (re.compile(r"^(commit|end)(\s+(transaction|work))?$", re.I), "commit"),
+    (re.compile(r"^(rollback|abort)(\s+(transaction|work))?$", re.I), "rollback"),
+    (re.compile(r"^savepoint\s+(?P<name>\w+)$", re.I), "savepoint"),
+    (re.compile(r"^release(\s+savepoint)?\s+(?P<name>\w+)$", re.I), "release"),
+    (re.compile(r"^rollback(\s+(transaction|work))?\s+to(\s+savepoint)?\s+(?P<name>\w+)$", re.I), "rollback-to"),
+]
+
+
+def classify_statement(stmt: str) -> SqlStatement:
+    """Recognise BEGIN / COMMIT / ROLLBACK / SAVEPOINT / RELEASE / ROLLBACK TO."""
+    flat = " ".join(stmt.split())
+    for pattern, control in _CONTROL:
+        m = pattern.match(flat)
+        if m:
+            name = m.groupdict().get("name")
+            return SqlStatement(stmt, control, name)
+    return SqlStatement(stmt)
+
+
+def escape_colons(stmt: str) -> str:
+    """Escape colons inside quoted literals so `text()` does not read them as bind parameters."""
+    out: list[str] = []
+    quote: str | None = None
+    for ch in stmt:
+        if quote is not None:
+            if ch == ":":
+                out.append("\\:")
+                continue
+            if ch == quote:
+                quote = None
+        elif ch in ("'", '"'):
+            quote = ch
+        out.append(ch)
+    return "".join(out)
+
+
+def python_has_top_level_await(source: str) -> bool:
+    """Whether Python source uses `await` / `async with` / `async for` outside any function."""
+    try:
+        ast.parse(source)
+        return False
+    except SyntaxError as exc:
+        return "outside" in str(exc) and ("await" in str(exc) or "async" in str(exc))

@@ -1,0 +1,290 @@
+"""One pane: an AsyncSession on its own connection, its namespace, trackers and settings."""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Callable
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from playground.engine.backends import Backend, ConnectionHooks, create_session_engine
+from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
+from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
+from playground.engine.tracking import ObjectTracker, TrackedSession
+from playground.engine.transactions import TransactionTree
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import ExceptionContext
+
+MAX_PARAM_REPR = 300
+WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
+
+
+@dataclass
+class SessionSettings:
+    """What a user can change per session."""
+
+    lock_timeout: float = 5.0
+    begin_mode: str = "deferred"
+    isolation: str | None = None
+    mode: str = "sync"
+
+
+@dataclass
+class Inflight:
+    """The statement a session's connection is executing right now."""
+
+    statement: str
+    kind: str  # read | write | commit
+    since: float
+
+
+def statement_kind(statement: str) -> str:
+    """read / write / begin-write for lock inference, from the statement's first word."""
+    words = statement.split(None, 2)
+    first = words[0].lower() if words else ""
+    if first == "begin" and len(words) > 1 and words[1].lower() in ("immediate", "exclusive"):
+        return "write"
+    if first in WRITE_WORDS:
+        return "write"
+    if first == "with" and any(w in statement.lower() for w in (" insert ", " update ", " delete ")):
+        return "write"
+    return "read"
+
+
+@dataclass
+class StepLog:
+    """What the engine tells us while one step runs."""
+
+    sql: list[SqlEntry] = field(default_factory=list)
+    messages: list[str] = field(default_factory=list)
+    output: io.StringIO = field(default_factory=io.StringIO)
+
+
+class PlaygroundSession:
+    """One pane's session: connection, AsyncSession, namespace, object and transaction trackers."""
+
+    def __init__(
+        self,
+        name: str,
+        backend: Backend,
+        models: tuple[type, ...],
+        settings: SessionSettings,
+        journal_mode: Callable[[], str],
+    ) -> None:
+        self.name = name
+        self.backend = backend
+        self.settings = settings
+        self.log = StepLog()
+        self.inflight: Inflight | None = None
+        self.lock_level = "none"  # SQLite inference: none | shared | reserved | exclusive
+        self.driver_connection: Any = None
+        self.dbapi_connection: Any = None
+        self.server_id: Any = None
+        self._in_commit = False
+        self.commit_failed = False
+        self.repaired = False
+        hooks = ConnectionHooks(
+            name=name,
+            lock_timeout=lambda: self.settings.lock_timeout,
+            begin_mode=lambda: self.settings.begin_mode,
+            journal_mode=journal_mode,
+            on_connect=self._on_connect,
+            on_statement=self._on_statement,
+            on_statement_done=self._on_statement_done,
+            on_error=self._on_error,
+            on_txn_event=self._on_txn_event,
+            on_checkin=self._on_checkin,
+        )
+        self.base_engine = create_session_engine(backend, hooks)
+        self.engine = self.base_engine
+        self.asession = AsyncSession(self.engine, sync_session_class=TrackedSession)
+        self.sync: TrackedSession = self.asession.sync_session  # type: ignore[assignment]
+        self.tree = TransactionTree(self.sync)
+        self.namespace = make_namespace(models, lambda: self.log.output)
+        self.tracker = ObjectTracker(
+            self.sync,
+            names=lambda: bound_names(self.namespace),
+            savepoint_name=lambda t: self.tree.label(t, bound_names(self.namespace)),
+        )
+        event.listen(self.sync, "after_commit", self._after_commit)
+        self.set_mode(settings.mode)
+        self.closed = False
+
+    # -- engine hooks ----------------------------------------------------------------------
+
+    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+        self.dbapi_connection = dbapi_connection
+        self.driver_connection = record.driver_connection
+
+    def _on_statement(self, statement: str, parameters: Any) -> None:
+        self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
+        self.log.sql.append(SqlEntry(statement.strip(), _params(parameters)))
+        if statement.lstrip()[:9].upper() == "SAVEPOINT":
+            self.tree.saw_savepoint_sql(statement.strip())
+
+    def _on_statement_done(self) -> None:
+        if self.inflight is not None:
+            kind = self.inflight.kind
+            statement = self.inflight.statement.lstrip().upper()
+            if statement.startswith("BEGIN EXCLUSIVE"):
+                self.lock_level = "exclusive"
+            elif kind == "write":
+                if self.lock_level != "exclusive":
+                    self.lock_level = "reserved"
+            elif self.lock_level == "none" and not statement.startswith(("BEGIN", "PRAGMA")):
+                self.lock_level = "shared"
+        self.inflight = None
+
+    def _on_error(self, context: ExceptionContext) -> None:
+        self.inflight = None
+        if self._in_commit:
+            self.commit_failed = True
+            self._in_commit = False
+
+    def _on_txn_event(self, what: str) -> None:
+        self.log.sql.append(SqlEntry(what))
+        if what == "COMMIT":
+            self._in_commit = True
+            self.inflight = Inflight("COMMIT", "commit", time.monotonic())
+        elif what == "ROLLBACK":
+            self.inflight = None
+            self.lock_level = "none"
+
+    def _after_commit(self, session: Any) -> None:
+        if self._in_commit:
+            self._in_commit = False
+            self.inflight = None
+            self.lock_level = "none"
+
+    def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
+        # A COMMIT that SQLite refused leaves the driver inside the transaction while
+        # SQLAlchemy believes it ended; such a connection must never go back to the pool.
+        if self.in_database_transaction():
+            dbapi_connection.rollback()
+            self.repaired = True
+            self.log.messages.append("the connection was still inside a transaction on its way back to the pool: rolled back")
+        self.lock_level = "none"
+        self.inflight = None
+
+    # -- state -----------------------------------------------------------------------------
+
+    def in_database_transaction(self) -> bool:
+        """Whether the DBAPI connection itself is inside a transaction (SQLite: the driver's flag)."""
+        driver = self.driver_connection
+        if driver is None:
+            return False
+        flag = getattr(driver, "in_transaction", None)
+        if isinstance(flag, bool):
+            return flag
+        return self.sync.in_transaction()
+
+    def current_lock_level(self) -> str:
+        """The SQLite lock this session's connection holds, as far as can be inferred."""
+        if self.backend.name != "sqlite" or not self.in_database_transaction():
+            return "none"
+        return self.lock_level
+
+    def set_mode(self, mode: str) -> None:
+        """Bind `session`, `Session` and `engine` in the namespace for sync or async style."""
+        self.settings.mode = mode
+        ns = self.namespace
+        if mode == "async":
+            ns["session"] = self.asession
+            ns["engine"] = self.engine
+        else:
+            ns["session"] = self.sync
+            ns["engine"] = self.engine.sync_engine
+        ns["Session"] = SessionStandIn(lambda: self.sync)
+        ns["sessionmaker"] = lambda *a, **k: SessionStandIn(lambda: ns["session"])
+        ns["async_sessionmaker"] = lambda *a, **k: SessionStandIn(lambda: self.asession)
+
+    def set_isolation_engine(self, level: str | None) -> None:
+        """Use `level` for the next transactions of this session (None: the database default)."""
+        self.settings.isolation = level
+        self.engine = self.base_engine if level is None else self.base_engine.execution_options(isolation_level=level)
+        self.asession.bind = self.engine
+
+    def isolation(self) -> str:
+        """The isolation level this session's transactions use."""
+        if self.settings.isolation:
+            return self.settings.isolation
+        return getattr(self.base_engine.dialect, "default_isolation_level", None) or "default"
+
+    def status(self, waiting: LockWait | None) -> str:
+        """idle | active | failed | waiting, as the transcript reports it."""
+        if waiting is not None:
+            return "waiting"
+        if not self.sync.in_transaction():
+            return "idle"
+        if any(not t.is_active for t in self.tree.chain()):
+            return "failed"
+        return "active"
+
+    def badge(self, waiting: LockWait | None, now: float) -> str:
+        """The pane header's badge."""
+        if waiting is not None:
+            holders = ", ".join(waiting.holders) or "?"
+            return f"waiting {now - waiting.since:.1f} s on {holders}"
+        status = self.status(None)
+        if status == "idle":
+            return "idle"
+        if status == "failed":
+            return "failed — rollback required"
+        depth = sum(1 for t in self.tree.chain() if t.nested)
+        return f"savepoint ×{depth}" if depth else "in transaction"
+
+    def snapshot(self, waiting: LockWait | None, blocking: tuple[str, ...], now: float) -> SessionSnapshot:
+        """What the pane shows now; reads only what is loaded, emits no SQL."""
+        ns = self.namespace
+        bound = bound_names(ns)
+        transient = [obj for obj in named_objects(ns)]
+        rows = self.tracker.rows(transient)
+        settings = [("mode", self.settings.mode), ("lock timeout", f"{self.settings.lock_timeout:g} s")]
+        if self.backend.name == "sqlite":
+            settings.append(("begin", self.settings.begin_mode))
+        return SessionSnapshot(
+            name=self.name,
+            backend=self.backend.name,
+            isolation=self.isolation(),
+            status=self.status(waiting),
+            badge=self.badge(waiting, now),
+            mode=self.settings.mode,
+            transactions=tuple(self.tree.rows(bound)),
+            objects=tuple(rows),
+            waiting_for=waiting.holders if waiting else (),
+            blocking=blocking,
+            settings=tuple(settings),
+            objects_omitted=self.tracker.dropped,
+        )
+
+    def new_step_log(self) -> StepLog:
+        """Start collecting SQL, messages and printed output for a new step."""
+        self.log = StepLog()
+        self.commit_failed = False
+        self.repaired = False
+        return self.log
+
+    async def close(self) -> bool:
+        """Roll back any open transaction and close; True if a transaction was rolled back."""
+        if self.closed:
+            return False
+        rolled_back = self.sync.in_transaction()
+        try:
+            if rolled_back:
+                await self.asession.rollback()
+            await self.asession.close()
+        finally:
+            await self.base_engine.dispose()
+            self.closed = True
+        return rolled_back
+
+
+def _params(parameters: Any) -> str | None:
+    if not parameters:
+        return None
+    text = repr(parameters)
+    return text if len(text) <= MAX_PARAM_REPR else text[: MAX_PARAM_REPR - 1] + "…"

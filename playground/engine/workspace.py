@@ -1,0 +1,618 @@
+"""One database, its sessions, the timeline and the lock graph.
+
+The UI (or the scenario runner) hands text to `Workspace.submit`; the workspace runs it as an
+asyncio task in that session and publishes events and immutable snapshots. Steps of different
+sessions run concurrently; steps of one session run in the order they were submitted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import shutil
+import string
+import tempfile
+import time
+from dataclasses import dataclass, field, replace
+from typing import Any, Callable, Iterable
+
+from sqlalchemy import inspect as sa_inspect
+from sqlalchemy import text as sql_text
+
+from playground.engine import execution
+from playground.engine.backends import BEGIN_MODES, JOURNAL_MODES, Backend, create_observer_engine, resolve
+from playground.engine.errors import describe
+from playground.engine.language import COMMAND_PREFIX, classify, escape_colons, split_sql
+from playground.engine.locks import LockMonitor, SqliteLockMonitor
+from playground.engine.session import PlaygroundSession, SessionSettings
+from playground.engine.snapshot import (
+    ErrorInfo,
+    LockWait,
+    StepResult,
+    TimelineEntry,
+    WorkspaceSnapshot,
+)
+
+POLL = 0.025
+MAX_SESSIONS = 6
+COMMITTED_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A step began running in its session."""
+
+    index: int
+    session: str
+    input: str
+
+
+@dataclass(frozen=True)
+class StepWaiting:
+    """A running step is waiting on a lock."""
+
+    index: int
+    session: str
+    wait: LockWait
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A step finished (ok or error); `after` is the last step issued by then."""
+
+    result: StepResult
+    waited: bool
+    after: int
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """A new snapshot of the whole workspace."""
+
+    snapshot: WorkspaceSnapshot
+
+
+@dataclass(frozen=True)
+class SessionsChanged:
+    """A session was added or closed; `message` says what happened to its transaction."""
+
+    names: tuple[str, ...]
+    message: str
+
+
+Event = StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChanged
+
+
+@dataclass
+class StepHandle:
+    """A submitted step: wait on `settled` (finished or waiting) or `done` (finished)."""
+
+    index: int
+    session: str
+    input: str
+    kind: str
+    settled: asyncio.Event = field(default_factory=asyncio.Event)
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    result: StepResult | None = None
+    wait: LockWait | None = None
+    waited: LockWait | None = None
+    after: int | None = None
+    task: asyncio.Task[None] | None = None
+    started: float | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the step is waiting on a lock right now."""
+        return self.wait is not None and not self.done.is_set()
+
+
+@dataclass(frozen=True)
+class CommittedTable:
+    """Rows of one table as a fresh connection outside every session reads them."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    total: int | None
+    error: str | None = None
+
+
+class WorkspaceError(Exception):
+    """A request the workspace refuses (unknown session, too many sessions…)."""
+
+
+class Workspace:
+    """One database, its sessions, their steps, the timeline and the lock graph."""
+
+    def __init__(
+        self,
+        backend: Backend,
+        models: tuple[type, ...],
+        metadata: Any,
+        defaults: SessionSettings,
+        journal_mode: str = "delete",
+        tempdir: str | None = None,
+    ) -> None:
+        self.backend = backend
+        self.models = models
+        self.metadata = metadata
+        self.defaults = defaults
+        self.journal_mode = journal_mode
+        self.sessions: dict[str, PlaygroundSession] = {}
+        self._locks: dict[str, asyncio.Lock] = {}
+        self._handles: dict[int, StepHandle] = {}
+        self._running: dict[str, list[StepHandle]] = {}
+        self._subscribers: list[Callable[[Event], None]] = []
+        self._counter = 0
+        self._timeline: list[TimelineEntry] = []
+        self._timeline_pos: dict[int, int] = {}
+        self._waits: dict[str, LockWait] = {}
+        self._watcher: asyncio.Task[None] | None = None
+        self._tempdir = tempdir
+        self.observer = create_observer_engine(backend)
+        self.monitor: LockMonitor = SqliteLockMonitor(journal_mode) if backend.name == "sqlite" else _NoMonitor()
+        self.closed = False
+
+    # -- opening ---------------------------------------------------------------------------
+
+    @classmethod
+    async def open(
+        cls,
+        url: str | None = None,
+        *,
+        sessions: Iterable[str] = ("A", "B"),
+        demo: bool = True,
+        reset_demo: bool = False,
+        models: tuple[type, ...] | None = None,
+        metadata: Any = None,
+        setup: str | None = None,
+        defaults: SessionSettings | None = None,
+        journal_mode: str = "delete",
+    ) -> Workspace:
+        """Open a workspace: a fresh temporary SQLite file unless `url` is given."""
+        from playground.demo import MODELS, Base
+
+        tempdir = None
+        if url is None:
+            tempdir = tempfile.mkdtemp(prefix="txplay-")
+            url = f"sqlite+aiosqlite:///{os.path.join(tempdir, 'demo.db')}"
+        backend = resolve(url)
+        if journal_mode not in JOURNAL_MODES:
+            raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
+        if models is None:
+            models, metadata = MODELS, Base.metadata
+        ws = cls(backend, tuple(models), metadata, defaults or SessionSettings(), journal_mode, tempdir)
+        try:
+            await ws._prepare(demo=demo and setup is None, reset=reset_demo, setup=setup)
+            for name in sessions:
+                await ws.add_session(name)
+        except BaseException:
+            await ws.close()
+            raise
+        return ws
+
+    async def _prepare(self, *, demo: bool, reset: bool, setup: str | None) -> None:
+        if self.backend.name == "sqlite":
+            async with self.observer.connect() as conn:
+                await conn.exec_driver_sql(f"PRAGMA journal_mode={self.journal_mode}")
+        if setup:
+            await self.run_outside(setup)
+        elif demo:
+            from playground.demo.data import create_demo
+
+            async with self.observer.begin() as conn:
+                if reset or not await conn.run_sync(lambda c: sa_inspect(c).has_table("users")):
+                    await conn.run_sync(lambda c: create_demo(c, reset=reset))
+
+    async def run_outside(self, sql: str) -> None:
+        """Run SQL statements once, outside every session, in one transaction (setup/teardown)."""
+        async with self.observer.begin() as conn:
+            for stmt in split_sql(sql):
+                await conn.execute(sql_text(escape_colons(stmt.text)))
+
+    # -- sessions --------------------------------------------------------------------------
+
+    def next_name(self) -> str:
+        """The next free pane name: A, B, C…"""
+        for letter in string.ascii_uppercase:
+            if letter not in self.sessions:
+                return letter
+        raise WorkspaceError("no free session name")
+
+    async def add_session(self, name: str | None = None) -> str:
+        """Open a new session (its own connection) and return its name."""
+        if len(self.sessions) >= MAX_SESSIONS:
+            raise WorkspaceError(f"at most {MAX_SESSIONS} sessions")
+        name = name or self.next_name()
+        if name in self.sessions:
+            raise WorkspaceError(f"a session called {name} is already open")
+        settings = replace(self.defaults)
+        ps = PlaygroundSession(name, self.backend, self.models, settings, lambda: self.journal_mode)
+        # Connect once now: the dialect learns its default isolation level, the server sees us.
+        async with ps.engine.connect():
+            pass
+        if settings.isolation:
+            self._check_isolation(ps, settings.isolation)
+            ps.set_isolation_engine(settings.isolation)
+        self.sessions[name] = ps
+        self._locks[name] = asyncio.Lock()
+        self._running[name] = []
+        self._publish(SessionsChanged(tuple(self.sessions), f"session {name} opened"))
+        self._publish_state()
+        return name
+
+    async def close_session(self, name: str) -> str:
+        """Close a session, rolling back its open transaction; says what happened."""
+        ps = self._session(name)
+        for handle in list(self._running[name]):
+            await self._cancel_handle(handle)
+        rolled_back = await ps.close()
+        del self.sessions[name]
+        self._locks.pop(name, None)
+        self._running.pop(name, None)
+        self._waits.pop(name, None)
+        message = f"session {name} closed" + (": its open transaction was rolled back" if rolled_back else "")
+        self._publish(SessionsChanged(tuple(self.sessions), message))
+        self._publish_state()
+        return message
+
+    def _session(self, name: str) -> PlaygroundSession:
+        try:
+            return self.sessions[name]
+        except KeyError:
+            raise WorkspaceError(f"no session called {name!r}; open ones: {', '.join(self.sessions)}") from None
+
+    # -- events ----------------------------------------------------------------------------
+
+    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
+        """Call `callback` with every event; returns a function that unsubscribes."""
+        self._subscribers.append(callback)
+        return lambda: self._subscribers.remove(callback)
+
+    def _publish(self, event: Event) -> None:
+        for callback in list(self._subscribers):
+            callback(event)
+
+    def _publish_state(self) -> None:
+        if self._subscribers:
+            self._publish(StateChanged(self.snapshot()))
+
+    # -- steps -----------------------------------------------------------------------------
+
+    @property
+    def last_index(self) -> int:
+        """The index of the last step submitted."""
+        return self._counter
+
+    def submit(self, session: str, text: str) -> StepHandle:
+        """Run `text` in `session` as a task; returns at once with a handle on the step."""
+        ps = self._session(session)
+        item = classify(text)
+        self._counter += 1
+        handle = StepHandle(self._counter, ps.name, text, item.kind)
+        self._handles[handle.index] = handle
+        self._timeline_pos[handle.index] = len(self._timeline)
+        self._timeline.append(TimelineEntry(handle.index, ps.name, text, "queued"))
+        if item.kind == "command" and item.command is not None and item.command.name == "cancel":
+            handle.task = asyncio.create_task(self._run_cancel(handle))
+        else:
+            self._running[ps.name].append(handle)
+            handle.task = asyncio.create_task(self._run(handle, ps, item))
+        self._ensure_watcher()
+        return handle
+
+    async def run(self, session: str, text: str) -> StepResult:
+        """Submit and wait for the step to finish (convenience for tests and scripts)."""
+        handle = self.submit(session, text)
+        await handle.done.wait()
+        assert handle.result is not None
+        return handle.result
+
+    async def _run(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> None:
+        lock = self._locks[ps.name]
+        result: StepResult | None = None
+        async with lock:
+            handle.started = time.monotonic()
+            self._set_timeline(handle, "running")
+            self._publish(StepStarted(handle.index, ps.name, handle.input))
+            log = ps.new_step_log()
+            error: ErrorInfo | None = None
+            outcome = execution.Outcome()
+            try:
+                try:
+                    outcome = await execution.execute(ps, item, handle.index)
+                except execution._Delegate:
+                    outcome = await self._setting(ps, item.command)
+            except asyncio.CancelledError:
+                error = ErrorInfo("Cancelled", "the step was cancelled")
+                await self._after_cancel(ps)
+            except Exception as exc:  # every user error becomes a message; the session goes on
+                error = describe(exc, execution.filename_prefix(ps))
+            except RecursionError as exc:  # pragma: no cover - subclass of Exception, kept explicit
+                error = describe(exc)
+            await self._repair(ps, log.messages)
+            finished = time.monotonic()
+            messages = tuple(outcome.messages) + tuple(log.messages)
+            result = StepResult(
+                index=handle.index,
+                session=ps.name,
+                input=handle.input,
+                kind=item.kind,
+                status="error" if error else "ok",
+                error=error,
+                columns=outcome.columns,
+                rows=tuple(outcome.rows) if outcome.rows is not None else None,
+                rows_omitted=outcome.rows_omitted,
+                value=execution.value_repr(outcome.value) if outcome.has_value else None,
+                raw_value=outcome.value,
+                output=log.output.getvalue(),
+                messages=messages,
+                sql=tuple(log.sql),
+                waited=(finished - handle.waited.since) if handle.waited else 0.0,
+                started=handle.started,
+                finished=finished,
+            )
+        self._finish(handle, result)
+
+    def _finish(self, handle: StepHandle, result: StepResult) -> None:
+        handle.result = result
+        handle.after = self._counter
+        running = self._running.get(handle.session)
+        if running and handle in running:
+            running.remove(handle)
+        self._waits.pop(handle.session, None)
+        handle.wait = None
+        outcome = "✓" if result.ok else "✗"
+        waited_on = handle.waited.holders if handle.waited else ()
+        self._set_timeline(handle, outcome, waited_on, handle.after if handle.waited else None)
+        handle.done.set()
+        handle.settled.set()
+        self._publish(StepFinished(result, handle.waited is not None, handle.after))
+        self._publish_state()
+
+    async def _repair(self, ps: PlaygroundSession, messages: list[str]) -> None:
+        """After a failed COMMIT, SQLite stays inside the transaction: roll the session back."""
+        if ps.commit_failed and ps.sync.in_transaction():
+            with contextlib.suppress(Exception):
+                await ps.asession.rollback()
+            messages.append("COMMIT failed, so the session was rolled back (SQLite keeps the transaction open after a failed COMMIT)")
+        if not ps.sync.in_transaction() and ps.in_database_transaction() and ps.dbapi_connection is not None:
+            # The Session has ended its transaction but the connection has not: never leave it so.
+            with contextlib.suppress(Exception):
+                await ps.driver_connection.rollback()
+            messages.append("the connection was still inside a transaction the Session had ended: rolled back")
+
+    async def _after_cancel(self, ps: PlaygroundSession) -> None:
+        with contextlib.suppress(Exception):
+            await ps.asession.rollback()
+
+    def _set_timeline(self, handle: StepHandle, outcome: str, waited_on: tuple[str, ...] = (), done_after: int | None = None) -> None:
+        pos = self._timeline_pos.get(handle.index)
+        if pos is not None:
+            entry = self._timeline[pos]
+            self._timeline[pos] = replace(entry, outcome=outcome, waited_on=waited_on or entry.waited_on, done_after=done_after)
+
+    # -- settings commands -----------------------------------------------------------------
+
+    async def _setting(self, ps: PlaygroundSession, command: Any) -> execution.Outcome:
+        outcome = execution.Outcome()
+        name, args = command.name, command.args
+        if name == "isolation":
+            valid = self.isolation_levels(ps)
+            if not args:
+                outcome.messages.append(f"isolation: {ps.isolation()}; valid: {', '.join(valid)}")
+                return outcome
+            level = " ".join(args).upper().replace("_", " ")
+            self._check_isolation(ps, level)
+            if ps.sync.in_transaction():
+                # As an application would see it: SQLAlchemy refuses mid-transaction.
+                conn = await ps.asession.connection()
+                await conn.execution_options(isolation_level=level)
+            ps.set_isolation_engine(level)
+            outcome.messages.append(f"isolation level {level} from the next transaction on")
+        elif name == "timeout":
+            if len(args) != 1:
+                raise execution.StepError(f"{COMMAND_PREFIX}timeout SECONDS (now {ps.settings.lock_timeout:g})")
+            try:
+                seconds = float(args[0])
+            except ValueError:
+                raise execution.StepError(f"{COMMAND_PREFIX}timeout takes a number of seconds, not {args[0]!r}") from None
+            if not 0 <= seconds <= 3600:
+                raise execution.StepError("the lock timeout must be between 0 and 3600 seconds")
+            ps.settings.lock_timeout = seconds
+            await self._apply_timeout(ps)
+            outcome.messages.append(f"a statement now waits at most {seconds:g} s on a lock")
+        elif name == "begin-mode":
+            if self.backend.name != "sqlite":
+                raise execution.StepError("the BEGIN mode is a SQLite setting")
+            if len(args) != 1 or args[0].lower() not in BEGIN_MODES:
+                raise execution.StepError(f"{COMMAND_PREFIX}begin-mode {'|'.join(BEGIN_MODES)} (now {ps.settings.begin_mode})")
+            ps.settings.begin_mode = args[0].lower()
+            outcome.messages.append(f"transactions begin with BEGIN {ps.settings.begin_mode.upper()}")
+        return outcome
+
+    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
+        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
+        dialect = ps.base_engine.dialect
+        return list(dialect.get_isolation_level_values(ps.dbapi_connection))
+
+    def _check_isolation(self, ps: PlaygroundSession, level: str) -> None:
+        valid = self.isolation_levels(ps)
+        if level not in valid:
+            raise execution.StepError(f"{level!r} is not an isolation level of {self.backend.name}; valid: {', '.join(valid)}")
+
+    async def _apply_timeout(self, ps: PlaygroundSession) -> None:
+        if self.backend.name == "sqlite" and ps.driver_connection is not None:
+            await ps.driver_connection.execute(f"PRAGMA busy_timeout = {int(ps.settings.lock_timeout * 1000)}")
+
+    # -- cancel ----------------------------------------------------------------------------
+
+    async def _run_cancel(self, handle: StepHandle) -> None:
+        started = time.monotonic()
+        handle.started = started
+        try:
+            message = await self.cancel(handle.session)
+            error = None
+        except Exception as exc:
+            message, error = "", describe(exc)
+        result = StepResult(
+            index=handle.index, session=handle.session, input=handle.input, kind="command",
+            status="error" if error else "ok", error=error, messages=(message,) if message else (),
+            started=started, finished=time.monotonic(),
+        )
+        self._finish(handle, result)
+
+    async def cancel(self, name: str) -> str:
+        """Stop the statement `name` is waiting on, where the backend allows it; says what it did."""
+        ps = self._session(name)
+        running = [h for h in self._running.get(name, []) if h.started is not None and not h.done.is_set()]
+        if not running:
+            return "nothing to cancel: this session is not running a step"
+        handle = running[0]
+        if self.backend.name == "sqlite" and ps.inflight is not None and ps.driver_connection is not None:
+            await ps.driver_connection.interrupt()
+            try:
+                await asyncio.wait_for(handle.done.wait(), timeout=1.0)
+                return f"interrupted step {handle.index}"
+            except asyncio.TimeoutError:
+                pass
+        await self._cancel_handle(handle)
+        return f"cancelled step {handle.index}"
+
+    async def _cancel_handle(self, handle: StepHandle) -> None:
+        if handle.task is not None and not handle.task.done():
+            handle.task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await handle.task
+
+    # -- lock watching ---------------------------------------------------------------------
+
+    def _ensure_watcher(self) -> None:
+        if self._watcher is None or self._watcher.done():
+            self._watcher = asyncio.create_task(self._watch())
+
+    async def _watch(self) -> None:
+        while any(self._running.values()):
+            await asyncio.sleep(POLL)
+            now = time.monotonic()
+            try:
+                waits = await self.monitor.poll(
+                    [ps for n, ps in self.sessions.items() if self._running.get(n)], now
+                ) if self.backend.name != "sqlite" else await self.monitor.poll(self.sessions.values(), now)
+            except Exception:  # a monitor hiccup must not stop the steps
+                continue
+            changed = False
+            for name, handles in self._running.items():
+                active = next((h for h in handles if h.started is not None and not h.done.is_set()), None)
+                wait = waits.get(name) if active is not None else None
+                if wait is not None:
+                    if active.wait is None:
+                        active.wait = wait
+                        active.waited = active.waited or wait
+                        self._waits[name] = wait
+                        self._set_timeline(active, "⏳", wait.holders)
+                        active.settled.set()
+                        self._publish(StepWaiting(active.index, name, wait))
+                        changed = True
+                    elif active.wait.holders != wait.holders:
+                        active.wait = wait
+                        self._waits[name] = wait
+                        changed = True
+                elif active is not None and active.wait is not None and name in self._waits:
+                    # Still running, no longer blocked: it is finishing.
+                    del self._waits[name]
+                    changed = True
+            if changed or self._waits:
+                self._publish_state()
+
+    async def settle(self) -> None:
+        """Wait until every running step has finished or is known to be waiting on a lock."""
+        while True:
+            pending = [
+                h for handles in self._running.values() for h in handles if not h.settled.is_set()
+            ]
+            if not pending:
+                return
+            await asyncio.wait([asyncio.create_task(h.settled.wait()) for h in pending], return_when=asyncio.ALL_COMPLETED)
+
+    # -- snapshots -------------------------------------------------------------------------
+
+    def snapshot(self) -> WorkspaceSnapshot:
+        """Every session, the lock graph and the timeline, now."""
+        now = time.monotonic()
+        waits = dict(self._waits)
+        blocking: dict[str, list[str]] = {}
+        for wait in waits.values():
+            for holder in wait.holders:
+                blocking.setdefault(holder, []).append(wait.waiter)
+        sessions = tuple(
+            ps.snapshot(waits.get(name), tuple(blocking.get(name, ())), now) for name, ps in self.sessions.items()
+        )
+        return WorkspaceSnapshot(
+            sessions=sessions,
+            locks=tuple(waits.values()),
+            timeline=tuple(self._timeline),
+            backend=self.backend.name,
+            url=self.backend.display_url,
+        )
+
+    def handle(self, index: int) -> StepHandle:
+        """The handle of step `index`."""
+        return self._handles[index]
+
+    # -- committed data --------------------------------------------------------------------
+
+    async def tables(self) -> list[str]:
+        """The tables a fresh connection sees."""
+        async with self.observer.connect() as conn:
+            return await conn.run_sync(lambda c: sa_inspect(c).get_table_names())
+
+    async def committed(self, table: str, limit: int = COMMITTED_LIMIT, offset: int = 0) -> CommittedTable:
+        """Rows of `table` as committed: read by a connection outside every session."""
+        quoted = self.observer.dialect.identifier_preparer.quote(table)
+        try:
+            async with self.observer.connect() as conn:
+                if self.backend.name == "sqlite":
+                    await conn.exec_driver_sql("PRAGMA busy_timeout = 200")
+                result = await conn.execute(sql_text(f"SELECT * FROM {quoted} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
+                columns = tuple(result.keys())
+                rows = tuple(tuple(r) for r in result)
+                total = (await conn.execute(sql_text(f"SELECT count(*) FROM {quoted}"))).scalar()
+                await conn.rollback()
+        except Exception as exc:
+            return CommittedTable(table, (), (), None, error=str(describe(exc)))
+        return CommittedTable(table, columns, rows, total)
+
+    # -- closing ---------------------------------------------------------------------------
+
+    async def close(self) -> None:
+        """Roll back and close every session, dispose of every engine, remove the temp file."""
+        if self.closed:
+            return
+        self.closed = True
+        for name in list(self.sessions):
+            with contextlib.suppress(Exception):
+                for handle in list(self._running.get(name, [])):
+                    await self._cancel_handle(handle)
+                await self.sessions[name].close()
+        self.sessions.clear()
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._watcher
+        await self.monitor.close()
+        await self.observer.dispose()
+        if self._tempdir:
+            shutil.rmtree(self._tempdir, ignore_errors=True)
+
+
+class _NoMonitor:
+    """Servers' monitors arrive with their backends; until then no wait is reported."""
+
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, LockWait]:
+        """No waits known."""
+        return {}
+
+    async def close(self) -> None:
+        """Nothing to release."""
