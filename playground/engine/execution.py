@@ -89,6 +89,7 @@ async def _control(ps: PlaygroundSession, control: str, name: str | None, outcom
     def run(session: Session) -> None:
         if control == "begin":
             session.begin()
+            outcome.messages.append("transaction begun; SQLAlchemy sends BEGIN with the first statement")
         elif control == "commit":
             session.commit()
         elif control == "rollback":

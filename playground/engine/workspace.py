@@ -86,13 +86,12 @@ Event = StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChange
 
 @dataclass
 class StepHandle:
-    """A submitted step: wait on `settled` (finished or waiting) or `done` (finished)."""
+    """A submitted step: wait on `done`; `wait` is the lock it waits on right now, if any."""
 
     index: int
     session: str
     input: str
     kind: str
-    settled: asyncio.Event = field(default_factory=asyncio.Event)
     done: asyncio.Event = field(default_factory=asyncio.Event)
     result: StepResult | None = None
     wait: LockWait | None = None
@@ -149,6 +148,8 @@ class Workspace:
         self._timeline_pos: dict[int, int] = {}
         self._waits: dict[str, LockWait] = {}
         self._watcher: asyncio.Task[None] | None = None
+        self._progress = asyncio.Event()
+        self._tick = 0
         self._tempdir = tempdir
         self.observer = create_observer_engine(backend)
         self.monitor: LockMonitor = SqliteLockMonitor(journal_mode) if backend.name == "sqlite" else _NoMonitor()
@@ -367,7 +368,7 @@ class Workspace:
         waited_on = handle.waited.holders if handle.waited else ()
         self._set_timeline(handle, outcome, waited_on, handle.after if handle.waited else None)
         handle.done.set()
-        handle.settled.set()
+        self._progress.set()
         self._publish(StepFinished(result, handle.waited is not None, handle.after))
         self._publish_state()
 
@@ -497,44 +498,53 @@ class Workspace:
             await asyncio.sleep(POLL)
             now = time.monotonic()
             try:
-                waits = await self.monitor.poll(
-                    [ps for n, ps in self.sessions.items() if self._running.get(n)], now
-                ) if self.backend.name != "sqlite" else await self.monitor.poll(self.sessions.values(), now)
+                waits = await self.monitor.poll(self.sessions.values(), now)
             except Exception:  # a monitor hiccup must not stop the steps
-                continue
+                waits = dict(self._waits)
             changed = False
             for name, handles in self._running.items():
                 active = next((h for h in handles if h.started is not None and not h.done.is_set()), None)
                 wait = waits.get(name) if active is not None else None
-                if wait is not None:
-                    if active.wait is None:
-                        active.wait = wait
-                        active.waited = active.waited or wait
-                        self._waits[name] = wait
-                        self._set_timeline(active, "⏳", wait.holders)
-                        active.settled.set()
+                if active is None:
+                    continue
+                if wait is not None and (active.wait is None or active.wait.holders != wait.holders):
+                    first = active.waited is None
+                    active.wait = wait
+                    active.waited = active.waited or wait
+                    self._waits[name] = wait
+                    self._set_timeline(active, "⏳", wait.holders)
+                    if first:
                         self._publish(StepWaiting(active.index, name, wait))
-                        changed = True
-                    elif active.wait.holders != wait.holders:
-                        active.wait = wait
-                        self._waits[name] = wait
-                        changed = True
-                elif active is not None and active.wait is not None and name in self._waits:
-                    # Still running, no longer blocked: it is finishing.
-                    del self._waits[name]
                     changed = True
+                elif wait is None and active.wait is not None:
+                    # Still running, no longer blocked: it is finishing.
+                    active.wait = None
+                    self._waits.pop(name, None)
+                    changed = True
+            self._tick += 1
+            self._progress.set()
             if changed or self._waits:
                 self._publish_state()
+        self._progress.set()
+
+    def _unsettled(self) -> list[StepHandle]:
+        return [h for handles in self._running.values() for h in handles if not h.done.is_set() and h.wait is None]
 
     async def settle(self) -> None:
-        """Wait until every running step has finished or is known to be waiting on a lock."""
+        """Wait until every running step has finished or is known to be waiting on a lock.
+
+        "Known" means seen by a poll of the lock monitor made after the call: a step whose
+        lock was just released is not settled until it has finished.
+        """
+        start = self._tick
         while True:
-            pending = [
-                h for handles in self._running.values() for h in handles if not h.settled.is_set()
-            ]
-            if not pending:
+            waiting = any(h.wait is not None for hs in self._running.values() for h in hs if not h.done.is_set())
+            if not self._unsettled() and (not waiting or self._tick > start):
                 return
-            await asyncio.wait([asyncio.create_task(h.settled.wait()) for h in pending], return_when=asyncio.ALL_COMPLETED)
+            self._ensure_watcher()
+            self._progress.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(self._progress.wait(), POLL * 4)
 
     # -- snapshots -------------------------------------------------------------------------
 

@@ -1,0 +1,98 @@
+"""The `txplay` command: starts the app, or runs a scenario headless (`txplay run`)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from typing import Sequence
+
+from playground import __version__
+
+EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser for `txplay` and `txplay run`."""
+    parser = argparse.ArgumentParser(
+        prog="txplay",
+        description="A terminal playground for database transactions as SQLAlchemy 2.x sees them.",
+        epilog="Run a scenario headless: txplay run NAME|FILE.txp  (txplay run --list shows the built-ins)",
+    )
+    parser.add_argument("--version", action="version", version=f"txplay {__version__}")
+    parser.add_argument("--url", help="database URL (default: a fresh SQLite file in a temporary folder)")
+    parser.add_argument("--sessions", type=int, default=2, metavar="N", help="how many sessions to open (1-6, default 2)")
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True, help="create the demo schema and rows (default: on)")
+    parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
+    parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
+    parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
+    sub = parser.add_subparsers(dest="command", metavar="run")
+    run = sub.add_parser("run", help="run a scenario headless and print its transcript",
+                         description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
+    run.add_argument("scenario", nargs="?", metavar="NAME|FILE", help="a built-in scenario name or a .txp file")
+    run.add_argument("--url", dest="run_url", help="database URL (default: a fresh temporary SQLite file)")
+    run.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="transcript format (default: text)")
+    run.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the `txplay` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command == "run":
+        return _run(args, parser)
+    if not 1 <= args.sessions <= 6:
+        parser.error("--sessions must be between 1 and 6")
+    from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual
+
+    try:
+        app = make_app(
+            url=args.url, sessions=args.sessions, demo=args.demo, reset_demo=args.reset_demo,
+            models=args.models, scenario=args.scenario,
+        )
+    except Exception as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    app.run()
+    return app.return_code or 0
+
+
+def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    from playground.engine.backends import BackendError
+    from playground.scenario import library
+    from playground.scenario.parser import ScenarioError
+    from playground.scenario.runner import run_scenario
+    from playground.scenario.transcript import writer
+
+    if args.list:
+        for name in library.names():
+            scenario = library.load(name)
+            print(f"{name:<28} {scenario.title}")
+        return EXIT_OK
+    if not args.scenario:
+        parser.error("txplay run needs a scenario name or file (txplay run --list shows the built-ins)")
+    try:
+        scenario = library.find(args.scenario)
+    except ScenarioError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        report = asyncio.run(run_scenario(scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only))
+    except ScenarioError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except BackendError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    except Exception as exc:
+        from playground.engine.errors import describe
+
+        print(f"txplay: {describe(exc)}", file=sys.stderr)
+        return EXIT_INVALID
+    return report.exit_code
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,309 @@
+"""The headless runner: plays a scenario on a workspace and records a transcript.
+
+After each step it waits until every running step has finished or is known to be waiting on
+a lock, then issues the next; a session's steps run in order. So transcripts are
+deterministic: the same scenario gives the same events on the same backend.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Callable
+
+from playground.engine import SessionSettings, Workspace
+from playground.engine.snapshot import StepResult
+from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, Step
+
+
+@dataclass
+class CheckedExpectation:
+    """An expectation and whether it held."""
+
+    text: str
+    passed: bool
+    reason: str = ""
+
+
+@dataclass
+class StepRecord:
+    """What the transcript says about one step."""
+
+    index: int
+    step: Step
+    status: str  # ok | error | waiting
+    result: StepResult | None
+    waited: bool = False
+    waiting_on: tuple[str, ...] = ()
+    completed_after: int | None = None
+    checks: list[CheckedExpectation] = field(default_factory=list)
+    expectations: list[Expectation] = field(default_factory=list)
+
+
+@dataclass
+class RunReport:
+    """The result of running a scenario."""
+
+    scenario: Scenario
+    backend: str
+    url: str
+    events: list[dict[str, Any]]
+    steps: list[StepRecord]
+    skipped: bool = False
+    passed: int = 0
+    failed: int = 0
+    error: str | None = None
+
+    @property
+    def exit_code(self) -> int:
+        """0 when every expectation held or the run was skipped, 1 otherwise."""
+        return 1 if (self.failed or self.error) else 0
+
+
+Listener = Callable[[dict[str, Any]], None]
+
+
+async def run_scenario(
+    scenario: Scenario,
+    url: str | None = None,
+    *,
+    on_event: Listener | None = None,
+    sql_only: bool = False,
+) -> RunReport:
+    """Run `scenario` on `url` (a fresh temporary SQLite file when None)."""
+    from playground.engine.backends import resolve
+
+    backend = resolve(url).name if url else "sqlite"
+    events: list[dict[str, Any]] = []
+
+    def emit(event: dict[str, Any]) -> None:
+        events.append(event)
+        if on_event is not None:
+            on_event(event)
+
+    if sql_only:
+        check_sql_only(scenario)
+    report = RunReport(scenario, backend, "", events, [])
+    emit({"event": "scenario", "title": scenario.title, "description": scenario.description,
+          "source": scenario.source, "backend": backend, "sessions": list(scenario.sessions)})
+    if not scenario.runs_on(backend):
+        report.skipped = True
+        emit({"event": "skipped", "reason": f"this scenario runs on {', '.join(scenario.backends)}, not {backend}"})
+        _summary(report, emit)
+        return report
+    defaults = SessionSettings()
+    if scenario.lock_timeout is not None:
+        defaults.lock_timeout = scenario.lock_timeout
+    if scenario.begin_mode:
+        defaults.begin_mode = scenario.begin_mode
+    if scenario.mode:
+        defaults.mode = scenario.mode
+    defaults.isolation = scenario.isolation
+    ws = await Workspace.open(
+        url,
+        sessions=scenario.sessions,
+        setup=scenario.setup,
+        defaults=defaults,
+        journal_mode=scenario.journal_mode or "delete",
+    )
+    report.url = ws.backend.display_url
+    try:
+        await _play(scenario, ws, report, emit)
+    finally:
+        await _teardown(scenario, ws, report, emit)
+    _summary(report, emit)
+    return report
+
+
+async def _play(scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+    records: dict[int, StepRecord] = {}
+    pending: dict[int, StepRecord] = {}  # waited and not yet reported complete
+    last: dict[str, int] = {}
+
+    def report_completions() -> None:
+        for index in sorted(pending):
+            handle = ws.handle(index)
+            if not handle.done.is_set():
+                continue
+            record = pending.pop(index)
+            assert handle.result is not None
+            record.result = handle.result
+            record.completed_after = handle.after
+            record.checks.extend(_check_after_wait(record))
+            emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
+                  **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
+
+    for step in scenario.steps:
+        for note in step.notes:
+            emit({"event": "note", "text": note})
+        previous = last.get(step.session)
+        if previous is not None and not ws.handle(previous).done.is_set():
+            await ws.handle(previous).done.wait()
+            await ws.settle()
+            report_completions()
+        handle = ws.submit(step.session, step.input)
+        last[step.session] = handle.index
+        await ws.settle()
+        record = StepRecord(handle.index, step, "waiting", None)
+        if handle.done.is_set():
+            assert handle.result is not None
+            record.result = handle.result
+            record.status = handle.result.status
+        else:
+            record.waited = True
+            record.waiting_on = handle.wait.holders if handle.wait else ()
+            pending[handle.index] = record
+        records[handle.index] = record
+        report.steps.append(record)
+        record.checks.extend(_check_at_settle(record, report.backend))
+        event: dict[str, Any] = {"event": "step", "index": handle.index, "session": step.session, "input": step.input,
+                                 "kind": handle.kind, "status": record.status, "line": step.line}
+        if record.result is not None:
+            event.update(_result_fields(record.result))
+        else:
+            event.update({"error": None, "rows": None, "value": None, "sql": [], "waiting_for": list(record.waiting_on)})
+        event["expect"] = [_check_json(c) for c in record.checks]
+        emit(event)
+        report_completions()
+        emit({"event": "state", "after": handle.index, "sessions": {s.name: s.to_json() for s in ws.snapshot().sessions}})
+    for note in scenario.trailing_notes:
+        emit({"event": "note", "text": note})
+    for index in sorted(pending):
+        await ws.handle(index).done.wait()
+    await ws.settle()
+    report_completions()
+    if pending:  # pragma: no cover - every pending handle finished above
+        raise RuntimeError("steps still pending after the run")
+    emit({"event": "state", "after": ws.last_index, "sessions": {s.name: s.to_json() for s in ws.snapshot().sessions}})
+
+
+def check_sql_only(scenario: Scenario) -> None:
+    """Refuse a scenario with Python steps (for running someone else's file)."""
+    from playground.engine.language import classify
+    from playground.scenario.parser import ScenarioError
+
+    for step in scenario.steps:
+        if classify(step.input).kind == "python":
+            raise ScenarioError(scenario.source, step.line, f"step for {step.session} is Python, which --sql-only refuses")
+
+
+async def _teardown(scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+    try:
+        for name in list(ws.sessions):
+            await ws.close_session(name)
+        if scenario.teardown:
+            await ws.run_outside(scenario.teardown)
+    except Exception as exc:
+        report.error = f"teardown failed: {type(exc).__name__}: {exc}"
+        emit({"event": "error", "message": report.error})
+    finally:
+        await ws.close()
+
+
+def _summary(report: RunReport, emit: Listener) -> None:
+    checks = [c for r in report.steps for c in r.checks]
+    report.passed = sum(1 for c in checks if c.passed)
+    report.failed = sum(1 for c in checks if not c.passed)
+    emit({"event": "summary", "steps": len(report.steps), "passed": report.passed, "failed": report.failed,
+          "skipped": report.skipped, "exit": report.exit_code})
+
+
+# -- expectations ---------------------------------------------------------------------------
+
+
+def _check_at_settle(record: StepRecord, backend: str) -> list[CheckedExpectation]:
+    out = []
+    record.expectations = record.step.expectations_for(backend)
+    for exp in record.expectations:
+        if exp.waits:
+            if not record.waited:
+                out.append(CheckedExpectation(exp.text, False, "the step did not wait"))
+            elif exp.outcome is None:
+                out.append(CheckedExpectation(exp.text, True))
+            # `waits, then …` is checked when the step completes.
+        elif record.waited:
+            out.append(CheckedExpectation(exp.text, False, f"the step waited on {', '.join(record.waiting_on) or 'a lock'}"))
+        else:
+            assert exp.outcome is not None and record.result is not None
+            out.append(_match(exp, record.result))
+    return out
+
+
+def _check_after_wait(record: StepRecord) -> list[CheckedExpectation]:
+    out = []
+    assert record.result is not None
+    for exp in record.expectations:
+        if exp.waits and exp.outcome is not None:
+            out.append(_match(exp, record.result))
+    return out
+
+
+def _match(exp: Expectation, result: StepResult) -> CheckedExpectation:
+    outcome = exp.outcome
+    assert outcome is not None
+    error_text = f"{result.error.type}: {result.error.message}" if result.error else ""
+    if outcome.kind == "error":
+        if result.error is None:
+            return CheckedExpectation(exp.text, False, "the step succeeded")
+        if outcome.text.lower() in error_text.lower():
+            return CheckedExpectation(exp.text, True)
+        return CheckedExpectation(exp.text, False, f"got {error_text}")
+    if result.error is not None:
+        return CheckedExpectation(exp.text, False, f"got {error_text}")
+    if outcome.kind == "ok":
+        return CheckedExpectation(exp.text, True)
+    if outcome.kind == "rows":
+        if result.rows is None:
+            return CheckedExpectation(exp.text, False, "the step returned no rows")
+        got = [tuple(r) for r in result.rows]
+        if result.rows_omitted:
+            return CheckedExpectation(exp.text, False, f"{len(got) + result.rows_omitted} rows, too many to compare")
+        if got == outcome.literal:
+            return CheckedExpectation(exp.text, True)
+        return CheckedExpectation(exp.text, False, f"got {got!r}")
+    # value
+    if result.value is None and result.raw_value is None:
+        return CheckedExpectation(exp.text, False, "the step gave no value")
+    if outcome.literal is not UNEVALUATED and _equal(result.raw_value, outcome.literal):
+        return CheckedExpectation(exp.text, True)
+    if result.value == outcome.text:
+        return CheckedExpectation(exp.text, True)
+    return CheckedExpectation(exp.text, False, f"got {result.value}")
+
+
+def _equal(a: Any, b: Any) -> bool:
+    try:
+        return bool(a == b)
+    except Exception:
+        return False
+
+
+def _check_json(check: CheckedExpectation) -> dict[str, Any]:
+    out: dict[str, Any] = {"text": check.text, "passed": check.passed}
+    if check.reason:
+        out["reason"] = check.reason
+    return out
+
+
+def _result_fields(result: StepResult) -> dict[str, Any]:
+    return {
+        "status": result.status,
+        "error": result.error.to_json() if result.error else None,
+        "columns": list(result.columns) if result.columns is not None else None,
+        "rows": [[jsonable(v) for v in row] for row in result.rows] if result.rows is not None else None,
+        "rows_omitted": result.rows_omitted,
+        "value": result.value,
+        "output": result.output,
+        "messages": list(result.messages),
+        "sql": [e.statement for e in result.sql],
+        "params": [e.parameters for e in result.sql],
+        "waited": round(result.waited, 3),
+    }
+
+
+def jsonable(value: Any) -> Any:
+    """A JSON-friendly form of a database value."""
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return bytes(value).hex()
+    return str(value)
