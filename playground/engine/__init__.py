@@ -1,5 +1,7 @@
 """The playground's domain: workspaces, sessions, tracking, locks. Imports nothing from Textual."""
 
+import logging
+
 from playground.engine.session import SessionSettings
 from playground.engine.workspace import (
     CommittedTable,
@@ -12,6 +14,10 @@ from playground.engine.workspace import (
     Workspace,
     WorkspaceError,
 )
+
+# SQLAlchemy logs pool trouble at ERROR; without a handler Python prints it to stderr, which
+# would write over the app's screen. Errors reach the user through the step that caused them.
+logging.getLogger("sqlalchemy").addHandler(logging.NullHandler())
 
 __all__ = [
     "CommittedTable",

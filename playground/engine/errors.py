@@ -30,12 +30,11 @@ def _message(error: BaseException) -> str:
             text += f" [SQL: {error.statement}]"
     elif isinstance(error, sa_exc.SQLAlchemyError):
         text = str(error)
-        text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
     elif isinstance(error, SyntaxError):
         text = f"{error.msg} (line {error.lineno})" if error.lineno else str(error.msg)
     else:
         text = str(error)
-    text = text.strip()
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text).strip()
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE] + "…"
     return text
@@ -71,7 +70,7 @@ def hint_for(error: BaseException) -> str | None:
     text = str(error)
     if isinstance(error, sa_exc.PendingRollbackError):
         return "this session's transaction failed; type `rollback` before going on"
-    if isinstance(error, sa_exc.MissingGreenlet):
+    if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
         return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"
     if isinstance(error, sa_exc.ArgumentError) and "text()" in text:
         return "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own"

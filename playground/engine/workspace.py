@@ -14,6 +14,7 @@ import shutil
 import string
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
@@ -154,6 +155,8 @@ class Workspace:
         self.observer = create_observer_engine(backend)
         self.monitor: LockMonitor = SqliteLockMonitor(journal_mode) if backend.name == "sqlite" else _NoMonitor()
         self.closed = False
+        self.warnings: list[str] = []
+        self._showwarning: Any = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -184,6 +187,7 @@ class Workspace:
         if models is None:
             models, metadata = MODELS, Base.metadata
         ws = cls(backend, tuple(models), metadata, defaults or SessionSettings(), journal_mode, tempdir)
+        ws._capture_warnings()
         try:
             await ws._prepare(demo=demo and setup is None, reset=reset_demo, setup=setup)
             for name in sessions:
@@ -211,6 +215,19 @@ class Workspace:
         async with self.observer.begin() as conn:
             for stmt in split_sql(sql):
                 await conn.execute(sql_text(escape_colons(stmt.text)))
+
+    def _capture_warnings(self) -> None:
+        """Show Python and SQLAlchemy warnings in the pane running a step, not on stderr."""
+        self._showwarning = warnings.showwarning
+
+        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
+            text = f"warning: {category.__name__}: {message}"
+            active = [self.sessions[n] for n, hs in self._running.items() if any(h.started and not h.wait for h in hs) and n in self.sessions]
+            for ps in active:
+                ps.log.messages.append(text)
+            self.warnings.append(text)
+
+        warnings.showwarning = show
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -613,6 +630,8 @@ class Workspace:
                 await self._watcher
         await self.monitor.close()
         await self.observer.dispose()
+        if self._showwarning is not None:
+            warnings.showwarning = self._showwarning
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 

@@ -39,7 +39,11 @@ def _expect_lines(event: dict[str, Any], indent: str) -> list[str]:
 
 
 def _outcome_lines(event: dict[str, Any], indent: str) -> list[str]:
-    lines = [f"{indent}SQL: {sql}" for sql in event.get("sql") or []]
+    lines = []
+    for sql in event.get("sql") or []:
+        first, *more = sql.splitlines() or [""]
+        lines.append(f"{indent}SQL: {first}")
+        lines += [f"{indent}     {line.strip()}" for line in more if line.strip()]
     if event.get("output"):
         lines += [f"{indent}| {line}" for line in event["output"].rstrip("\n").splitlines()]
     for message in event.get("messages") or []:
