@@ -200,7 +200,9 @@ class Workspace:
     async def _prepare(self, *, demo: bool, reset: bool, setup: str | None) -> None:
         if self.backend.name == "sqlite":
             async with self.observer.connect() as conn:
-                await conn.exec_driver_sql(f"PRAGMA journal_mode={self.journal_mode}")
+                # Outside any transaction: PRAGMA journal_mode=WAL cannot run inside one.
+                raw = await conn.get_raw_connection()
+                await raw.driver_connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
         if setup:
             await self.run_outside(setup)
         elif demo:
@@ -488,17 +490,23 @@ class Workspace:
         if not running:
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
-        if self.backend.name == "sqlite" and ps.inflight is not None and ps.driver_connection is not None:
-            await ps.driver_connection.interrupt()
-            try:
-                await asyncio.wait_for(handle.done.wait(), timeout=1.0)
-                return f"interrupted step {handle.index}"
-            except asyncio.TimeoutError:
-                pass
+        if self.backend.name == "sqlite" and ps.inflight is not None:
+            # sqlite3_interrupt() does not reach a statement sleeping in SQLite's busy handler,
+            # and cancelling the task under the driver would break the pooled connection.
+            left = max(0.0, ps.settings.lock_timeout - (time.monotonic() - ps.inflight.since))
+            raise execution.StepError(
+                f"SQLite cannot interrupt a statement waiting on a lock: step {handle.index} gives up by itself "
+                f"in {left:.1f} s (\\timeout sets how long)"
+            )
         await self._cancel_handle(handle)
         return f"cancelled step {handle.index}"
 
     async def _cancel_handle(self, handle: StepHandle) -> None:
+        ps = self.sessions.get(handle.session)
+        if ps is not None and self.backend.name == "sqlite" and ps.inflight is not None and handle.task is not None:
+            # Let the statement end by its busy timeout: cancelling under the driver loses the connection.
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(handle.done.wait()), ps.settings.lock_timeout + 1.0)
         if handle.task is not None and not handle.task.done():
             handle.task.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
