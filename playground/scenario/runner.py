@@ -90,6 +90,21 @@ async def run_scenario(
         emit({"event": "skipped", "reason": f"this scenario runs on {', '.join(scenario.backends)}, not {backend}"})
         _summary(report, emit)
         return report
+    ws = await open_workspace(scenario, url)
+    report.url = ws.backend.display_url
+    player = ScenarioPlayer(scenario, ws, report, emit)
+    try:
+        while not player.finished:
+            await player.next()
+        await player.finish()
+    finally:
+        await teardown(scenario, ws, report, emit)
+    _summary(report, emit)
+    return report
+
+
+async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
+    """A workspace set up as the scenario's headers ask."""
     defaults = SessionSettings()
     if scenario.lock_timeout is not None:
         defaults.lock_timeout = scenario.lock_timeout
@@ -98,50 +113,69 @@ async def run_scenario(
     if scenario.mode:
         defaults.mode = scenario.mode
     defaults.isolation = scenario.isolation
-    ws = await Workspace.open(
+    return await Workspace.open(
         url,
         sessions=scenario.sessions,
         setup=scenario.setup,
         defaults=defaults,
         journal_mode=scenario.journal_mode or "delete",
     )
-    report.url = ws.backend.display_url
-    try:
-        await _play(scenario, ws, report, emit)
-    finally:
-        await _teardown(scenario, ws, report, emit)
-    _summary(report, emit)
-    return report
 
 
-async def _play(scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
-    records: dict[int, StepRecord] = {}
-    pending: dict[int, StepRecord] = {}  # waited and not yet reported complete
-    last: dict[str, int] = {}
+class ScenarioPlayer:
+    """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode)."""
 
-    def report_completions() -> None:
-        for index in sorted(pending):
+    def __init__(self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+        self.scenario = scenario
+        self.ws = ws
+        self.report = report
+        self.emit = emit
+        self.position = 0
+        self.pending: dict[int, StepRecord] = {}  # waited and not yet reported complete
+        self.last: dict[str, int] = {}
+        self.done = False
+
+    @property
+    def finished(self) -> bool:
+        """Whether every step has been issued."""
+        return self.position >= len(self.scenario.steps)
+
+    @property
+    def upcoming(self) -> Step | None:
+        """The next step to issue, if any."""
+        return None if self.finished else self.scenario.steps[self.position]
+
+    def _report_completions(self) -> None:
+        ws = self.ws
+        for index in sorted(self.pending):
             handle = ws.handle(index)
             if not handle.done.is_set():
                 continue
-            record = pending.pop(index)
+            record = self.pending.pop(index)
             assert handle.result is not None
             record.result = handle.result
             record.completed_after = handle.after
             record.checks.extend(_check_after_wait(record))
-            emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
-                  **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
+            self.emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
+                       **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
 
-    for step in scenario.steps:
+    def _state(self, after: int) -> None:
+        self.emit({"event": "state", "after": after, "sessions": {s.name: s.to_json() for s in self.ws.snapshot().sessions}})
+
+    async def next(self) -> StepRecord:
+        """Issue the next step and wait until every running step has finished or waits."""
+        ws = self.ws
+        step = self.scenario.steps[self.position]
+        self.position += 1
         for note in step.notes:
-            emit({"event": "note", "text": note})
-        previous = last.get(step.session)
+            self.emit({"event": "note", "text": note})
+        previous = self.last.get(step.session)
         if previous is not None and not ws.handle(previous).done.is_set():
             await ws.handle(previous).done.wait()
             await ws.settle()
-            report_completions()
+            self._report_completions()
         handle = ws.submit(step.session, step.input)
-        last[step.session] = handle.index
+        self.last[step.session] = handle.index
         await ws.settle()
         record = StepRecord(handle.index, step, "waiting", None)
         if handle.done.is_set():
@@ -151,10 +185,9 @@ async def _play(scenario: Scenario, ws: Workspace, report: RunReport, emit: List
         else:
             record.waited = True
             record.waiting_on = handle.wait.holders if handle.wait else ()
-            pending[handle.index] = record
-        records[handle.index] = record
-        report.steps.append(record)
-        record.checks.extend(_check_at_settle(record, report.backend))
+            self.pending[handle.index] = record
+        self.report.steps.append(record)
+        record.checks.extend(_check_at_settle(record, self.report.backend))
         event: dict[str, Any] = {"event": "step", "index": handle.index, "session": step.session, "input": step.input,
                                  "kind": handle.kind, "status": record.status, "line": step.line}
         if record.result is not None:
@@ -162,18 +195,23 @@ async def _play(scenario: Scenario, ws: Workspace, report: RunReport, emit: List
         else:
             event.update({"error": None, "rows": None, "value": None, "sql": [], "waiting_for": list(record.waiting_on)})
         event["expect"] = [_check_json(c) for c in record.checks]
-        emit(event)
-        report_completions()
-        emit({"event": "state", "after": handle.index, "sessions": {s.name: s.to_json() for s in ws.snapshot().sessions}})
-    for note in scenario.trailing_notes:
-        emit({"event": "note", "text": note})
-    for index in sorted(pending):
-        await ws.handle(index).done.wait()
-    await ws.settle()
-    report_completions()
-    if pending:  # pragma: no cover - every pending handle finished above
-        raise RuntimeError("steps still pending after the run")
-    emit({"event": "state", "after": ws.last_index, "sessions": {s.name: s.to_json() for s in ws.snapshot().sessions}})
+        self.emit(event)
+        self._report_completions()
+        self._state(handle.index)
+        return record
+
+    async def finish(self) -> None:
+        """After the last step: wait for every waiting step to finish and check it."""
+        if self.done:
+            return
+        self.done = True
+        for note in self.scenario.trailing_notes:
+            self.emit({"event": "note", "text": note})
+        for index in sorted(self.pending):
+            await self.ws.handle(index).done.wait()
+        await self.ws.settle()
+        self._report_completions()
+        self._state(self.ws.last_index)
 
 
 def check_sql_only(scenario: Scenario) -> None:
@@ -186,7 +224,8 @@ def check_sql_only(scenario: Scenario) -> None:
             raise ScenarioError(scenario.source, step.line, f"step for {step.session} is Python, which --sql-only refuses")
 
 
-async def _teardown(scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+async def teardown(scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+    """Roll back and close every session, run the teardown SQL, close the workspace."""
     try:
         for name in list(ws.sessions):
             await ws.close_session(name)
