@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, SessionTransaction
 
 from playground.engine.errors import describe
 from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
+from playground.engine.namespace import bound_names
 from playground.engine.session import PlaygroundSession
 
 MAX_ROWS = 200
@@ -101,13 +102,13 @@ async def _control(ps: PlaygroundSession, control: str, name: str | None, outcom
             outcome.messages.append(f"savepoint {ps.tree.name(nested, name)} open")
         elif control == "release":
             target = _savepoint(ps, name)
-            label = ps.tree.label(target, {})
+            label = ps.tree.label(target, bound_names(ps.namespace))
             for trans in _inner_first(ps, target):
                 trans.commit()
             outcome.messages.append(f"savepoint {label} released")
         elif control == "rollback-to":
             target = _savepoint(ps, name)
-            label = ps.tree.label(target, {})
+            label = ps.tree.label(target, bound_names(ps.namespace))
             for trans in _inner_first(ps, target):
                 trans.rollback()
             reopened = session.begin_nested()
@@ -125,9 +126,10 @@ def _savepoint(ps: PlaygroundSession, name: str | None) -> SessionTransaction:
         if nested is None:
             raise StepError("no savepoint is open")
         return nested
-    found = ps.tree.find(name)
+    bound = bound_names(ps.namespace)
+    found = ps.tree.find(name, bound)
     if found is None:
-        open_names = [ps.tree.label(t, {}) for t in ps.tree.chain() if t.nested]
+        open_names = [ps.tree.label(t, bound) for t in ps.tree.chain() if t.nested]
         listing = ", ".join(open_names) if open_names else "none is open"
         raise StepError(f"no savepoint named {name!r} ({listing})")
     return found

@@ -10,7 +10,7 @@ import sqlalchemy
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import inspect
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import Mapper, SessionTransaction
 
 from playground.demo.standins import make_standins
@@ -88,7 +88,9 @@ def bound_names(ns: dict[str, Any]) -> dict[int, list[str]]:
     for name, value in ns.items():
         if name.startswith("_"):
             continue
-        if isinstance(value, SessionTransaction) or is_mapped_instance(value):
+        if isinstance(value, AsyncSessionTransaction):
+            out.setdefault(id(value.sync_transaction), []).append(name)
+        elif isinstance(value, SessionTransaction) or is_mapped_instance(value):
             out.setdefault(id(value), []).append(name)
         elif isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_LIST_SCAN:
             for i, item in enumerate(value):

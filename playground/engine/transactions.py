@@ -25,6 +25,7 @@ class TransactionTree:
         self._names: dict[int, str] = {}
         self._emitted: set[int] = set()
         self._sql_names: dict[int, str] = {}
+        self._auto_names: dict[int, str] = {}
         self._auto = itertools.count(1)
         self.last_savepoint_sql: str | None = None
         event.listen(session, "after_begin", self._after_begin)
@@ -40,6 +41,7 @@ class TransactionTree:
         self._emitted.discard(ident)
         self._names.pop(ident, None)
         self._sql_names.pop(ident, None)
+        self._auto_names.pop(ident, None)
 
     def saw_savepoint_sql(self, statement: str) -> None:
         """Called for every SAVEPOINT statement the session's connection sends."""
@@ -48,18 +50,13 @@ class TransactionTree:
             self.last_savepoint_sql = parts[1].strip('"`')
 
     def name(self, transaction: SessionTransaction, name: str | None = None) -> str:
-        """The user's name for a savepoint, assigning `name` (or the next `spN`) if it has none."""
-        ident = id(transaction)
+        """Give a savepoint the user's `name` (SAVEPOINT x, \\savepoint x); returns its label."""
         if name is not None:
-            self._names[ident] = name
-        if ident not in self._names:
-            if not transaction.nested:
-                return "transaction"
-            self._names[ident] = f"sp{next(self._auto)}"
-        return self._names[ident]
+            self._names[id(transaction)] = name
+        return self.label(transaction, {})
 
     def label(self, transaction: SessionTransaction, bound: dict[int, list[str]]) -> str:
-        """What the tree shows for a transaction: its name, or the Python names bound to it."""
+        """What the tree shows: the user's name, else the Python name bound to it, else `spN`."""
         ident = id(transaction)
         if ident in self._names:
             return self._names[ident]
@@ -67,16 +64,22 @@ class TransactionTree:
             return bound[ident][0]
         if not transaction.nested:
             return "transaction"
-        return self._sql_names.get(ident) or self.name(transaction)
+        if ident not in self._auto_names:
+            self._auto_names[ident] = f"sp{next(self._auto)}"
+        return self._auto_names[ident]
 
     def sql_name(self, transaction: SessionTransaction) -> str | None:
         """The SAVEPOINT name on the database, once emitted."""
         return self._sql_names.get(id(transaction))
 
-    def find(self, name: str) -> SessionTransaction | None:
-        """The open nested transaction called `name`, innermost first."""
+    def find(self, name: str, bound: dict[int, list[str]]) -> SessionTransaction | None:
+        """The open nested transaction known as `name` (shown name, Python name or SQL name)."""
         for trans in reversed(self.chain()):
-            if trans.nested and (self._names.get(id(trans)) == name or self._sql_names.get(id(trans)) == name):
+            if not trans.nested:
+                continue
+            ident = id(trans)
+            known = {self.label(trans, bound), self._sql_names.get(ident), *bound.get(ident, ())}
+            if name in known:
                 return trans
         return None
 

@@ -452,6 +452,25 @@ class Workspace:
             outcome.messages.append(f"transactions begin with BEGIN {ps.settings.begin_mode.upper()}")
         return outcome
 
+    async def set_journal_mode(self, mode: str) -> None:
+        """Switch SQLite's journal mode (rollback journal or WAL); refused mid-transaction."""
+        if self.backend.name != "sqlite":
+            raise WorkspaceError("the journal mode is a SQLite setting")
+        if mode not in JOURNAL_MODES:
+            raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
+        busy = [n for n, ps in self.sessions.items() if ps.sync.in_transaction()]
+        if busy:
+            raise WorkspaceError(f"end the transactions of {', '.join(busy)} first: the journal mode cannot change inside one")
+        async with self.observer.connect() as conn:
+            raw = await conn.get_raw_connection()
+            cursor = await raw.driver_connection.execute(f"PRAGMA journal_mode={mode}")
+            row = await cursor.fetchone()
+        if row is None or str(row[0]).lower() != mode:
+            raise WorkspaceError(f"SQLite kept journal mode {row[0] if row else '?'}; another connection may be using the file")
+        self.journal_mode = mode
+        if isinstance(self.monitor, SqliteLockMonitor):
+            self.monitor.journal_mode = mode
+
     def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
         """The isolation levels SQLAlchemy's dialect accepts on this backend."""
         dialect = ps.base_engine.dialect

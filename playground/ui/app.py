@@ -1,0 +1,423 @@
+"""The txplay app: session panes side by side, live panels, lock waits and demo mode."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal
+from textual.widgets import Footer, Select, Static, TabbedContent, TabPane
+
+from playground.engine import (
+    SessionSettings,
+    SessionsChanged,
+    StateChanged,
+    StepFinished,
+    StepStarted,
+    StepWaiting,
+    Workspace,
+)
+from playground.engine.language import COMMANDS
+from playground.engine.snapshot import WorkspaceSnapshot
+from playground.ui.commands import TxplayCommands
+from playground.ui.demo import DemoBanner, DemoController
+from playground.ui.history import History, history_path
+from playground.ui.messages import WorkspaceEvent
+from playground.ui.session_pane import SessionPane
+from playground.ui.workspace_views import CommittedView, LockGraph, Timeline
+
+DRAW_INTERVAL = 1 / 30
+
+
+@dataclass
+class AppConfig:
+    """How `txplay` was started."""
+
+    url: str | None = None
+    sessions: int = 2
+    demo: bool = True
+    reset_demo: bool = False
+    models: str | None = None
+    scenario: str | None = None
+    journal_mode: str = "delete"
+    history_dir: Path | None = None
+
+
+class TxplayApp(App[int]):
+    """Several sessions side by side on one database."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "txplay"
+    COMMANDS = App.COMMANDS | {TxplayCommands}
+    BINDINGS = [
+        Binding("f1", "help", "Help"),
+        Binding("f2", "txn('begin')", "Begin"),
+        Binding("f3", "txn('savepoint')", "Savepoint"),
+        Binding("f4", "txn('release')", "Release"),
+        Binding("f5", "txn('rollback-to')", "Rollback to"),
+        Binding("f6", "txn('flush')", "Flush"),
+        Binding("f7", "txn('commit')", "Commit"),
+        Binding("f8", "txn('rollback')", "Rollback"),
+        Binding("f9", "cancel", "Cancel"),
+        Binding("f10", "next_step", "Next step", show=False),
+        Binding("ctrl+r", "restart", "Restart", show=False),
+        Binding("ctrl+n", "new_pane", "New pane", priority=True),
+        Binding("ctrl+t", "close_pane", "Close pane", priority=True),
+        Binding("ctrl+o", "toggle_panels", "Panels", priority=True),
+        Binding("ctrl+g", "zoom", "Zoom", priority=True),
+        Binding("ctrl+s", "screenshot", "Screenshot", priority=True),
+    ]
+
+    def __init__(self, config: AppConfig, scenario: Any = None, models: Any = None) -> None:
+        super().__init__()
+        self.config = config
+        self.scenario = scenario
+        self.models = models
+        self.workspace: Workspace | None = None
+        self._latest: WorkspaceSnapshot | None = None
+        self._draw_pending = False
+        self._unsubscribe: Any = None
+        self.demo: DemoController | None = None
+        self.status_line = Static("opening the database…", id="status-line", markup=False)
+        self.banner = DemoBanner(id="demo-banner")
+        self.panes = Horizontal(id="panes")
+        self.committed = CommittedView(id="committed")
+        self.lock_graph = LockGraph(id="lock-graph")
+        self.timeline = Timeline(id="timeline")
+
+    # -- layout ----------------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        yield self.banner
+        yield self.panes
+        with TabbedContent(id="bottom", initial="tab-committed"):
+            with TabPane("Committed data", id="tab-committed"):
+                yield self.committed
+            with TabPane("Lock graph", id="tab-locks"):
+                yield self.lock_graph
+            with TabPane("Timeline", id="tab-timeline"):
+                yield self.timeline
+        yield self.status_line
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.banner.display = self.scenario is not None
+        self.set_interval(0.2, self._tick_waits)
+        await self._open()
+
+    async def _open(self) -> None:
+        try:
+            if self.scenario is not None:
+                self.demo = DemoController(self, self.scenario, self.config.url)
+                self.workspace = await self.demo.open()
+            else:
+                names = [chr(ord("A") + i) for i in range(self.config.sessions)]
+                kwargs: dict[str, Any] = {}
+                if self.models is not None:
+                    kwargs["models"], kwargs["metadata"] = self.models
+                self.workspace = await Workspace.open(
+                    self.config.url,
+                    sessions=names,
+                    demo=self.config.demo,
+                    reset_demo=self.config.reset_demo,
+                    defaults=SessionSettings(),
+                    journal_mode=self.config.journal_mode,
+                    **kwargs,
+                )
+        except Exception as exc:
+            from playground.engine.errors import describe
+
+            self.exit(2, message=f"txplay: cannot open the database: {describe(exc)}")
+            return
+        await self._attach()
+
+    async def _attach(self) -> None:
+        ws = self.workspace
+        assert ws is not None
+        self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
+        for name in ws.sessions:
+            await self._mount_pane(name)
+        self.status_line.update(f"{ws.backend.display_url} · {ws.backend.name}")
+        self._latest = ws.snapshot()
+        self._draw()
+        self.refresh_committed(tables=True)
+        first = self.query(SessionPane).first()
+        first.input.focus()
+        if self.demo is not None:
+            self.demo.refresh()
+
+    async def _mount_pane(self, name: str) -> SessionPane:
+        ws = self.workspace
+        assert ws is not None
+        key = "demo" if ws.backend.name == "sqlite" and self.config.url is None else ws.backend.display_url
+        history = History(history_path(key, self.config.history_dir))
+        pane = SessionPane(name, history, lambda: self._completions(name))
+        await self.panes.mount(pane)
+        return pane
+
+    def _completions(self, name: str) -> list[str]:
+        ws = self.workspace
+        if ws is None or name not in ws.sessions:
+            return []
+        words = [m.__name__ for m in ws.models] + ["\\" + c for c in COMMANDS]
+        words += [k for k in ws.sessions[name].namespace if not k.startswith("_")]
+        return words
+
+    def pane(self, name: str) -> SessionPane | None:
+        """The pane of session `name`."""
+        for pane in self.query(SessionPane):
+            if pane.session_name == name:
+                return pane
+        return None
+
+    def focused_pane(self) -> SessionPane | None:
+        """The pane holding the focus (or the first one)."""
+        widget = self.focused
+        while widget is not None:
+            if isinstance(widget, SessionPane):
+                return widget
+            widget = widget.parent  # type: ignore[assignment]
+        panes = list(self.query(SessionPane))
+        return panes[0] if panes else None
+
+    # -- steps -----------------------------------------------------------------------------
+
+    @on(SessionPane.StepSubmitted)
+    def _step_submitted(self, event: SessionPane.StepSubmitted) -> None:
+        self.submit(event.pane.session_name, event.text)
+
+    def submit(self, session: str, text: str) -> None:
+        """Run `text` in a session; `clear` only clears the pane."""
+        if self.workspace is None:
+            return
+        pane = self.pane(session)
+        if pane is not None and text.strip() in ("\\clear", "clear"):
+            pane.log_view.clear()
+        self.workspace.submit(session, text)
+
+    @on(SessionPane.CancelRequested)
+    def _cancel_requested(self, event: SessionPane.CancelRequested) -> None:
+        self.submit(event.pane.session_name, "\\cancel")
+
+    def on_workspace_event(self, message: WorkspaceEvent) -> None:
+        event = message.event
+        if isinstance(event, StateChanged):
+            self._latest = event.snapshot
+            self._schedule_draw()
+            return
+        if isinstance(event, SessionsChanged):
+            return
+        pane = self.pane(event.session) if hasattr(event, "session") else None
+        if isinstance(event, StepStarted) and pane is not None:
+            pane.log_view.started(event.index, event.input, self._kind(event.index))
+        elif isinstance(event, StepWaiting) and pane is not None:
+            pane.log_view.waiting(event.index, event.wait)
+        elif isinstance(event, StepFinished):
+            pane = self.pane(event.result.session)
+            if pane is not None:
+                pane.log_view.finished(event.result, event.waited, event.after)
+            self.refresh_committed(tables=event.result.kind == "sql")
+
+    def _kind(self, index: int) -> str:
+        assert self.workspace is not None
+        return self.workspace.handle(index).kind
+
+    # -- drawing ---------------------------------------------------------------------------
+
+    def _schedule_draw(self) -> None:
+        if not self._draw_pending:
+            self._draw_pending = True
+            self.set_timer(DRAW_INTERVAL, self._draw)
+
+    def _draw(self) -> None:
+        self._draw_pending = False
+        snap = self._latest
+        if snap is None:
+            return
+        now = time.monotonic()
+        for session in snap.sessions:
+            pane = self.pane(session.name)
+            if pane is not None:
+                pane.show(session, snap.locks, now)
+        self.lock_graph.show(snap.locks, now)
+        self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions))
+        tab = self.query_one("#bottom", TabbedContent)
+        tab.get_tab("tab-locks").label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
+
+    def _tick_waits(self) -> None:
+        # The countdown of a waiting session moves even when nothing else happens.
+        if self.workspace is not None and self._latest is not None and self._latest.locks:
+            self._latest = self.workspace.snapshot()
+            self._schedule_draw()
+
+    @work(group="committed", exclusive=True)
+    async def refresh_committed(self, tables: bool = False) -> None:
+        """Re-read the committed data of the table shown (and the table list after SQL)."""
+        ws = self.workspace
+        if ws is None or ws.closed:
+            return
+        if tables or self.committed.current is None:
+            try:
+                self.committed.set_tables(await ws.tables())
+            except Exception as exc:
+                self.committed.status.update(f"cannot list tables: {exc}")
+                return
+        table = self.committed.current
+        if table is None:
+            return
+        data = await ws.committed(table)
+        self.committed.show(data.table, data.columns, data.rows, data.total, data.error)
+
+    @on(Select.Changed)
+    def _table_chosen(self, event: Select.Changed) -> None:
+        self.refresh_committed()
+
+    # -- actions ---------------------------------------------------------------------------
+
+    def action_txn(self, command: str) -> None:
+        """Run a transaction command in the focused pane."""
+        pane = self.focused_pane()
+        if pane is not None:
+            self.submit(pane.session_name, f"\\{command}")
+
+    def action_help(self) -> None:
+        """Show the command list in the focused pane."""
+        self.action_txn("help")
+
+    def action_cancel(self) -> None:
+        """Cancel the focused pane's waiting statement."""
+        self.action_txn("cancel")
+
+    async def action_new_pane(self) -> None:
+        """Open another session."""
+        ws = self.workspace
+        if ws is None:
+            return
+        try:
+            name = await ws.add_session()
+        except Exception as exc:
+            self.notify(str(exc), severity="warning")
+            return
+        pane = await self._mount_pane(name)
+        self._latest = ws.snapshot()
+        self._draw()
+        pane.input.focus()
+
+    async def action_close_pane(self) -> None:
+        """Close the focused session, rolling back its transaction (and saying so)."""
+        ws = self.workspace
+        pane = self.focused_pane()
+        if ws is None or pane is None:
+            return
+        if len(ws.sessions) == 1:
+            self.notify("the last session stays open; quit with ctrl+q", severity="warning")
+            return
+        self.notify(f"closing {pane.session_name}…", timeout=2)
+        message = await ws.close_session(pane.session_name)
+        await pane.remove()
+        self.notify(message, timeout=6)
+        self.status_line.update(message)
+        remaining = self.query(SessionPane)
+        if remaining:
+            remaining.first().input.focus()
+
+    def action_toggle_panels(self) -> None:
+        """Collapse or expand every pane's live panels (for small terminals)."""
+        self.screen.toggle_class("-panels-collapsed")
+
+    def action_zoom(self) -> None:
+        """Zoom the focused pane to the whole screen, or back."""
+        if self.screen.maximized is not None:
+            self.screen.minimize()
+            return
+        pane = self.focused_pane()
+        if pane is not None:
+            self.screen.maximize(pane, container=False)
+
+    def action_screenshot(self) -> None:
+        """Save an SVG screenshot in the current folder."""
+        path = self.save_screenshot(path=".")
+        self.notify(f"screenshot saved: {path}")
+
+    async def action_next_step(self) -> None:
+        """Demo mode: run the next step of the scenario."""
+        if self.demo is not None:
+            self.demo.next_step()
+
+    async def action_restart(self) -> None:
+        """Demo mode: start the scenario again on a fresh database."""
+        if self.demo is not None:
+            await self.demo.restart()
+
+    async def set_isolation(self, level: str) -> None:
+        """Set the focused session's isolation level."""
+        pane = self.focused_pane()
+        if pane is not None:
+            self.submit(pane.session_name, f"\\isolation {level}")
+
+    async def set_journal_mode(self, mode: str) -> None:
+        """Switch the SQLite journal mode of the database."""
+        if self.workspace is None:
+            return
+        try:
+            await self.workspace.set_journal_mode(mode)
+        except Exception as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return
+        self.notify(f"journal mode: {mode}")
+
+    async def open_scenario(self, name: str) -> None:
+        """Leave the current sessions (rolling them back) and open a scenario in demo mode."""
+        from playground.scenario import library
+
+        scenario = library.find(name)
+        if self._unsubscribe is not None:
+            self._unsubscribe()
+        if self.workspace is not None:
+            await self.workspace.close()
+        for pane in list(self.query(SessionPane)):
+            await pane.remove()
+        self.scenario = scenario
+        self.banner.display = True
+        self.demo = DemoController(self, scenario, self.config.url)
+        self.workspace = await self.demo.open()
+        await self._attach()
+
+    async def on_unmount(self) -> None:
+        if self.workspace is not None:
+            await self.workspace.close()
+
+
+def make_app(
+    *,
+    url: str | None = None,
+    sessions: int = 2,
+    demo: bool = True,
+    reset_demo: bool = False,
+    models: str | None = None,
+    scenario: str | None = None,
+    journal_mode: str = "delete",
+    history_dir: Path | None = None,
+) -> TxplayApp:
+    """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
+    from playground.engine.backends import resolve
+
+    if url is not None:
+        resolve(url)  # a bad URL or a missing driver is said before the screen opens
+    loaded_models = None
+    if models:
+        from playground.engine.models import load_models
+
+        loaded_models = load_models(models)
+    parsed = None
+    if scenario:
+        from playground.scenario import library
+
+        parsed = library.find(scenario)
+    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir)
+    return TxplayApp(config, parsed, loaded_models)

@@ -1,0 +1,56 @@
+"""Command palette entries for every action."""
+
+from __future__ import annotations
+
+from functools import partial
+from typing import TYPE_CHECKING, Any
+
+from textual.command import DiscoveryHit, Hit, Hits, Provider
+
+if TYPE_CHECKING:
+    from playground.ui.app import TxplayApp
+
+
+class TxplayCommands(Provider):
+    """New pane, close pane, open scenario, isolation, async mode, journal mode, screenshot, theme."""
+
+    def _commands(self) -> list[tuple[str, Any, str]]:
+        app: TxplayApp = self.app  # type: ignore[assignment]
+        commands: list[tuple[str, Any, str]] = [
+            ("New pane", app.action_new_pane, "open another session"),
+            ("Close pane", app.action_close_pane, "close the focused session (rolls back its transaction)"),
+            ("Screenshot", app.action_screenshot, "save an SVG screenshot"),
+            ("Toggle panels", app.action_toggle_panels, "collapse or expand the live panels"),
+            ("Zoom pane", app.action_zoom, "zoom the focused pane"),
+            ("Theme", app.action_change_theme, "choose a theme"),
+            ("Async mode", partial(app.action_txn, "mode async"), "`session` becomes the AsyncSession"),
+            ("Sync mode", partial(app.action_txn, "mode sync"), "`session` is the sync Session"),
+        ]
+        for name in ("begin", "savepoint", "release", "rollback-to", "flush", "commit", "rollback", "cancel"):
+            commands.append((f"Transaction: {name}", partial(app.action_txn, name), f"\\{name} in the focused pane"))
+        ws = app.workspace
+        pane = app.focused_pane()
+        if ws is not None and pane is not None and pane.session_name in ws.sessions:
+            for level in ws.isolation_levels(ws.sessions[pane.session_name]):
+                commands.append((f"Isolation: {level}", partial(app.set_isolation, level), f"for session {pane.session_name}"))
+        if ws is not None and ws.backend.name == "sqlite":
+            for mode in ("delete", "wal"):
+                commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "SQLite journal mode for the database"))
+            for mode in ("deferred", "immediate", "exclusive"):
+                commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
+        from playground.scenario import library
+
+        for name in library.names():
+            commands.append((f"Open scenario: {name}", partial(app.open_scenario, name), "demo mode"))
+        return commands
+
+    async def discover(self) -> Hits:
+        for name, callback, help_text in self._commands():
+            yield DiscoveryHit(name, callback, help=help_text)
+
+    async def search(self, query: str) -> Hits:
+        matcher = self.matcher(query)
+        for name, callback, help_text in self._commands():
+            score = matcher.match(name)
+            if score > 0:
+                yield Hit(score, matcher.highlight(name), callback, help=help_text)

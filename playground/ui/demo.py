@@ -1,0 +1,121 @@
+"""Demo mode: a scenario's steps queued in their panes, narration in a banner, one key a step."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from rich.text import Text
+from textual.widgets import Static
+
+from playground.scenario.parser import Scenario
+from playground.scenario.runner import RunReport, ScenarioPlayer, open_workspace, teardown
+
+if TYPE_CHECKING:
+    from playground.engine import Workspace
+    from playground.ui.app import TxplayApp
+
+
+class DemoBanner(Static):
+    """The scenario's title, the current narration and the progress."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__("", markup=False, **kwargs)
+
+    def show(self, title: str, note: str | None, position: int, total: int, summary: str | None) -> None:
+        """Draw the banner."""
+        text = Text.assemble((f" {title} ", "bold reverse"), "  ")
+        if summary:
+            text.append(summary, style="bold")
+        else:
+            text.append(f"step {position}/{total}", style="bold")
+            text.append("  F10 next step · ctrl+r restart", style="dim")
+        if note:
+            text.append("\n")
+            text.append(note, style="italic")
+        self.update(text)
+
+
+class DemoController:
+    """Drives a ScenarioPlayer from the app's keys and shows each expectation on its step."""
+
+    def __init__(self, app: TxplayApp, scenario: Scenario, url: str | None) -> None:
+        self.app = app
+        self.scenario = scenario
+        self.url = url
+        self.player: ScenarioPlayer | None = None
+        self.report: RunReport | None = None
+        self.note: str | None = None
+        self.busy = False
+        self.summary: str | None = None
+
+    async def open(self) -> Workspace:
+        """A fresh workspace for the scenario, and a player on it."""
+        ws = await open_workspace(self.scenario, self.url)
+        backend = ws.backend.name
+        self.report = RunReport(self.scenario, backend, ws.backend.display_url, [], [])
+        self.player = ScenarioPlayer(self.scenario, ws, self.report, self._event)
+        self.note = self.scenario.description or None
+        self.summary = None
+        if not self.scenario.runs_on(backend):
+            self.summary = f"this scenario runs on {', '.join(self.scenario.backends)}, not {backend}"
+        return ws
+
+    def _event(self, event: dict[str, Any]) -> None:
+        kind = event["event"]
+        if kind == "note":
+            self.note = event["text"]
+            pane = None
+            for pane in self.app.query("SessionPane"):
+                pane.log_view.note(f"note: {event['text']}")  # type: ignore[attr-defined]
+        elif kind in ("step", "completed"):
+            pane = self.app.pane(event["session"])
+            if pane is not None and event.get("expect"):
+                pane.log_view.expectations(event["expect"] if kind == "step" else [c for c in event["expect"] if "then" in c["text"]])
+
+    def refresh(self) -> None:
+        """Redraw the banner and each pane's queue."""
+        player = self.player
+        if player is None:
+            return
+        upcoming = self.scenario.steps[player.position :]
+        for pane in self.app.query("SessionPane"):
+            pane.show_queue([s.input for s in upcoming if s.session == pane.session_name])  # type: ignore[attr-defined]
+        next_notes = upcoming[0].notes if upcoming else []
+        note = next_notes[-1] if next_notes and self.note is None else self.note
+        self.app.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary)
+
+    def next_step(self) -> None:
+        """Run the next step (in a task: the app stays interactive while it settles)."""
+        if self.player is None or self.busy or self.summary:
+            return
+        self.busy = True
+        self.app.run_worker(self._next(), group="demo", exclusive=False)
+
+    async def _next(self) -> None:
+        player = self.player
+        assert player is not None and self.report is not None
+        try:
+            if not player.finished:
+                await player.next()
+            if player.finished:
+                await player.finish()
+                checks = [c for r in self.report.steps for c in r.checks]
+                passed = sum(c.passed for c in checks)
+                failed = len(checks) - passed
+                self.summary = f"done: {passed} expectation(s) passed, {failed} failed" + ("" if failed else " ✓")
+        finally:
+            self.busy = False
+            self.refresh()
+
+    async def restart(self) -> None:
+        """Tear the workspace down and play the scenario again from a fresh database."""
+        app = self.app
+        if self.player is not None and self.report is not None:
+            if app._unsubscribe is not None:
+                app._unsubscribe()
+            await teardown(self.scenario, self.player.ws, self.report, lambda e: None)
+        for pane in list(app.query("SessionPane")):
+            await pane.remove()
+        app.workspace = await self.open()
+        await app._attach()
+        app.notify("scenario restarted on a fresh database")

@@ -1,0 +1,198 @@
+"""Snapshot → Rich renderables, shared by the panels and the step log."""
+
+from __future__ import annotations
+
+from typing import Any, Iterable
+
+from rich.console import Group, RenderableType
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text
+from rich.tree import Tree
+
+from playground.engine.snapshot import PANELS, LockWait, ObjectRow, SessionSnapshot, StepResult, TransactionRow
+
+MAX_TABLE_ROWS = 20
+PANEL_STYLES = {
+    "transient": "dim",
+    "pending": "green",
+    "persistent": "cyan",
+    "deleted": "red",
+    "detached": "yellow",
+    "expunged": "magenta",
+}
+BADGE_STYLES = {"idle": "black on grey70", "active": "black on green", "failed": "white on red", "waiting": "black on yellow"}
+
+
+def badge(snapshot: SessionSnapshot) -> Text:
+    """The status badge of a pane header."""
+    return Text(f" {snapshot.badge} ", style=BADGE_STYLES.get(snapshot.status, "reverse"))
+
+
+def header(snapshot: SessionSnapshot) -> Text:
+    """`A  sqlite · SERIALIZABLE  [badge]`."""
+    text = Text.assemble((f" {snapshot.name} ", "bold reverse"), " ", (snapshot.backend, "dim"), " · ", (snapshot.isolation, "dim"))
+    if snapshot.mode == "async":
+        text.append(" · async", style="dim")
+    text.append("  ")
+    text.append_text(badge(snapshot))
+    return text
+
+
+def object_line(row: ObjectRow) -> Text:
+    """One object: class, identity, names, attributes (dirty ones old → new, expired marked)."""
+    text = Text()
+    ident = ",".join(map(str, row.identity)) if row.identity is not None else "?"
+    text.append(f"{row.cls}({ident})", style="bold")
+    if row.names:
+        text.append(f" {', '.join(row.names)}", style="italic")
+    if row.state != row.panel:
+        text.append(f" [{row.state}]", style="dim")
+    modified = {name: (old, new) for name, old, new in row.modified}
+    for name, shown in row.attrs:
+        text.append(" ")
+        if name in modified:
+            old, new = modified[name]
+            text.append(f"{name}: ", style="bold yellow")
+            text.append(old, style="strike dim")
+            text.append(" → ")
+            text.append(new, style="bold yellow")
+        elif shown.startswith(("⟳", "…")):
+            text.append(f"{name}{shown[0]}", style="dim italic")
+        else:
+            text.append(f"{name}=", style="dim")
+            text.append(shown)
+    if row.cause:
+        text.append(f"  ← {row.cause}", style="magenta")
+    return text
+
+
+def objects(rows: Iterable[ObjectRow]) -> list[RenderableType]:
+    """The Objects panel: rows grouped by panel, each group headed with its count."""
+    groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}
+    for row in rows:
+        groups.setdefault(row.panel, []).append(row)
+    out: list[RenderableType] = []
+    for name, members in groups.items():
+        if not members:
+            continue
+        out.append(Text(f"{name} ({len(members)})", style=f"bold {PANEL_STYLES.get(name, '')}"))
+        out.extend(Text("  ") + object_line(row) for row in members)
+    if not out:
+        out.append(Text("no objects", style="dim"))
+    return out
+
+
+def transactions(rows: tuple[TransactionRow, ...]) -> RenderableType:
+    """The Transactions panel: the root and its savepoints as a tree."""
+    if not rows:
+        return Text("no transaction", style="dim")
+    tree: Tree | None = None
+    node: Tree | None = None
+    for row in rows:
+        label = Text(row.name, style="bold")
+        label.append(f" {row.origin.lower()}", style="dim")
+        label.append(f" {row.state}", style="green" if row.state == "active" else "bold red")
+        if row.nested:
+            label.append("  SAVEPOINT sent" if row.emitted else "  SAVEPOINT not sent yet", style="dim" if row.emitted else "yellow")
+        else:
+            label.append("  BEGIN sent" if row.emitted else "  not begun on the database yet", style="dim" if row.emitted else "yellow")
+        if tree is None:
+            tree = node = Tree(label, guide_style="dim")
+        else:
+            assert node is not None
+            node = node.add(label)
+    assert tree is not None
+    return tree
+
+
+def locks(snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> RenderableType:
+    """What this session waits for and whom it blocks."""
+    lines: list[Text] = []
+    for wait in waits:
+        if wait.waiter == snapshot.name:
+            elapsed = now - wait.since
+            line = Text(f"waits {elapsed:.1f} s for {', '.join(wait.holders)}", style="bold yellow")
+            if wait.timeout is not None:
+                line.append(f" (gives up in {max(0.0, wait.timeout - elapsed):.1f} s)", style="yellow")
+            lines.append(line)
+            lines.append(Text(f"  {wait.lock}", style="dim"))
+    if snapshot.blocking:
+        lines.append(Text(f"blocks {', '.join(snapshot.blocking)}", style="bold red"))
+    if not lines:
+        lines.append(Text("no lock waits", style="dim"))
+    return Group(*lines)
+
+
+def lock_graph(waits: tuple[LockWait, ...], now: float) -> RenderableType:
+    """Every waiter → holder edge."""
+    if not waits:
+        return Text("no session waits for another", style="dim")
+    table = Table(box=None, show_header=True, header_style="bold", expand=False)
+    for column in ("waiter", "", "holder", "lock", "for", "statement"):
+        table.add_column(column)
+    for wait in waits:
+        table.add_row(wait.waiter, "→", ", ".join(wait.holders) or "?", wait.lock, f"{now - wait.since:.1f} s", _cut(wait.statement, 50))
+    return table
+
+
+def sql(statement: str, parameters: str | None) -> RenderableType:
+    """A statement, highlighted, with its parameters."""
+    body = Syntax(statement, "sql", theme="ansi_dark", word_wrap=True, background_color="default")
+    if parameters:
+        return Group(body, Text(f"  {parameters}", style="dim"))
+    return body
+
+
+def result_table(columns: tuple[str, ...] | None, rows: tuple[tuple[Any, ...], ...], omitted: int) -> RenderableType:
+    """Result rows as a small table, capped, with a count of what was left out."""
+    table = Table(show_edge=False, box=None, header_style="bold", pad_edge=False)
+    for column in columns or [f"{i}" for i in range(len(rows[0]) if rows else 0)]:
+        table.add_column(str(column))
+    for row in rows[:MAX_TABLE_ROWS]:
+        table.add_row(*(_cut(repr(v) if not isinstance(v, str) else v, 40) for v in row))
+    more = max(0, len(rows) - MAX_TABLE_ROWS) + omitted
+    if not rows:
+        return Text("(no rows)", style="dim")
+    if more:
+        return Group(table, Text(f"… {more} more row(s) not shown", style="dim"))
+    return table
+
+
+def step_result(result: StepResult, *, show_input: bool = True) -> list[RenderableType]:
+    """Everything the log shows for a finished step."""
+    out: list[RenderableType] = []
+    if show_input:
+        out.append(step_input(result.index, result.input, result.kind))
+    for entry in result.sql:
+        out.append(sql(entry.statement, entry.parameters))
+    if result.output:
+        out.append(Text(result.output.rstrip("\n")))
+    if result.rows is not None:
+        out.append(result_table(result.columns, result.rows, result.rows_omitted))
+    if result.value is not None and result.rows is None:
+        out.append(Text(f"→ {result.value}", style="bold"))
+    for message in result.messages:
+        out.append(Text(message, style="italic"))
+    if result.error is not None:
+        out.append(Text(f"✗ {result.error.type}: {result.error.message}", style="bold red"))
+        if result.error.hint:
+            out.append(Text(f"  hint: {result.error.hint}", style="yellow"))
+    return out
+
+
+def step_input(index: int, text: str, kind: str) -> RenderableType:
+    """The echoed input of a step."""
+    prompt = Text(f"[{index}]› ", style="bold blue")
+    if kind in ("sql", "python"):
+        body = Syntax(text, "sql" if kind == "sql" else "python", theme="ansi_dark", word_wrap=True, background_color="default")
+        if "\n" in text:
+            return Group(prompt, body)
+        highlighted = body.highlight(text)
+        highlighted.rstrip()
+        return Text.assemble(prompt, highlighted)
+    return Text.assemble(prompt, (text, "bold"))
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -1,0 +1,106 @@
+"""One session's pane: header with its badge, the log, the input and the live panels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Iterable
+
+from rich.text import Text
+from textual import on
+from textual.containers import Horizontal, Vertical
+from textual.message import Message
+from textual.widgets import Static
+
+from playground.engine.snapshot import LockWait, SessionSnapshot
+from playground.ui import render
+from playground.ui.history import History
+from playground.ui.panels import LockPanel, ObjectPanel, TransactionPanel
+from playground.ui.session_input import SessionInput
+from playground.ui.step_log import StepLog
+
+
+class SessionPane(Vertical):
+    """A pane for one session. It sends `StepSubmitted`; the app runs the step."""
+
+    @dataclass
+    class StepSubmitted(Message):
+        """The user ran `text` in this pane."""
+
+        pane: SessionPane
+        text: str
+
+        @property
+        def control(self) -> SessionPane:
+            """The pane the step was typed in."""
+            return self.pane
+
+    @dataclass
+    class CancelRequested(Message):
+        """Ctrl+C in the input with nothing to copy."""
+
+        pane: SessionPane
+
+        @property
+        def control(self) -> SessionPane:
+            """The pane that asked."""
+            return self.pane
+
+    def __init__(self, name: str, history: History, completions: Callable[[], Iterable[str]], **kwargs) -> None:
+        super().__init__(id=f"pane-{name}", classes="session-pane", **kwargs)
+        self.session_name = name
+        self.snapshot: SessionSnapshot | None = None
+        self.header = Static(Text(f" {name} ", style="bold reverse"), classes="pane-header", markup=False)
+        self.log_view = StepLog(classes="pane-log")
+        self.queued = Static("", classes="pane-queued", markup=False)
+        self.input = SessionInput(history, completions, classes="pane-input", placeholder=f"SQL, Python or \\command in {name} (help)")
+        self.objects = ObjectPanel(classes="pane-objects")
+        self.transactions = TransactionPanel(classes="pane-transactions")
+        self.locks = LockPanel(classes="pane-locks")
+
+    def compose(self):
+        yield self.header
+        yield self.log_view
+        yield self.queued
+        yield self.input
+        with Vertical(classes="pane-panels"):
+            yield self.objects
+            with Horizontal(classes="pane-small-panels"):
+                yield self.transactions
+                yield self.locks
+
+    def on_mount(self) -> None:
+        self.objects.border_title = "Objects"
+        self.transactions.border_title = "Transactions"
+        self.locks.border_title = "Locks"
+        self.queued.display = False
+
+    @on(SessionInput.Submitted)
+    def _submitted(self, event: SessionInput.Submitted) -> None:
+        event.stop()
+        self.post_message(self.StepSubmitted(self, event.text))
+
+    @on(SessionInput.Interrupted)
+    def _interrupted(self, event: SessionInput.Interrupted) -> None:
+        event.stop()
+        if self.snapshot is not None and self.snapshot.status == "waiting":
+            self.post_message(self.CancelRequested(self))
+        else:
+            self.input.text = ""
+
+    def show(self, snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> None:
+        """Draw a new snapshot of this session."""
+        self.snapshot = snapshot
+        self.header.update(render.header(snapshot))
+        self.set_class(snapshot.status == "waiting", "-waiting")
+        self.set_class(snapshot.status == "failed", "-failed")
+        self.objects.show(snapshot.objects)
+        self.transactions.show(snapshot.transactions)
+        self.locks.show(snapshot, waits, now)
+
+    def show_queue(self, steps: list[str]) -> None:
+        """In demo mode: the steps queued for this session."""
+        self.queued.display = bool(steps)
+        if steps:
+            first = steps[0].splitlines()[0] if steps[0] else ""
+            more = f"  (+{len(steps) - 1} more)" if len(steps) > 1 else ""
+            self.queued.update(Text.assemble(("next: ", "bold cyan"), (first, "cyan"), (more, "dim")))
