@@ -30,6 +30,8 @@ def _message(error: BaseException) -> str:
             text += f" [SQL: {error.statement}]"
     elif isinstance(error, sa_exc.SQLAlchemyError):
         text = str(error)
+    elif isinstance(error, SystemExit):
+        text = f"the step called exit({'' if error.code is None else repr(error.code)})"
     elif isinstance(error, SyntaxError):
         text = f"{error.msg} (line {error.lineno})" if error.lineno else str(error.msg)
     else:
@@ -72,7 +74,7 @@ def hint_for(error: BaseException) -> str | None:
         return "this session's transaction failed; type `rollback` before going on"
     if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
         return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"
-    if isinstance(error, sa_exc.ArgumentError) and "text()" in text:
+    if isinstance(error, sa_exc.ArgumentError) and "text(" in text:
         return "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own"
     if isinstance(error, ImportError) and "IsolationLevel" in text:
         return "there is no IsolationLevel in SQLAlchemy; isolation levels are strings (see `\\isolation`)"
@@ -81,6 +83,8 @@ def hint_for(error: BaseException) -> str | None:
         command = name.replace("_", "-")
         if command in COMMANDS:
             return f"commands start with {COMMAND_PREFIX}: {COMMAND_PREFIX}{command}"
+    if isinstance(error, SystemExit):
+        return "exit() would end a script; in a pane it only ends this step (quit with ctrl+q)"
     if isinstance(error, SyntaxError) and ("await" in text or "async" in text) and "outside" in text:
         return "top-level await needs async mode: `\\mode async`"
     if isinstance(error, sa_exc.OperationalError) and "database is locked" in text:

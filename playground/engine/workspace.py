@@ -347,10 +347,9 @@ class Workspace:
             except asyncio.CancelledError:
                 error = ErrorInfo("Cancelled", "the step was cancelled")
                 await self._after_cancel(ps)
-            except Exception as exc:  # every user error becomes a message; the session goes on
+            except (Exception, SystemExit, KeyboardInterrupt) as exc:
+                # Every user error becomes a message, `exit()` included: the session goes on.
                 error = describe(exc, execution.filename_prefix(ps))
-            except RecursionError as exc:  # pragma: no cover - subclass of Exception, kept explicit
-                error = describe(exc)
             await self._repair(ps, log.messages)
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)

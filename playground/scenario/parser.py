@@ -164,7 +164,7 @@ class _Parser:
                 raise self.error(lineno, f"unknown header {key!r}; known: {', '.join(HEADER_KEYS)}, setup, teardown, note")
         sc.trailing_notes = self.pending_notes
         if not sc.steps:
-            raise self.error(len(self.lines), "the scenario has no steps")
+            raise self.error(max(1, len(self.lines)), "the scenario has no steps")
         return sc
 
     def _block(self, lineno: int, what: str) -> str:
@@ -275,7 +275,7 @@ def parse_expectation(text: str, lineno: int, source: str = "<scenario>") -> Exp
         rest = text[5:].lstrip()
         if not rest.lower().startswith(", then") and not rest.lower().startswith("then"):
             raise ScenarioError(source, lineno, "write `waits` or `waits, then OUTCOME`")
-        text = rest.split("then", 1)[1].strip()
+        text = re.split("then", rest, maxsplit=1, flags=re.I)[1].strip()
         waits = True
     return Expectation(original, lineno, backend, waits, _outcome(text, lineno, source))
 
@@ -295,7 +295,7 @@ def _outcome(text: str, lineno: int, source: str) -> Outcome:
             raise ScenarioError(source, lineno, f"`{word}` needs a Python literal")
         try:
             literal = ast.literal_eval(rest)
-        except (ValueError, SyntaxError):
+        except (ValueError, SyntaxError, TypeError, MemoryError, RecursionError):
             if word == "rows":
                 raise ScenarioError(source, lineno, f"rows must be a Python literal list of tuples, got {rest[:40]!r}") from None
             return Outcome("value", rest, _Unevaluated)

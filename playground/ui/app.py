@@ -105,7 +105,12 @@ class TxplayApp(App[int]):
         yield self.status_line
         yield Footer()
 
+    def on_resize(self, event: Any) -> None:
+        # Small terminals (a projector at 100×30) give the panes the room.
+        self.screen.set_class(self.size.height < 40, "-compact")
+
     async def on_mount(self) -> None:
+        self.screen.set_class(self.size.height < 40, "-compact")
         self.banner.display = self.scenario is not None
         self.set_interval(0.2, self._tick_waits)
         await self._open()
@@ -142,7 +147,8 @@ class TxplayApp(App[int]):
         self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
         for name in ws.sessions:
             await self._mount_pane(name)
-        self.status_line.update(f"{ws.backend.display_url} · {ws.backend.name}")
+        where = "a temporary SQLite demo database" if self.config.url is None else ws.backend.display_url
+        self.status_line.update(f"{where} · F1 help · ctrl+p commands")
         self._latest = ws.snapshot()
         self._draw()
         self.refresh_committed(tables=True)

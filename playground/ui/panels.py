@@ -22,6 +22,7 @@ class ObjectPanel(VerticalScroll):
         super().__init__(**kwargs)
         self._rows: tuple[ObjectRow, ...] | None = None
         self._body = Static("", markup=False)
+        self.plain = ""
 
     def compose(self):
         yield self._body
@@ -31,7 +32,9 @@ class ObjectPanel(VerticalScroll):
         if rows == self._rows:
             return
         self._rows = rows
-        self._body.update(Group(*render.objects(rows)))
+        parts = render.objects(rows)
+        self.plain = "\n".join(p.plain for p in parts if hasattr(p, "plain"))
+        self._body.update(Group(*parts))
         self.border_subtitle = f"{len(rows)} object{'s' if len(rows) != 1 else ''}"
 
 

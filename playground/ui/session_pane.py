@@ -52,7 +52,7 @@ class SessionPane(Vertical):
         self.header = Static(Text(f" {name} ", style="bold reverse"), classes="pane-header", markup=False)
         self.log_view = StepLog(classes="pane-log")
         self.queued = Static("", classes="pane-queued", markup=False)
-        self.input = SessionInput(history, completions, classes="pane-input", placeholder=f"SQL, Python or \\command in {name} (help)")
+        self.input = SessionInput(history, completions, classes="pane-input", compact=True, placeholder=f"SQL, Python or \\command in {name} (help)")
         self.objects = ObjectPanel(classes="pane-objects")
         self.transactions = TransactionPanel(classes="pane-transactions")
         self.locks = LockPanel(classes="pane-locks")

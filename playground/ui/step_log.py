@@ -32,8 +32,11 @@ class StepLog(RichLog):
         """Write what a step did; after a wait, say when it ended."""
         if waited:
             self.write(Text(f"↳ [{result.index}] finished after step {after} (waited {result.waited:.1f} s)", style="yellow"))
-        for part in render.step_result(result, show_input=False):
+        parts = render.step_result(result, show_input=False)
+        for part in parts:
             self.write(part)
+        if not parts:
+            self.write(Text("✓ done; no SQL was sent", style="dim"))
 
     def expectations(self, checks: list[dict]) -> None:
         """Show a scenario step's expectations as passed or failed."""

@@ -1,0 +1,183 @@
+"""The real app, driven with Pilot: panes, panels, lock waits, closing panes, demo mode."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+from playground.ui.session_pane import SessionPane
+from tests.ui.conftest import run_in, step_done, type_in
+
+
+def _log_text(pane: SessionPane) -> str:
+    return "\n".join(line.text for line in pane.log_view.lines)
+
+
+async def test_typing_into_both_panes_runs_steps_in_each_session(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        result = await run_in(pilot, "A", "u = session.get(User, 1)")
+        assert result.status == "ok"
+        result = await run_in(pilot, "B", "select name from users where id = 2")
+        assert result.rows == (("bob",),)
+        a, b = app.pane("A"), app.pane("B")
+        assert "session.get(User, 1)" in _log_text(a)
+        assert "select name from users" in _log_text(b)
+        assert "bob" in _log_text(b)
+        assert a.snapshot.status == "active" and b.snapshot.status == "active"
+        assert "persistent" in a.objects.plain
+
+
+async def test_savepoint_rollback_shows_the_object_as_expunged(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "A", "\\savepoint sp1")
+        await run_in(pilot, "A", 'u = User(name="dee", email="dee@example.com")')
+        await run_in(pilot, "A", "session.add(u); session.flush()")
+        await run_in(pilot, "A", "\\rollback-to sp1")
+        pane = app.pane("A")
+        rows = {row.names[0]: row for row in pane.snapshot.objects if row.names}
+        assert rows["u"].panel == "expunged"
+        assert rows["u"].cause == "rollback of savepoint sp1"
+        drawn = pane.objects.plain
+        assert "expunged (1)" in drawn and "rollback of savepoint sp1" in drawn
+
+
+async def test_waiting_pane_keeps_the_app_interactive_and_completes_after_commit(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "A", "update items set stock = 7 where id = 1")
+        await type_in(pilot, "B", "update items set stock = 6 where id = 1")
+        ws = app.workspace
+        waiting = ws.handle(ws.last_index)
+        await ws.settle()
+        await pilot.pause(0.1)
+        assert waiting.wait is not None and waiting.wait.holders == ("A",)
+        b = app.pane("B")
+        assert b.snapshot.status == "waiting"
+        assert "on A" in b.snapshot.badge
+        assert b.has_class("-waiting")
+        assert "waiting on A" in _log_text(b)
+        # A keeps accepting input while B waits.
+        result = await run_in(pilot, "A", "select stock from items where id = 1")
+        assert result.rows == ((7,),)
+        assert not waiting.done.is_set()
+        await run_in(pilot, "A", "commit")
+        await waiting.done.wait()
+        await pilot.pause(0.1)
+        assert waiting.result.status == "ok"
+        assert "finished after step" in _log_text(b)
+        assert app.pane("B").snapshot.status == "active"
+
+
+async def test_closing_a_pane_mid_transaction_rolls_back_and_says_so(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50), notifications=True) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "B", "insert into jobs (id, payload) values (7, 'x')")
+        app.pane("B").input.focus()
+        await pilot.press("ctrl+t")
+        await pilot.pause(0.2)
+        assert app.pane("B") is None
+        assert "B" not in app.workspace.sessions
+        assert "rolled back" in str(app.status_line.content)
+        rows = await app.workspace.committed("jobs")
+        assert all(row[0] != 7 for row in rows.rows)
+
+
+async def test_new_pane_key_opens_a_session(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+n")
+        await pilot.pause(0.2)
+        assert app.pane("C") is not None
+        result = await run_in(pilot, "C", "select 1")
+        assert result.status == "ok"
+
+
+async def test_transaction_keys_run_commands_in_the_focused_pane(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        app.pane("B").input.focus()
+        await pilot.press("f3")
+        ws = app.workspace
+        await step_done(pilot, ws.last_index)
+        assert ws.handle(ws.last_index).session == "B"
+        assert app.pane("B").snapshot.badge == "savepoint ×1"
+        await pilot.press("f8")
+        await step_done(pilot, ws.last_index)
+        assert app.pane("B").snapshot.status == "idle"
+
+
+async def test_demo_mode_steps_to_the_end_with_every_expectation_passed(app_factory):
+    app = app_factory(scenario="process_payment")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        assert app.banner.display
+        total = len(app.scenario.steps)
+        assert "step 0/" in str(app.banner.content)
+        for _ in range(total):
+            await pilot.press("f10")
+            while app.demo.busy:
+                await pilot.pause(0.02)
+        await pilot.press("f10")
+        while app.demo.busy:
+            await pilot.pause(0.02)
+        banner = str(app.banner.content)
+        assert "0 failed" in banner, banner
+        checks = [c for r in app.demo.report.steps for c in r.checks]
+        assert checks and all(c.passed for c in checks)
+        logs = "\n".join(_log_text(p) for p in app.query(SessionPane))
+        assert logs.count("✓") >= len(checks)
+        assert "✗" not in "\n".join(line for line in logs.splitlines() if "=>" in line)
+
+
+async def test_python_block_continues_on_enter_until_complete(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        pane = app.pane("A")
+        pane.input.focus()
+        pane.input.insert("for i in range(2):")
+        await pilot.press("enter")
+        assert pane.input.text.startswith("for i in range(2):\n")
+        pane.input.insert("    x = i")
+        await pilot.press("enter")
+        await pilot.press("enter")
+        ws = app.workspace
+        await step_done(pilot, ws.last_index)
+        assert ws.handle(ws.last_index).result.status == "ok"
+        assert ws.sessions["A"].namespace["x"] == 1
+
+
+async def test_history_recalls_inputs_and_is_private(app_factory, tmp_path):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "A", "select 42")
+        pane = app.pane("A")
+        pane.input.focus()
+        await pilot.press("up")
+        assert pane.input.text == "select 42"
+    files = list((tmp_path / "data").rglob("*.txt"))
+    assert files and oct(files[0].stat().st_mode & 0o777) == "0o600"
+
+
+def test_no_widget_imports_sqlalchemy():
+    ui = Path(__file__).resolve().parents[2] / "playground" / "ui"
+    offenders = []
+    for path in ui.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.module:
+                names = [node.module]
+            offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
+    assert offenders == []

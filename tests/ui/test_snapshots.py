@@ -1,0 +1,67 @@
+"""SVG snapshots of the main screens at a projector's 100×30 and a large 220×60."""
+
+from __future__ import annotations
+
+import pytest
+from textual.worker import WorkerCancelled
+
+from tests.ui.conftest import run_in
+
+SIZES = [(100, 30), (220, 60)]
+
+
+async def _settled(pilot) -> None:
+    await pilot.pause()
+    while True:
+        try:
+            await pilot.app.workers.wait_for_complete()
+            break
+        except WorkerCancelled:  # an exclusive refresh replaced by a newer one
+            continue
+    await pilot.pause(0.1)
+
+
+async def _mid_transaction(pilot) -> None:
+    await pilot.pause()
+    await run_in(pilot, "A", "u = session.get(User, 1)")
+    await run_in(pilot, "A", "u.name = 'annie'")
+    await run_in(pilot, "B", "select id, name from users where id < 3")
+    await _settled(pilot)
+
+
+async def _savepoint_rolled_back(pilot) -> None:
+    await pilot.pause()
+    await run_in(pilot, "A", "u = session.get(User, 1)")
+    await run_in(pilot, "A", "\\savepoint sp1")
+    await run_in(pilot, "A", "n = User(name='dee', email='d@x'); session.add(n); session.flush()")
+    await run_in(pilot, "A", "\\rollback-to sp1")
+    await _settled(pilot)
+
+
+async def _demo(pilot) -> None:
+    await pilot.pause()
+    for _ in range(3):
+        await pilot.press("f10")
+        while pilot.app.demo.busy:
+            await pilot.pause(0.02)
+    await _settled(pilot)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_start_screen(snap_compare, app_factory, size):
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_settled)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_two_panes_mid_transaction(snap_compare, app_factory, size):
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_mid_transaction)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_savepoint_rolled_back_with_expunged_object(snap_compare, app_factory, size):
+    assert snap_compare(app_factory(), terminal_size=size, run_before=_savepoint_rolled_back)
+
+
+@pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
+def test_demo_mode_with_narration(snap_compare, app_factory, size):
+    assert snap_compare(app_factory(scenario="flush_is_not_commit"), terminal_size=size, run_before=_demo)
