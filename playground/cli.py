@@ -56,7 +56,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
     app.run()
-    return app.return_code or 0
+    code = app.return_code or 0
+    _exit_without_waiting_for_drivers(code)
+    return code
+
+
+def _exit_without_waiting_for_drivers(code: int) -> None:
+    """End the process even if a driver thread still sleeps in a lock wait.
+
+    aiosqlite runs each connection in a non-daemon thread; one stuck in SQLite's busy handler
+    would hold the process open after the user quit. The database itself rolls back whatever
+    was not committed, so nothing is lost by not waiting.
+    """
+    import os
+    import threading
+
+    stuck = [t for t in threading.enumerate() if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    for thread in stuck:
+        thread.join(timeout=0.2)
+    if any(t.is_alive() for t in stuck):
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

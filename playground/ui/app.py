@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,6 +33,7 @@ from playground.ui.session_pane import SessionPane
 from playground.ui.workspace_views import CommittedView, LockGraph, Timeline
 
 DRAW_INTERVAL = 1 / 30
+QUIT_TIMEOUT = 1.5
 
 
 @dataclass
@@ -89,13 +91,14 @@ class TxplayApp(App[int]):
         self.committed = CommittedView(id="committed")
         self.lock_graph = LockGraph(id="lock-graph")
         self.timeline = Timeline(id="timeline")
+        self.bottom = TabbedContent(id="bottom", initial="tab-committed")
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield self.banner
         yield self.panes
-        with TabbedContent(id="bottom", initial="tab-committed"):
+        with self.bottom:
             with TabPane("Committed data", id="tab-committed"):
                 yield self.committed
             with TabPane("Lock graph", id="tab-locks"):
@@ -243,7 +246,7 @@ class TxplayApp(App[int]):
     def _draw(self) -> None:
         self._draw_pending = False
         snap = self._latest
-        if snap is None:
+        if snap is None or not self.is_running:
             return
         now = time.monotonic()
         for session in snap.sessions:
@@ -252,8 +255,8 @@ class TxplayApp(App[int]):
                 pane.show(session, snap.locks, now)
         self.lock_graph.show(snap.locks, now)
         self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions))
-        tab = self.query_one("#bottom", TabbedContent)
-        tab.get_tab("tab-locks").label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
+        if self.bottom.is_mounted:
+            self.bottom.get_tab("tab-locks").label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
 
     def _tick_waits(self) -> None:
         # The countdown of a waiting session moves even when nothing else happens.
@@ -396,7 +399,14 @@ class TxplayApp(App[int]):
 
     async def on_unmount(self) -> None:
         if self.workspace is not None:
-            await self.workspace.close()
+            if self._unsubscribe is not None:
+                self._unsubscribe()
+            try:
+                # Quitting while a statement waits must not hang: SQLite's busy wait cannot
+                # be interrupted, and the database rolls back what was not committed anyway.
+                await asyncio.wait_for(asyncio.shield(self.workspace.close()), QUIT_TIMEOUT)
+            except asyncio.TimeoutError:
+                pass
 
 
 def make_app(
