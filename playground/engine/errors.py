@@ -11,18 +11,44 @@ from playground.engine.language import COMMANDS, COMMAND_PREFIX
 from playground.engine.snapshot import ErrorInfo
 
 MAX_MESSAGE = 2000
+PLAYGROUND = "txplay"
 
 
-def describe(error: BaseException, filename: str | None = None) -> ErrorInfo:
-    """An ErrorInfo for any exception a step raised."""
-    message = _message(error)
-    where = _user_line(error, filename) if filename else None
+class PlaygroundError(Exception):
+    """A request txplay itself refuses (bad command, unknown savepoint); shown as `txplay: …`."""
+
+
+def describe(error: BaseException, filename: str | None = None, source: str | None = None) -> ErrorInfo:
+    """An ErrorInfo for any exception a step raised (`source`: the input, for typo hints)."""
+    multiline = bool(source and "\n" in source.strip())
+    message = _message(error, multiline)
+    where = _user_line(error, filename, multiline) if filename else None
     if where:
         message = f"{message} ({where})"
-    return ErrorInfo(type=type(error).__name__, message=message, hint=hint_for(error), sqlstate=sqlstate_of(error))
+    kind = PLAYGROUND if isinstance(error, PlaygroundError) else type(error).__name__
+    hint = hint_for(error)
+    if hint is None and isinstance(error, SyntaxError) and source:
+        hint = sql_typo_hint(source)
+    return ErrorInfo(type=kind, message=message, hint=hint, sqlstate=sqlstate_of(error))
 
 
-def _message(error: BaseException) -> str:
+def sql_typo_hint(source: str) -> str | None:
+    """`selct * from users` is neither SQL nor Python: suggest the keyword it resembles."""
+    import difflib
+
+    from playground.engine.language import SQL_KEYWORDS
+
+    match = re.match(r"\s*([A-Za-z_]+)\s", source)
+    if not match:
+        return None
+    word = match.group(1)
+    close = difflib.get_close_matches(word.lower(), sorted(SQL_KEYWORDS), n=1, cutoff=0.75)
+    if not close or close[0] == word.lower():
+        return None
+    return f"`{word}` is not an SQL keyword; did you mean {close[0].upper()}?"
+
+
+def _message(error: BaseException, multiline: bool = False) -> str:
     if isinstance(error, sa_exc.StatementError) and error.orig is not None:
         # "(sqlite3.OperationalError) database is locked" without the SQL echo and the link.
         text = f"({type(error.orig).__module__.split('.')[0]}.{type(error.orig).__name__}) {error.orig}"
@@ -33,7 +59,7 @@ def _message(error: BaseException) -> str:
     elif isinstance(error, SystemExit):
         text = f"the step called exit({'' if error.code is None else repr(error.code)})"
     elif isinstance(error, SyntaxError):
-        text = f"{error.msg} (line {error.lineno})" if error.lineno else str(error.msg)
+        text = f"{error.msg} (line {error.lineno})" if error.lineno and (multiline or error.lineno > 1) else str(error.msg)
     else:
         text = str(error)
     text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text).strip()
@@ -42,14 +68,14 @@ def _message(error: BaseException) -> str:
     return text
 
 
-def _user_line(error: BaseException, filename: str) -> str | None:
+def _user_line(error: BaseException, filename: str, multiline: bool = False) -> str | None:
     if isinstance(error, SyntaxError):
         return None
     last = None
     for frame in traceback.extract_tb(error.__traceback__):
         if frame.filename.startswith(filename):
             last = frame
-    if last is None:
+    if last is None or (last.lineno == 1 and last.name == "<module>" and not multiline):
         return None
     return f"line {last.lineno}" + (f" in {last.name}" if last.name != "<module>" else "")
 

@@ -12,6 +12,7 @@ from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session, SessionTransaction
 
+from playground.engine.errors import PlaygroundError as StepError
 from playground.engine.errors import describe
 from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
 from playground.engine.namespace import bound_names
@@ -20,10 +21,6 @@ from playground.engine.session import PlaygroundSession
 MAX_ROWS = 200
 MAX_VALUE = 2000
 MAX_INPUT = 200_000
-
-
-class StepError(Exception):
-    """A playground-level refusal (bad command, unknown savepoint) shown like any error."""
 
 
 @dataclass

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import inspect as sa_inspect
+from sqlalchemy.exc import ArgumentError
 from sqlalchemy import text as sql_text
 
 from playground.engine import execution
@@ -349,7 +350,7 @@ class Workspace:
                 await self._after_cancel(ps)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 # Every user error becomes a message, `exit()` included: the session goes on.
-                error = describe(exc, execution.filename_prefix(ps))
+                error = describe(exc, execution.filename_prefix(ps), handle.input)
             await self._repair(ps, log.messages)
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)
@@ -380,7 +381,7 @@ class Workspace:
         running = self._running.get(handle.session)
         if running and handle in running:
             running.remove(handle)
-        self._waits.pop(handle.session, None)
+            self._waits.pop(handle.session, None)
         handle.wait = None
         outcome = "✓" if result.ok else "✗"
         waited_on = handle.waited.holders if handle.waited else ()
@@ -478,7 +479,11 @@ class Workspace:
     def _check_isolation(self, ps: PlaygroundSession, level: str) -> None:
         valid = self.isolation_levels(ps)
         if level not in valid:
-            raise execution.StepError(f"{level!r} is not an isolation level of {self.backend.name}; valid: {', '.join(valid)}")
+            # SQLAlchemy's own wording, as an application passing a bad value would see it.
+            raise ArgumentError(
+                f"Invalid value {level!r} for isolation_level. Valid isolation levels for "
+                f"{self.backend.url.get_backend_name()!r} are {', '.join(valid)}"
+            )
 
     async def _apply_timeout(self, ps: PlaygroundSession) -> None:
         if self.backend.name == "sqlite" and ps.driver_connection is not None:
@@ -489,6 +494,7 @@ class Workspace:
     async def _run_cancel(self, handle: StepHandle) -> None:
         started = time.monotonic()
         handle.started = started
+        self._publish(StepStarted(handle.index, handle.session, handle.input))
         try:
             message = await self.cancel(handle.session)
             error = None

@@ -58,16 +58,16 @@ class TxplayApp(App[int]):
     COMMANDS = App.COMMANDS | {TxplayCommands}
     BINDINGS = [
         Binding("f1", "help", "Help"),
-        Binding("f2", "txn('begin')", "Begin"),
-        Binding("f3", "txn('savepoint')", "Savepoint"),
-        Binding("f4", "txn('release')", "Release"),
-        Binding("f5", "txn('rollback-to')", "Rollback to"),
-        Binding("f6", "txn('flush')", "Flush"),
-        Binding("f7", "txn('commit')", "Commit"),
-        Binding("f8", "txn('rollback')", "Rollback"),
-        Binding("f9", "cancel", "Cancel"),
-        Binding("f10", "next_step", "Next step", show=False),
-        Binding("ctrl+r", "restart", "Restart", show=False),
+        Binding("f2", "txn('begin')", "Begin", priority=True),
+        Binding("f3", "txn('savepoint')", "Savepoint", priority=True),
+        Binding("f4", "txn('release')", "Release", priority=True),
+        Binding("f5", "txn('rollback-to')", "Rollback to", priority=True),
+        Binding("f6", "txn('flush')", "Flush", priority=True),
+        Binding("f7", "txn('commit')", "Commit", priority=True),
+        Binding("f8", "txn('rollback')", "Rollback", priority=True),
+        Binding("f9", "cancel", "Cancel", priority=True),
+        Binding("f10", "next_step", "Next step", priority=True),
+        Binding("ctrl+r", "restart", "Restart", priority=True),
         Binding("ctrl+n", "new_pane", "New pane", priority=True),
         Binding("ctrl+t", "close_pane", "Close pane", priority=True),
         Binding("ctrl+o", "toggle_panels", "Panels", priority=True),
@@ -287,6 +287,12 @@ class TxplayApp(App[int]):
         self.refresh_committed()
 
     # -- actions ---------------------------------------------------------------------------
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Demo keys exist only in demo mode."""
+        if action in ("next_step", "restart"):
+            return self.demo is not None
+        return True
 
     def action_txn(self, command: str) -> None:
         """Run a transaction command in the focused pane."""

@@ -18,6 +18,8 @@ class ObjectPanel(VerticalScroll):
     ObjectPanel > Static { width: 1fr; }
     """
 
+    can_focus = False
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self._rows: tuple[ObjectRow, ...] | None = None

@@ -58,7 +58,8 @@ def object_line(row: ObjectRow) -> Text:
             text.append(" → ")
             text.append(new, style="bold yellow")
         elif shown.startswith(("⟳", "…")):
-            text.append(f"{name}{shown[0]}", style="dim italic")
+            text.append(f"{name}=", style="dim")
+            text.append("⟳ expired" if shown.startswith("⟳") else "… not loaded", style="dim italic")
         else:
             text.append(f"{name}=", style="dim")
             text.append(shown)

@@ -16,6 +16,8 @@ class StepLog(RichLog):
     StepLog { background: $surface; }
     """
 
+    can_focus = False  # Tab goes from pane input to pane input; the mouse wheel still scrolls.
+
     def __init__(self, **kwargs) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
 

@@ -51,7 +51,7 @@ BAD_INPUTS = [
     pytest.param("select * from itemz", "OperationalError", "no such table: itemz", None, id="typo-table"),
     pytest.param("select nme from users", "OperationalError", "no such column: nme", None, id="typo-column"),
     pytest.param("sesion.get(User, 1)", "NameError", "sesion", None, id="typo-python-name"),
-    pytest.param("\\comit", "StepError", "unknown command \\comit", None, id="typo-command"),
+    pytest.param("\\comit", "txplay", "unknown command \\comit", None, id="typo-command"),
     # invalid SQL
     pytest.param("select from where", "OperationalError", "syntax error", None, id="invalid-sql"),
     pytest.param("insert into items values", "OperationalError", "incomplete input", None, id="invalid-sql-incomplete"),
@@ -68,18 +68,18 @@ BAD_INPUTS = [
     pytest.param("insert into items (id, name, stock) values (1, 'dup', 1)", "IntegrityError", "UNIQUE constraint failed: items.id",
                  "constraint", id="constraint-primary-key"),
     # unknown commands and wrong arguments
-    pytest.param("\\nosuch", "StepError", "unknown command \\nosuch", None, id="unknown-command"),
-    pytest.param("\\", "StepError", "unknown command", None, id="empty-command"),
-    pytest.param("\\timeout abc", "StepError", "abc", None, id="timeout-not-a-number"),
-    pytest.param("\\timeout 1 2", "StepError", "\\timeout SECONDS", None, id="timeout-two-args"),
-    pytest.param("\\timeout -1", "StepError", "between 0 and 3600", None, id="timeout-negative"),
-    pytest.param("\\begin now", "StepError", "takes no arguments", None, id="begin-with-args"),
-    pytest.param("\\commit please", "StepError", "takes no arguments", None, id="commit-with-args"),
-    pytest.param("\\savepoint a b", "StepError", "at most one name", None, id="savepoint-two-names"),
-    pytest.param("\\expunge", "StepError", "\\expunge NAME", None, id="expunge-without-name"),
-    pytest.param("\\expunge nobody", "StepError", "nobody", None, id="expunge-unknown-name"),
-    pytest.param("\\mode fast", "StepError", "sync|async", None, id="mode-unknown"),
-    pytest.param("\\begin-mode lazy", "StepError", "deferred", None, id="begin-mode-unknown"),
+    pytest.param("\\nosuch", "txplay", "unknown command \\nosuch", None, id="unknown-command"),
+    pytest.param("\\", "txplay", "unknown command", None, id="empty-command"),
+    pytest.param("\\timeout abc", "txplay", "abc", None, id="timeout-not-a-number"),
+    pytest.param("\\timeout 1 2", "txplay", "\\timeout SECONDS", None, id="timeout-two-args"),
+    pytest.param("\\timeout -1", "txplay", "between 0 and 3600", None, id="timeout-negative"),
+    pytest.param("\\begin now", "txplay", "takes no arguments", None, id="begin-with-args"),
+    pytest.param("\\commit please", "txplay", "takes no arguments", None, id="commit-with-args"),
+    pytest.param("\\savepoint a b", "txplay", "at most one name", None, id="savepoint-two-names"),
+    pytest.param("\\expunge", "txplay", "\\expunge NAME", None, id="expunge-without-name"),
+    pytest.param("\\expunge nobody", "txplay", "nobody", None, id="expunge-unknown-name"),
+    pytest.param("\\mode fast", "txplay", "sync|async", None, id="mode-unknown"),
+    pytest.param("\\begin-mode lazy", "txplay", "deferred", None, id="begin-mode-unknown"),
     # Python syntax
     pytest.param("def f(:\n    pass", "SyntaxError", "line 1", None, id="python-syntax-error"),
     pytest.param("for x in range(3):\nprint(x)", "IndentationError", "indented block", None, id="python-indentation"),
@@ -90,13 +90,13 @@ BAD_INPUTS = [
     pytest.param("clear", "NameError", "clear", "\\clear", id="bare-clear"),
     pytest.param("expunge", "NameError", "expunge", "\\expunge", id="bare-expunge"),
     # isolation levels
-    pytest.param("\\isolation NONSENSE", "StepError", "NONSENSE", None, id="invalid-isolation"),
+    pytest.param("\\isolation NONSENSE", "ArgumentError", "NONSENSE", None, id="invalid-isolation"),
     pytest.param("\\isolation SERIALIZABLE", "InvalidRequestError", "isolation_level may not be altered", None, id="isolation-mid-transaction"),
     # savepoints that do not exist
-    pytest.param("release savepoint nosuch", "StepError", "nosuch", None, id="release-unknown-savepoint-sql"),
-    pytest.param("release nosuch", "StepError", "nosuch", None, id="release-unknown-savepoint-sql-short"),
-    pytest.param("\\release nosuch", "StepError", "nosuch", None, id="release-unknown-savepoint-command"),
-    pytest.param("rollback to savepoint nosuch", "StepError", "nosuch", None, id="rollback-to-unknown-savepoint"),
+    pytest.param("release savepoint nosuch", "txplay", "nosuch", None, id="release-unknown-savepoint-sql"),
+    pytest.param("release nosuch", "txplay", "nosuch", None, id="release-unknown-savepoint-sql-short"),
+    pytest.param("\\release nosuch", "txplay", "nosuch", None, id="release-unknown-savepoint-command"),
+    pytest.param("rollback to savepoint nosuch", "txplay", "nosuch", None, id="rollback-to-unknown-savepoint"),
     # control characters, NUL bytes, lone surrogates
     pytest.param("select 1\x07\x1b[2J", None, None, None, id="control-characters-sql"),
     pytest.param("\x01\x02\x03", "SyntaxError", "non-printable", None, id="control-characters-only"),
@@ -104,8 +104,8 @@ BAD_INPUTS = [
     pytest.param("x = 1\x00", "SyntaxError", "null bytes", None, id="nul-byte-python"),
     pytest.param("select '\ud800'", "UnicodeEncodeError", "surrogates", None, id="lone-surrogate"),
     # size and depth
-    pytest.param("select " + "1 + " * 70_000 + "1", "StepError", "longer than txplay accepts", None, id="very-long-line"),
-    pytest.param("x" * 300_000, "StepError", "longer than txplay accepts", None, id="very-long-python-line"),
+    pytest.param("select " + "1 + " * 70_000 + "1", "txplay", "longer than txplay accepts", None, id="very-long-line"),
+    pytest.param("x" * 300_000, "txplay", "longer than txplay accepts", None, id="very-long-python-line"),
     pytest.param("def r(n):\n    return r(n + 1)\nr(0)", "RecursionError", "maximum recursion depth", None, id="deep-recursion"),
     pytest.param("def r(n):\n    session.execute(text('select 1'))\n    return r(n + 1)\nr(0)", "RecursionError",
                  "maximum recursion depth", None, id="deep-recursion-through-sqlalchemy"),
@@ -285,7 +285,7 @@ async def test_release_of_an_unknown_savepoint_names_the_open_ones(workspace):
 
 async def test_release_without_any_savepoint_says_none_is_open(workspace):
     result = await workspace.run("A", "\\release")
-    _assert_clear_error(result, "StepError", "no savepoint is open", None)
+    _assert_clear_error(result, "txplay", "no savepoint is open", None)
     assert workspace.snapshot().session("A").status == "idle"
 
 

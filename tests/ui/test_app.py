@@ -181,3 +181,35 @@ def test_no_widget_imports_sqlalchemy():
                 names = [node.module]
             offenders += [f"{path.name}: {n}" for n in names if n.split(".")[0] == "sqlalchemy"]
     assert offenders == []
+
+
+async def test_flush_and_commit_keys_win_over_the_text_area(app_factory):
+    # TextArea binds F6/F7 to selections; the transaction keys must still reach the app.
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "A", "session.add(Job(id=8, payload='p'))")
+        await pilot.press("f6")
+        await step_done(pilot, app.workspace.last_index)
+        assert app.workspace.handle(app.workspace.last_index).input == "\\flush"
+        await pilot.press("f7")
+        await step_done(pilot, app.workspace.last_index)
+        assert app.workspace.handle(app.workspace.last_index).input == "\\commit"
+        data = await app.workspace.committed("jobs")
+        assert any(row[0] == 8 for row in data.rows)
+
+
+async def test_command_palette_opens_a_new_pane(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(200, 50)) as pilot:
+        await pilot.pause()
+        await pilot.press("ctrl+p")
+        await pilot.pause(0.2)
+        await pilot.press(*"New pane")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        for _ in range(50):
+            await pilot.pause(0.05)
+            if app.pane("C") is not None:
+                break
+        assert app.pane("C") is not None
