@@ -11,6 +11,10 @@ SIZES = [(100, 30), (220, 60)]
 
 
 async def _settled(pilot) -> None:
+    from playground.ui.session_input import SessionInput
+
+    for text_input in pilot.app.query(SessionInput):
+        text_input.cursor_blink = False  # a blinking cursor makes two runs' pictures differ
     await pilot.pause()
     while True:
         try:
