@@ -78,8 +78,10 @@ class DemoController:
         if player is None:
             return
         upcoming = self.scenario.steps[player.position :]
+        next_session = upcoming[0].session if upcoming else None
         for pane in self.app.query("SessionPane"):
-            pane.show_queue([s.input for s in upcoming if s.session == pane.session_name])  # type: ignore[attr-defined]
+            name = pane.session_name  # type: ignore[attr-defined]
+            pane.show_queue([s.input for s in upcoming if s.session == name], runs_next=name == next_session)  # type: ignore[attr-defined]
         next_notes = upcoming[0].notes if upcoming else []
         note = next_notes[-1] if next_notes and self.note is None else self.note
         self.app.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary)

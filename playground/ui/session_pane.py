@@ -97,10 +97,11 @@ class SessionPane(Vertical):
         self.transactions.show(snapshot.transactions)
         self.locks.show(snapshot, waits, now)
 
-    def show_queue(self, steps: list[str]) -> None:
-        """In demo mode: the steps queued for this session."""
+    def show_queue(self, steps: list[str], runs_next: bool = False) -> None:
+        """In demo mode: the steps queued for this session; `runs_next` marks F10's step."""
         self.queued.display = bool(steps)
         if steps:
             first = steps[0].splitlines()[0] if steps[0] else ""
             more = f"  (+{len(steps) - 1} more)" if len(steps) > 1 else ""
-            self.queued.update(Text.assemble(("next: ", "bold cyan"), (first, "cyan"), (more, "dim")))
+            label = ("▶ F10 runs: ", "bold reverse cyan") if runs_next else ("later: ", "dim cyan")
+            self.queued.update(Text.assemble(label, " ", (first, "cyan" if runs_next else "dim"), (more, "dim")))
