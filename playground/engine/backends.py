@@ -33,15 +33,59 @@ class BackendError(Exception):
 
 @dataclass(frozen=True)
 class Backend:
-    """Which database a workspace talks to."""
+    """Which database a workspace talks to; `namespace` is its PostgreSQL schema / MySQL database."""
 
     url: URL
     name: str  # sqlite | postgresql | mysql
+    namespace: str | None = None
 
     @property
     def display_url(self) -> str:
         """The URL with its password masked, as SQLAlchemy masks it."""
         return self.url.render_as_string(hide_password=True)
+
+    @property
+    def session_url(self) -> URL:
+        """The URL sessions connect with (MySQL: the namespace is the database)."""
+        if self.name == "mysql" and self.namespace:
+            return self.url.set(database=self.namespace)
+        return self.url
+
+    def in_namespace(self, namespace: str | None) -> Backend:
+        """The same server, working in another schema/database."""
+        return Backend(self.url, self.name, namespace)
+
+
+def server_settings(backend: Backend, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
+    """connect_args that name the connection, and set its schema and lock timeout."""
+    args: dict[str, Any] = {}
+    if backend.url.drivername == "postgresql+asyncpg":
+        settings = {"application_name": application_name}
+        if backend.namespace:
+            settings["search_path"] = backend.namespace
+        if lock_timeout is not None:
+            settings["lock_timeout"] = str(int(lock_timeout * 1000))
+        args["server_settings"] = settings
+    elif backend.url.drivername == "postgresql+psycopg":
+        options = []
+        if backend.namespace:
+            options.append(f"-c search_path={backend.namespace}")
+        if lock_timeout is not None:
+            options.append(f"-c lock_timeout={int(lock_timeout * 1000)}")
+        args["application_name"] = application_name
+        if options:
+            args["options"] = " ".join(options)
+    elif backend.name == "mysql" and lock_timeout is not None:
+        args["init_command"] = f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(lock_timeout)}"
+    return args
+
+
+def mysql_lock_timeout(seconds: float) -> int:
+    """innodb_lock_wait_timeout takes whole seconds, at least 1."""
+    return max(1, int(round(seconds)))
+
+
+SERVER_ID_QUERY = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
 
 
 def resolve(url: str | URL) -> Backend:
@@ -86,7 +130,7 @@ class ConnectionHooks:
     lock_timeout: Callable[[], float]
     begin_mode: Callable[[], str]
     journal_mode: Callable[[], str]
-    on_connect: Callable[[Any, Any], None]
+    on_connect: Callable[[Any, Any, Any], None]
     on_statement: Callable[[str, Any], None]
     on_statement_done: Callable[[], None]
     on_error: Callable[[Any], None]
@@ -97,14 +141,11 @@ class ConnectionHooks:
 def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngine:
     """An async engine with one pooled connection for one session, with the dialect's recipe."""
     kwargs: dict[str, Any] = {"pool_size": 1, "max_overflow": 0, "pool_timeout": 30}
-    connect_args: dict[str, Any] = {}
     if backend.name == "sqlite":
-        connect_args["timeout"] = hooks.lock_timeout()
-    elif backend.url.drivername == "postgresql+asyncpg":
-        connect_args["server_settings"] = {"application_name": f"txplay {hooks.name}"}
-    elif backend.url.drivername == "postgresql+psycopg":
-        connect_args["application_name"] = f"txplay {hooks.name}"
-    engine = create_async_engine(backend.url, connect_args=connect_args, **kwargs)
+        connect_args: dict[str, Any] = {"timeout": hooks.lock_timeout()}
+    else:
+        connect_args = server_settings(backend, f"txplay {hooks.name}", hooks.lock_timeout())
+    engine = create_async_engine(backend.session_url, connect_args=connect_args, **kwargs)
     sync = engine.sync_engine
 
     @event.listens_for(sync, "connect")
@@ -116,7 +157,14 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA journal_mode={hooks.journal_mode()}")
             cursor.close()
-        hooks.on_connect(dbapi_connection, record)
+            server_id = None
+        else:
+            # Who this connection is on the server: the lock monitor matches waits by it.
+            cursor = dbapi_connection.cursor()
+            cursor.execute(SERVER_ID_QUERY[backend.name])
+            server_id = cursor.fetchone()[0]
+            cursor.close()
+        hooks.on_connect(dbapi_connection, record, server_id)
 
     @event.listens_for(sync, "begin")
     def _begin(conn: Any) -> None:
@@ -146,6 +194,10 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
     def _rollback(conn: Any) -> None:
         hooks.on_txn_event("ROLLBACK")
 
+    @event.listens_for(sync, "rollback_savepoint")
+    def _rollback_savepoint(conn: Any, name: str, context: Any) -> None:
+        hooks.on_txn_event("ROLLBACK TO SAVEPOINT")
+
     @event.listens_for(sync, "checkin")
     def _checkin(dbapi_connection: Any, record: Any) -> None:
         hooks.on_checkin(dbapi_connection, record)
@@ -153,16 +205,15 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
     return engine
 
 
-def create_observer_engine(backend: Backend) -> AsyncEngine:
-    """An engine outside every session: setup, teardown and the committed-data view."""
+def create_observer_engine(backend: Backend, name: str = "observer") -> AsyncEngine:
+    """An engine outside every session: setup, teardown, committed data, the lock monitor."""
     from sqlalchemy.pool import NullPool
 
-    connect_args: dict[str, Any] = {}
     if backend.name == "sqlite":
-        connect_args["timeout"] = 5.0
-    elif backend.url.drivername == "postgresql+asyncpg":
-        connect_args["server_settings"] = {"application_name": "txplay observer"}
-    engine = create_async_engine(backend.url, poolclass=NullPool, connect_args=connect_args)
+        connect_args: dict[str, Any] = {"timeout": 5.0}
+    else:
+        connect_args = server_settings(backend, f"txplay {name}", None)
+    engine = create_async_engine(backend.session_url, poolclass=NullPool, connect_args=connect_args)
     if backend.name == "sqlite":
 
         @event.listens_for(engine.sync_engine, "connect")

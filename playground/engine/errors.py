@@ -50,8 +50,15 @@ def sql_typo_hint(source: str) -> str | None:
 
 def _message(error: BaseException, multiline: bool = False) -> str:
     if isinstance(error, sa_exc.StatementError) and error.orig is not None:
-        # "(sqlite3.OperationalError) database is locked" without the SQL echo and the link.
-        text = f"({type(error.orig).__module__.split('.')[0]}.{type(error.orig).__name__}) {error.orig}"
+        # "(sqlite3.OperationalError) database is locked" without the SQL echo and the link;
+        # for drivers SQLAlchemy adapts (asyncpg), name the driver's own exception.
+        orig = error.orig
+        driver_error = orig.__cause__ if isinstance(orig.__cause__, Exception) else orig
+        module = type(driver_error).__module__
+        text = f"({module}.{type(driver_error).__name__}) {orig}"
+        sqlstate = sqlstate_of(error)
+        if sqlstate:
+            text += f" [SQLSTATE {sqlstate}]"
         if error.statement and not isinstance(error, sa_exc.DBAPIError):
             text += f" [SQL: {error.statement}]"
     elif isinstance(error, sa_exc.SQLAlchemyError):
@@ -87,15 +94,39 @@ def sqlstate_of(error: BaseException) -> str | None:
         value = getattr(orig, attr, None)
         if isinstance(value, str) and value:
             return value
+    return None
+
+
+SERVER_HINTS = {
+    "25P02": "PostgreSQL aborted this transaction at its earlier error: `rollback` (or ROLLBACK TO a savepoint)",
+    "40P01": "this session was chosen as the deadlock victim: its transaction is aborted; roll back and retry",
+    "1213": "this session was chosen as the deadlock victim: MySQL rolled its whole transaction back; roll back and retry",
+    "40001": "serialization failure: the database refused this transaction's view of the data; roll back and retry it",
+    "55P03": "lock_timeout expired while waiting for a lock (`\\timeout` sets it); the transaction is aborted",
+    "1205": "innodb_lock_wait_timeout expired (`\\timeout` sets it); only the statement was rolled back",
+    "57014": "the statement was cancelled; PostgreSQL aborted the transaction: `rollback`",
+    "1317": "the statement was cancelled; the transaction goes on",
+}
+
+
+def mysql_errno(error: BaseException) -> int | None:
+    """MySQL's error number, for errors from asyncmy/aiomysql."""
+    orig = getattr(error, "orig", error)
     args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int) and orig is not None and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
-        return str(args[0])
+    if args and isinstance(args[0], int) and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
+        return args[0]
     return None
 
 
 def hint_for(error: BaseException) -> str | None:
     """A one-line hint for the mistakes people make most."""
     text = str(error)
+    errno = mysql_errno(error)
+    if errno is not None and str(errno) in SERVER_HINTS:
+        return SERVER_HINTS[str(errno)]
+    state = sqlstate_of(error)
+    if state in SERVER_HINTS:
+        return SERVER_HINTS[state]
     if isinstance(error, sa_exc.PendingRollbackError):
         return "this session's transaction failed; type `rollback` before going on"
     if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):

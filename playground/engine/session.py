@@ -86,6 +86,7 @@ class PlaygroundSession:
         self.server_id: Any = None
         self._in_commit = False
         self.commit_failed = False
+        self.db_failed = False
         self.repaired = False
         hooks = ConnectionHooks(
             name=name,
@@ -116,9 +117,10 @@ class PlaygroundSession:
 
     # -- engine hooks ----------------------------------------------------------------------
 
-    def _on_connect(self, dbapi_connection: Any, record: Any) -> None:
+    def _on_connect(self, dbapi_connection: Any, record: Any, server_id: Any) -> None:
         self.dbapi_connection = dbapi_connection
         self.driver_connection = record.driver_connection
+        self.server_id = server_id
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
@@ -141,11 +143,20 @@ class PlaygroundSession:
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
+        if self.backend.name == "postgresql" and not context.is_disconnect and self.sync.in_transaction():
+            # PostgreSQL aborts the transaction on any error: only ROLLBACK (TO SAVEPOINT) helps.
+            self.db_failed = True
+        if self.backend.name == "mysql" and getattr(context.original_exception, "args", (None,))[:1] == (1213,):
+            # The deadlock victim's whole transaction is gone on the server; the Session must roll back.
+            self.db_failed = True
         if self._in_commit:
             self.commit_failed = True
             self._in_commit = False
 
     def _on_txn_event(self, what: str) -> None:
+        if what == "ROLLBACK TO SAVEPOINT":
+            self.db_failed = False  # the statement itself is logged as it is sent
+            return
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
             self._in_commit = True
@@ -153,8 +164,10 @@ class PlaygroundSession:
         elif what == "ROLLBACK":
             self.inflight = None
             self.lock_level = "none"
+            self.db_failed = False
 
     def _after_commit(self, session: Any) -> None:
+        self.db_failed = False
         if self._in_commit:
             self._in_commit = False
             self.inflight = None
@@ -220,7 +233,7 @@ class PlaygroundSession:
             return "waiting"
         if not self.sync.in_transaction():
             return "idle"
-        if any(not t.is_active for t in self.tree.chain()):
+        if self.db_failed or any(not t.is_active for t in self.tree.chain()):
             return "failed"
         return "active"
 

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import os
 import shutil
+import secrets
 import string
 import tempfile
 import time
@@ -26,7 +28,7 @@ from playground.engine import execution
 from playground.engine.backends import BEGIN_MODES, JOURNAL_MODES, Backend, create_observer_engine, resolve
 from playground.engine.errors import describe
 from playground.engine.language import COMMAND_PREFIX, classify, escape_colons, split_sql
-from playground.engine.locks import LockMonitor, SqliteLockMonitor
+from playground.engine.locks import LockMonitor, SqliteLockMonitor, monitor_for
 from playground.engine.session import PlaygroundSession, SessionSettings
 from playground.engine.snapshot import (
     ErrorInfo,
@@ -37,6 +39,7 @@ from playground.engine.snapshot import (
 )
 
 POLL = 0.025
+DEMO_NAMESPACE = "txplay_demo"
 MAX_SESSIONS = 6
 COMMITTED_LIMIT = 200
 
@@ -154,10 +157,12 @@ class Workspace:
         self._tick = 0
         self._tempdir = tempdir
         self.observer = create_observer_engine(backend)
-        self.monitor: LockMonitor = SqliteLockMonitor(journal_mode) if backend.name == "sqlite" else _NoMonitor()
+        self.monitor: LockMonitor = monitor_for(backend, journal_mode)
+        self._drop_namespace: str | None = None
         self.closed = False
         self.warnings: list[str] = []
         self._showwarning: Any = None
+        self._log_handler: logging.Handler | None = None
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -174,8 +179,13 @@ class Workspace:
         setup: str | None = None,
         defaults: SessionSettings | None = None,
         journal_mode: str = "delete",
+        isolate: bool = False,
     ) -> Workspace:
-        """Open a workspace: a fresh temporary SQLite file unless `url` is given."""
+        """Open a workspace: a fresh temporary SQLite file unless `url` is given.
+
+        On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
+        on close; otherwise `demo` works in `txplay_demo`, never in the user's own tables.
+        """
         from playground.demo import MODELS, Base
 
         tempdir = None
@@ -183,13 +193,24 @@ class Workspace:
             tempdir = tempfile.mkdtemp(prefix="txplay-")
             url = f"sqlite+aiosqlite:///{os.path.join(tempdir, 'demo.db')}"
         backend = resolve(url)
+        namespace = None
+        if backend.name != "sqlite":
+            if isolate:
+                namespace = f"txplay_{secrets.token_hex(4)}"
+            elif demo:
+                namespace = DEMO_NAMESPACE
+            if namespace:
+                await create_namespace(backend, namespace, reset=reset_demo and not isolate)
+            backend = backend.in_namespace(namespace)
         if journal_mode not in JOURNAL_MODES:
             raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
         if models is None:
             models, metadata = MODELS, Base.metadata
         ws = cls(backend, tuple(models), metadata, defaults or SessionSettings(), journal_mode, tempdir)
+        ws._drop_namespace = namespace if isolate else None
         ws._capture_warnings()
         try:
+            await ws.monitor.start()
             await ws._prepare(demo=demo and setup is None, reset=reset_demo, setup=setup)
             for name in sessions:
                 await ws.add_session(name)
@@ -224,13 +245,19 @@ class Workspace:
         self._showwarning = warnings.showwarning
 
         def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-            text = f"warning: {category.__name__}: {message}"
-            active = [self.sessions[n] for n, hs in self._running.items() if any(h.started and not h.wait for h in hs) and n in self.sessions]
-            for ps in active:
-                ps.log.messages.append(text)
-            self.warnings.append(text)
+            self._warn(f"warning: {category.__name__}: {message}")
 
         warnings.showwarning = show
+        # asyncmy logs the server's warnings (`Division by 0`) instead of raising Python warnings.
+        self._log_handler = _WarningLog(self._warn)
+        logging.getLogger("asyncmy").addHandler(self._log_handler)
+        logging.getLogger("asyncmy").propagate = False
+
+    def _warn(self, text: str) -> None:
+        active = [self.sessions[n] for n, hs in self._running.items() if any(h.started and not h.wait for h in hs) and n in self.sessions]
+        for ps in active:
+            ps.log.messages.append(text)
+        self.warnings.append(text)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -486,8 +513,19 @@ class Workspace:
             )
 
     async def _apply_timeout(self, ps: PlaygroundSession) -> None:
-        if self.backend.name == "sqlite" and ps.driver_connection is not None:
-            await ps.driver_connection.execute(f"PRAGMA busy_timeout = {int(ps.settings.lock_timeout * 1000)}")
+        driver = ps.driver_connection
+        if driver is None:
+            return
+        seconds = ps.settings.lock_timeout
+        if self.backend.name == "sqlite":
+            await driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
+        elif self.backend.url.drivername == "postgresql+asyncpg":
+            await driver.execute(f"SET lock_timeout = {int(seconds * 1000)}")
+        elif self.backend.name == "mysql":
+            from playground.engine.backends import mysql_lock_timeout
+
+            async with driver.cursor() as cursor:
+                await cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(seconds)}")
 
     # -- cancel ----------------------------------------------------------------------------
 
@@ -514,14 +552,9 @@ class Workspace:
         if not running:
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
-        if self.backend.name == "sqlite" and ps.inflight is not None:
-            # sqlite3_interrupt() does not reach a statement sleeping in SQLite's busy handler,
-            # and cancelling the task under the driver would break the pooled connection.
-            left = max(0.0, ps.settings.lock_timeout - (time.monotonic() - ps.inflight.since))
-            raise execution.StepError(
-                f"SQLite cannot interrupt a statement waiting on a lock: step {handle.index} gives up by itself "
-                f"in {left:.1f} s (\\timeout sets how long)"
-            )
+        if ps.inflight is not None:
+            message = await self.monitor.cancel(ps)
+            return f"{message}: step {handle.index} is told to stop"
         await self._cancel_handle(handle)
         return f"cancelled step {handle.index}"
 
@@ -660,20 +693,56 @@ class Workspace:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await self._watcher
-        await self.monitor.close()
+        with contextlib.suppress(Exception):
+            await self.monitor.close()
         await self.observer.dispose()
+        if self._drop_namespace:
+            with contextlib.suppress(Exception):
+                await drop_namespace(self.backend, self._drop_namespace)
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
+        if self._log_handler is not None:
+            logging.getLogger("asyncmy").removeHandler(self._log_handler)
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
 
-class _NoMonitor:
-    """Servers' monitors arrive with their backends; until then no wait is reported."""
+class _WarningLog(logging.Handler):
+    """Routes a driver's logged warnings into the pane running a step."""
 
-    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, LockWait]:
-        """No waits known."""
-        return {}
+    def __init__(self, sink: Callable[[str], None]) -> None:
+        super().__init__(logging.WARNING)
+        self.sink = sink
 
-    async def close(self) -> None:
-        """Nothing to release."""
+    def emit(self, record: logging.LogRecord) -> None:
+        self.sink(f"warning: {record.getMessage()}")
+
+
+async def create_namespace(backend: Backend, namespace: str, reset: bool = False) -> None:
+    """Create the schema (PostgreSQL) or database (MySQL) txplay works in."""
+    engine = create_observer_engine(backend.in_namespace(None), "setup")
+    quoted = engine.dialect.identifier_preparer.quote(namespace)
+    kind = "SCHEMA" if backend.name == "postgresql" else "DATABASE"
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if reset:
+                await conn.exec_driver_sql(f"DROP {kind} IF EXISTS {quoted}" + (" CASCADE" if kind == "SCHEMA" else ""))
+            await conn.exec_driver_sql(f"CREATE {kind} IF NOT EXISTS {quoted}")
+    finally:
+        await engine.dispose()
+
+
+async def drop_namespace(backend: Backend, namespace: str) -> None:
+    """Drop a schema/database txplay created for one run."""
+    engine = create_observer_engine(backend.in_namespace(None), "teardown")
+    quoted = engine.dialect.identifier_preparer.quote(namespace)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if backend.name == "postgresql":
+                await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+            else:
+                await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+    finally:
+        await engine.dispose()
