@@ -22,7 +22,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"txplay {__version__}")
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file in a temporary folder)")
     parser.add_argument("--sessions", type=int, default=2, metavar="N", help="how many sessions to open (1-6, default 2)")
-    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=True, help="create the demo schema and rows (default: on)")
+    parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
+                        help="create the demo schema and rows (default: on for the temporary SQLite database; "
+                             "on a server they go into a schema/database of their own, txplay_demo)")
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
@@ -49,7 +51,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     try:
         app = make_app(
-            url=args.url, sessions=args.sessions, demo=args.demo, reset_demo=args.reset_demo,
+            url=args.url, sessions=args.sessions,
+            demo=args.demo if args.demo is not None else (args.url is None or args.reset_demo), reset_demo=args.reset_demo,
             models=args.models, scenario=args.scenario,
         )
     except Exception as exc:
@@ -81,6 +84,10 @@ def _exit_without_waiting_for_drivers(code: int) -> None:
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
+    import signal
+
+    if hasattr(signal, "SIGPIPE"):  # `txplay run … | head` ends quietly, like any CLI
+        signal.signal(signal.SIGPIPE, signal.SIG_DFL)
     from playground.engine.backends import BackendError
     from playground.scenario import library
     from playground.scenario.parser import ScenarioError

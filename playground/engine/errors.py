@@ -69,7 +69,9 @@ def _message(error: BaseException, multiline: bool = False) -> str:
         text = f"{error.msg} (line {error.lineno})" if error.lineno and (multiline or error.lineno > 1) else str(error.msg)
     else:
         text = str(error)
-    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text).strip()
+    text = re.sub(r"\s*\(Background on this error at: [^)]*\)", "", text)
+    # SQLAlchemy repeats the statement and its parameters; the step's SQL log shows them already.
+    text = re.sub(r"\n\[(SQL|parameters): .*?\](?=\n|$)", "", text, flags=re.S).strip()
     if len(text) > MAX_MESSAGE:
         text = text[:MAX_MESSAGE] + "…"
     return text

@@ -194,6 +194,7 @@ class Workspace:
             url = f"sqlite+aiosqlite:///{os.path.join(tempdir, 'demo.db')}"
         backend = resolve(url)
         namespace = None
+        isolate = isolate and backend.name != "sqlite"
         if backend.name != "sqlite":
             if isolate:
                 namespace = f"txplay_{secrets.token_hex(4)}"

@@ -119,6 +119,8 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
         setup=scenario.setup,
         defaults=defaults,
         journal_mode=scenario.journal_mode or "delete",
+        # On a server every run gets a schema/database of its own, dropped afterwards.
+        isolate=url is not None,
     )
 
 
