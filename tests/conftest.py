@@ -2,12 +2,61 @@
 
 from __future__ import annotations
 
+import os
+import socket
 from collections.abc import AsyncIterator
 
 import pytest
 
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import StepResult
+
+
+SERVERS = {
+    "postgresql": os.environ.get("TXPLAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"),
+    "mysql": os.environ.get("TXPLAY_TEST_MYSQL", "mysql://root@127.0.0.1:3306/test"),
+}
+
+
+def _reachable(url: str) -> bool:
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    try:
+        with socket.create_connection((parsed.host or "127.0.0.1", parsed.port or 0), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def server_url(backend: str) -> str:
+    """The URL of a test server, or a skip (with the reason) when it is not running."""
+    url = SERVERS[backend]
+    if not _reachable(url):
+        pytest.skip(f"no {backend} server at {url} (start it to run the {backend} tests)")
+    return url
+
+
+BACKENDS = ["sqlite", "postgresql", "mysql"]
+
+
+@pytest.fixture(params=BACKENDS)
+def backend_url(request) -> str | None:
+    """None for a fresh SQLite file, or the URL of a running server (skipped when absent)."""
+    return None if request.param == "sqlite" else server_url(request.param)
+
+
+@pytest.fixture
+async def any_workspace(backend_url) -> AsyncIterator[Workspace]:
+    """A workspace with sessions A and B on the demo schema, on each backend in turn.
+
+    On a server it works in a schema/database of its own, dropped afterwards.
+    """
+    ws = await Workspace.open(backend_url, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0), isolate=True)
+    try:
+        yield ws
+    finally:
+        await ws.close()
 
 
 @pytest.fixture

@@ -90,7 +90,14 @@ async def run_scenario(
         emit({"event": "skipped", "reason": f"this scenario runs on {', '.join(scenario.backends)}, not {backend}"})
         _summary(report, emit)
         return report
-    ws = await open_workspace(scenario, url)
+    try:
+        ws = await open_workspace(scenario, url)
+    except Exception as exc:
+        from playground.engine.backends import BackendError, resolve
+        from playground.engine.errors import describe
+
+        where = resolve(url).display_url if url else "a temporary SQLite file"
+        raise BackendError(f"cannot open {where}: {describe(exc)}") from None
     report.url = ws.backend.display_url
     player = ScenarioPlayer(scenario, ws, report, emit)
     try:

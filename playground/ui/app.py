@@ -140,7 +140,10 @@ class TxplayApp(App[int]):
         except Exception as exc:
             from playground.engine.errors import describe
 
-            self.exit(2, message=f"txplay: cannot open the database: {describe(exc)}")
+            from playground.engine.backends import resolve
+
+            where = resolve(self.config.url).display_url if self.config.url else "the temporary SQLite database"
+            self.exit(2, message=f"txplay: cannot open {where}: {describe(exc)}")
             return
         await self._attach()
 

@@ -6,11 +6,20 @@ through the names the user bound): its `state` must be exactly what `inspect(obj
 
 from __future__ import annotations
 
+import pytest
+
 from sqlalchemy import event, inspect
 
 from playground.engine import Workspace
 from playground.engine.snapshot import ObjectRow
 from tests.conftest import committed_rows, ok, value
+
+
+@pytest.fixture
+def workspace(any_workspace):
+    """These tests hold on every backend: SQLite, PostgreSQL and MariaDB/MySQL."""
+    return any_workspace
+
 
 SA_STATES = ("transient", "pending", "persistent", "deleted", "detached")
 

@@ -8,11 +8,20 @@ database commits in the end is checked from outside every session.
 
 from __future__ import annotations
 
+import pytest
+
 import re
 
 from playground.engine import Workspace
 from playground.engine.snapshot import TransactionRow
 from tests.conftest import committed_rows, ok
+
+
+@pytest.fixture
+def workspace(any_workspace):
+    """These tests hold on every backend: SQLite, PostgreSQL and MariaDB/MySQL."""
+    return any_workspace
+
 
 JOBS = "select id from jobs order by id"
 DEMO_JOBS = [(1,), (2,), (3,)]
