@@ -1,0 +1,33 @@
+"""The app on PostgreSQL and MariaDB: the demo schema goes into txplay_demo, waits show the holder."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import server_url
+from tests.ui.conftest import run_in, type_in
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
+    url = server_url(backend)
+    app = app_factory(url=url, demo=True, reset_demo=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        ws = app.workspace
+        assert ws is not None and ws.backend.namespace == "txplay_demo"
+        assert "txplay_demo" in ws.backend.session_url.render_as_string() or backend == "postgresql"
+        result = await run_in(pilot, "A", "update items set stock = stock - 1 where id = 1")
+        assert result.status == "ok", result.error
+        await type_in(pilot, "B", "update items set stock = stock - 2 where id = 1")
+        waiting = ws.handle(ws.last_index)
+        await ws.settle()
+        await pilot.pause(0.1)
+        assert waiting.wait is not None and waiting.wait.holders == ("A",)
+        assert app.pane("B").snapshot.status == "waiting"
+        await run_in(pilot, "A", "rollback")
+        await waiting.done.wait()
+        assert waiting.result.status == "ok"
+        await run_in(pilot, "B", "rollback")
+        data = await ws.committed("items")
+        assert data.error is None and data.total == 3
