@@ -267,7 +267,7 @@ class PlaygroundSession:
             badge=self.badge(waiting, now),
             mode=self.settings.mode,
             transactions=tuple(self.tree.rows(bound)),
-            objects=tuple(rows),
+            objects=rows,
             waiting_for=waiting.holders if waiting else (),
             blocking=blocking,
             settings=tuple(settings),

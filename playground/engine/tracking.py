@@ -14,13 +14,51 @@ from collections import OrderedDict
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import event, inspect
-from sqlalchemy.orm import InstanceState, Session, SessionTransaction
+from sqlalchemy.orm import InstanceState, Mapper, RelationshipProperty, Session, SessionTransaction
 
 from playground.engine.snapshot import ObjectRow
 
 # Objects that left the session are kept (strongly) so their panel can show them; bounded.
 MAX_DEPARTED = 500
 VALUE_WIDTH = 40
+
+# Every live tracker: instance and attribute events mark objects for re-rendering in each.
+_TRACKERS: weakref.WeakSet[ObjectTracker] = weakref.WeakSet()
+_INSTRUMENTED: set[type] = set()
+_GLOBAL_INSTALLED = False
+
+
+def _touch_everywhere(target: object, *args: Any, **kwargs: Any) -> None:
+    ident = id(target)
+    for tracker in list(_TRACKERS):
+        if ident in tracker._entries:
+            tracker._dirty.add(ident)
+
+
+def _install_global_listeners() -> None:
+    """Instance events for every mapper: loads, refreshes and expiry change what a row shows."""
+    global _GLOBAL_INSTALLED
+    if _GLOBAL_INSTALLED:
+        return
+    for name in ("load", "refresh", "refresh_flush", "expire"):
+        event.listen(Mapper, name, _touch_everywhere)
+    _GLOBAL_INSTALLED = True
+
+
+def _instrument(cls: type) -> None:
+    """Attribute events on a mapped class, the first time an object of it is tracked."""
+    if cls in _INSTRUMENTED:
+        return
+    _INSTRUMENTED.add(cls)
+    mapper = inspect(cls)
+    for attr in mapper.attrs:
+        descriptor = getattr(cls, attr.key, None)
+        if descriptor is None:
+            continue
+        event.listen(descriptor, "set", _touch_everywhere)
+        if isinstance(attr, RelationshipProperty):
+            event.listen(descriptor, "append", _touch_everywhere)
+            event.listen(descriptor, "remove", _touch_everywhere)
 
 
 class TrackedSession(Session):
@@ -97,6 +135,15 @@ class ObjectTracker:
         self._keys = itertools.count(1)
         self.rolling_back: str | None = None
         self.dropped = 0
+        # Incremental rendering: rows are cached by object key and rebuilt only when touched.
+        self._rows: dict[int, ObjectRow] = {}
+        self._order: list[int] | None = None
+        self._dirty: set[int] = set()
+        self._named: set[int] = set()
+        self._marked_deleted: set[int] = set()
+        self.visits = 0  # rows built since the tracker started (the incremental design's gauge)
+        _install_global_listeners()
+        _TRACKERS.add(self)
         self._listen()
 
     # -- events -------------------------------------------------------------------------
@@ -115,12 +162,20 @@ class ObjectTracker:
         event.listen(s, "deleted_to_detached", self._left_deleted)
         event.listen(s, "after_rollback", self._after_rollback)
         event.listen(s, "after_soft_rollback", self._after_soft_rollback)
+        event.listen(s, "before_flush", self._before_flush)
+
+    def _before_flush(self, session: Session, context: Any, instances: Any) -> None:
+        # A flush clears what is pending, dirty or deleted: their rows change.
+        for obj in (*session.new, *session.dirty, *session.deleted):
+            self._dirty.add(id(obj))
 
     def _entry(self, obj: object) -> _Entry:
         entry = self._entries.get(id(obj))
         if entry is None or entry.ref() is not obj:
             entry = _Entry(next(self._keys), obj)
             self._entries[id(obj)] = entry
+            self._dirty.add(id(obj))
+            _instrument(type(obj))
             weakref.finalize(obj, self._forget, id(obj), entry)
         return entry
 
@@ -128,9 +183,12 @@ class ObjectTracker:
         if self._entries.get(ident) is entry:
             del self._entries[ident]
             self._departed.pop(ident, None)
+            if self._rows.pop(entry.key, None) is not None:
+                self._order = None
 
     def _present(self, session: Session, obj: object) -> None:
         entry = self._entry(obj)
+        self._dirty.add(id(obj))
         entry.cause = None
         if entry.departed:
             entry.departed = False
@@ -149,6 +207,7 @@ class ObjectTracker:
 
     def _depart(self, obj: object, cause: str) -> None:
         entry = self._entry(obj)
+        self._dirty.add(id(obj))
         entry.cause = cause
         entry.departed = True
         entry.strong = obj
@@ -160,6 +219,7 @@ class ObjectTracker:
             if old is not None:
                 old.strong = None
                 self.dropped += 1
+                self._dirty.add(ident)
 
     def _after_rollback(self, session: Session) -> None:
         # Fires before the snapshot is restored, while the rolled-back transaction is current.
@@ -182,34 +242,49 @@ class ObjectTracker:
 
     # -- rendering ----------------------------------------------------------------------
 
-    def objects(self, extra: Iterable[object] = ()) -> list[object]:
-        """The live objects this tracker knows of, plus `extra` (transient named objects)."""
-        seen: dict[int, object] = {}
-        for ident, entry in list(self._entries.items()):
-            obj = entry.ref()
-            if obj is not None:
-                seen[ident] = obj
-        for obj in extra:
-            seen.setdefault(id(obj), obj)
-        return list(seen.values())
+    def rows(self, namespace_objects: Iterable[object] = ()) -> tuple[ObjectRow, ...]:
+        """Rows for every tracked object and every object bound to a name, by key.
 
-    def rows(self, namespace_objects: Iterable[object] = ()) -> list[ObjectRow]:
-        """Rows for every tracked object and every transient object bound to a name."""
+        Only objects touched since the last call are rendered again: a step that changed one
+        object costs one row, not one per object the session holds.
+        """
         names = self._names()
-        rows = []
-        for obj in self.objects(namespace_objects):
-            rows.append(self.row(obj, names.get(id(obj), [])))
-        rows.sort(key=lambda r: r.key)
-        return rows
+        for obj in namespace_objects:
+            self._entry(obj)
+        entries = self._entries
+        named_now = {ident for ident in names if ident in entries}
+        for ident in named_now | self._named:
+            entry = entries.get(ident)
+            cached = self._rows.get(entry.key) if entry is not None else None
+            if cached is None or cached.names != tuple(names.get(ident, ())):
+                self._dirty.add(ident)
+        self._named = named_now
+        deleted = {id(obj) for obj in self.session.deleted}
+        self._dirty |= deleted ^ self._marked_deleted
+        self._marked_deleted = deleted
+        for ident in self._dirty:
+            entry = entries.get(ident)
+            obj = entry.ref() if entry is not None else None
+            if entry is None or obj is None:
+                continue
+            if entry.key not in self._rows:
+                self._order = None
+            self._rows[entry.key] = self.row(obj, names.get(ident, []), ident in deleted)
+        self._dirty.clear()
+        if self._order is None:
+            self._order = sorted(self._rows)
+        rows = self._rows
+        return tuple(rows[key] for key in self._order)
 
-    def row(self, obj: object, names: list[str]) -> ObjectRow:
+    def row(self, obj: object, names: list[str], marked_deleted: bool = False) -> ObjectRow:
         """One object's row, read without loading anything."""
+        self.visits += 1
         state: InstanceState = inspect(obj)
         entry = self._entries.get(id(obj))
         if entry is None or entry.ref() is not obj:
             entry = self._entry(obj)
         sa_state = _state_name(state)
-        panel, cause = _panel(state, sa_state, entry, self.session)
+        panel, cause = _panel(state, sa_state, entry, self.session, marked_deleted)
         dict_ = state.dict
         unloaded = state.unloaded
         expired = tuple(sorted(state.expired_attributes & set(state.mapper.column_attrs.keys())))
@@ -256,9 +331,9 @@ def _state_name(state: InstanceState) -> str:
     return "detached"
 
 
-def _panel(state: InstanceState, sa_state: str, entry: _Entry, session: Session) -> tuple[str, str | None]:
+def _panel(state: InstanceState, sa_state: str, entry: _Entry, session: Session, marked_deleted: bool) -> tuple[str, str | None]:
     if sa_state == "persistent":
-        if state.obj() in session.deleted:
+        if marked_deleted:
             return "deleted", "marked by delete(); not flushed yet"
         if state.session is not session:
             return "persistent", "in another session"
