@@ -68,6 +68,19 @@ def object_line(row: ObjectRow) -> Text:
     return text
 
 
+def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:
+    """The Objects panel's lines: a heading per panel with its count, then its rows (unrendered)."""
+    groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}
+    for row in rows:
+        groups.setdefault(row.panel, []).append(row)
+    lines: list[Text | ObjectRow] = []
+    for name, members in groups.items():
+        if members:
+            lines.append(Text(f"{name} ({len(members)})", style=f"bold {PANEL_STYLES.get(name, '')}"))
+            lines.extend(members)
+    return lines or [Text("no objects", style="dim")]
+
+
 def objects(rows: Iterable[ObjectRow]) -> list[RenderableType]:
     """The Objects panel: rows grouped by panel, each group headed with its count."""
     groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}

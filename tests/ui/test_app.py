@@ -213,3 +213,21 @@ async def test_command_palette_opens_a_new_pane(app_factory):
             if app.pane("C") is not None:
                 break
         assert app.pane("C") is not None
+
+
+async def test_objects_panel_renders_only_visible_lines_of_thousands(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        values = ", ".join(f"({i}, 'item {i}', {i})" for i in range(100, 3100))
+        await run_in(pilot, "A", f"insert into items (id, name, stock) values {values}")
+        await run_in(pilot, "A", "held = session.scalars(select(Item)).all()")
+        await pilot.pause(0.2)
+        panel = app.pane("A").objects
+        assert "3003 objects" in str(panel.border_subtitle)
+        rendered = panel.lines_rendered
+        assert 0 < rendered <= 2 * panel.size.height, f"{rendered} lines rendered for {panel.size.height} visible"
+        await run_in(pilot, "A", "held[0].stock = -5")
+        await pilot.pause(0.2)
+        assert panel.lines_rendered - rendered <= 2  # only the changed, visible row
+        assert "-5" in panel.plain
