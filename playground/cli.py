@@ -58,7 +58,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    app.run()
+    import os
+
+    app.run(headless=bool(os.environ.get("TXPLAY_HEADLESS")))
     code = app.return_code or 0
     _exit_without_waiting_for_drivers(code)
     return code

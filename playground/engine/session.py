@@ -106,9 +106,10 @@ class PlaygroundSession:
         self.sync: TrackedSession = self.asession.sync_session  # type: ignore[assignment]
         self.tree = TransactionTree(self.sync)
         self.namespace = make_namespace(models, lambda: self.log.output)
+        self._names_cache: tuple[dict[int, list[str]], list[object]] | None = None
         self.tracker = ObjectTracker(
             self.sync,
-            names=lambda: bound_names(self.namespace),
+            names=lambda: self.names()[0],
             savepoint_name=lambda t: self.tree.label(t, bound_names(self.namespace)),
         )
         event.listen(self.sync, "after_commit", self._after_commit)
@@ -252,10 +253,8 @@ class PlaygroundSession:
 
     def snapshot(self, waiting: LockWait | None, blocking: tuple[str, ...], now: float) -> SessionSnapshot:
         """What the pane shows now; reads only what is loaded, emits no SQL."""
-        ns = self.namespace
-        bound = bound_names(ns)
-        transient = [obj for obj in named_objects(ns)]
-        rows = self.tracker.rows(transient)
+        bound, named = self.names()
+        rows = self.tracker.rows(named)
         settings = [("mode", self.settings.mode), ("lock timeout", f"{self.settings.lock_timeout:g} s")]
         if self.backend.name == "sqlite":
             settings.append(("begin", self.settings.begin_mode))
@@ -274,8 +273,22 @@ class PlaygroundSession:
             objects_omitted=self.tracker.dropped,
         )
 
+    def names(self) -> tuple[dict[int, list[str]], list[object]]:
+        """The namespace's names for objects, and its named mapped objects.
+
+        Only a step can rebind a name, so this is computed once per step, not per snapshot.
+        """
+        if self._names_cache is None:
+            self._names_cache = (bound_names(self.namespace), named_objects(self.namespace))
+        return self._names_cache
+
+    def forget_names(self) -> None:
+        """The namespace may have changed: compute names again on the next snapshot."""
+        self._names_cache = None
+
     def new_step_log(self) -> StepLog:
         """Start collecting SQL, messages and printed output for a new step."""
+        self._names_cache = None
         self.log = StepLog()
         self.commit_failed = False
         self.repaired = False

@@ -380,6 +380,7 @@ class Workspace:
                 # Every user error becomes a message, `exit()` included: the session goes on.
                 error = describe(exc, execution.filename_prefix(ps), handle.input)
             await self._repair(ps, log.messages)
+            ps.forget_names()  # the step may have bound new names
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)
             result = StepResult(

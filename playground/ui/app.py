@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,6 +84,7 @@ class TxplayApp(App[int]):
         self.workspace: Workspace | None = None
         self._latest: WorkspaceSnapshot | None = None
         self._draw_pending = False
+        self._locks_label = "Lock graph"
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
         self.status_line = Static("opening the database…", id="status-line", markup=False)
@@ -162,6 +164,9 @@ class TxplayApp(App[int]):
         first.input.focus()
         if self.demo is not None:
             self.demo.refresh()
+        if os.environ.get("TXPLAY_EXIT_WHEN_READY"):
+            # For start-up benchmarks: leave as soon as the panes have been drawn once.
+            self.call_after_refresh(self.exit)
 
     async def _mount_pane(self, name: str) -> SessionPane:
         ws = self.workspace
@@ -182,10 +187,8 @@ class TxplayApp(App[int]):
 
     def pane(self, name: str) -> SessionPane | None:
         """The pane of session `name`."""
-        for pane in self.query(SessionPane):
-            if pane.session_name == name:
-                return pane
-        return None
+        pane = self.panes.query(f"#pane-{name}") if name.isidentifier() else None
+        return pane.first(SessionPane) if pane else None
 
     def focused_pane(self) -> SessionPane | None:
         """The pane holding the focus (or the first one)."""
@@ -256,10 +259,16 @@ class TxplayApp(App[int]):
             pane = self.pane(session.name)
             if pane is not None:
                 pane.show(session, snap.locks, now)
-        self.lock_graph.show(snap.locks, now)
-        self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions))
-        if self.bottom.is_mounted:
-            self.bottom.get_tab("tab-locks").label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
+        # The views across panes are drawn only while their tab shows them.
+        active = self.bottom.active if self.bottom.is_mounted else ""
+        if active == "tab-locks":
+            self.lock_graph.show(snap.locks, now)
+        elif active == "tab-timeline":
+            self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions))
+        label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
+        if self.bottom.is_mounted and label != self._locks_label:
+            self._locks_label = label
+            self.bottom.get_tab("tab-locks").label = label
 
     def _tick_waits(self) -> None:
         # The countdown of a waiting session moves even when nothing else happens.
@@ -288,6 +297,10 @@ class TxplayApp(App[int]):
     @on(Select.Changed)
     def _table_chosen(self, event: Select.Changed) -> None:
         self.refresh_committed()
+
+    @on(TabbedContent.TabActivated)
+    def _tab_shown(self, event: TabbedContent.TabActivated) -> None:
+        self._draw()
 
     # -- actions ---------------------------------------------------------------------------
 

@@ -81,11 +81,24 @@ class ObjectPanel(ScrollView):
         self._strips.clear()
 
 
-class TransactionPanel(Static):
-    """The transaction and savepoint tree."""
+class _SizedStatic(Static):
+    """A Static that asks for a layout pass only when its number of lines changes."""
 
     def __init__(self, **kwargs) -> None:
         super().__init__("", markup=False, **kwargs)
+        self._height_key: object = None
+
+    def draw(self, renderable: object, height_key: object) -> None:
+        """Update; a layout pass (which re-renders every scrollbar) only if the height may change."""
+        self.update(renderable, layout=height_key != self._height_key)
+        self._height_key = height_key
+
+
+class TransactionPanel(_SizedStatic):
+    """The transaction and savepoint tree."""
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
         self._rows: tuple[TransactionRow, ...] | None = None
 
     def show(self, rows: tuple[TransactionRow, ...]) -> None:
@@ -93,15 +106,16 @@ class TransactionPanel(Static):
         if rows == self._rows:
             return
         self._rows = rows
-        self.update(render.transactions(rows))
+        self.draw(render.transactions(rows), (len(rows), self.size.width))
 
 
-class LockPanel(Static):
+class LockPanel(_SizedStatic):
     """What this session waits for, and whom it blocks."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", markup=False, **kwargs)
 
     def show(self, snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> None:
         """Draw the session's waits (redrawn while waiting: the countdown moves)."""
-        self.update(render.locks(snapshot, waits, now))
+        mine = tuple(w for w in waits if w.waiter == snapshot.name)
+        key = (tuple((w.holders, w.lock) for w in mine), snapshot.blocking, self.size.width)
+        if key == self._height_key and not mine:
+            return
+        self.draw(render.locks(snapshot, waits, now), key)

@@ -89,8 +89,11 @@ class SessionPane(Vertical):
 
     def show(self, snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> None:
         """Draw a new snapshot of this session."""
+        previous = self.snapshot
         self.snapshot = snapshot
-        self.header.update(render.header(snapshot))
+        if previous is None or (previous.badge, previous.isolation, previous.mode) != (snapshot.badge, snapshot.isolation, snapshot.mode):
+            # One line, always: no layout pass (a layout pass re-renders every scrollbar on screen).
+            self.header.update(render.header(snapshot), layout=False)
         self.set_class(snapshot.status == "waiting", "-waiting")
         self.set_class(snapshot.status == "failed", "-failed")
         self.objects.show(snapshot.objects)

@@ -28,6 +28,8 @@ class CommittedView(Vertical):
         self.select: Select[str] = Select([], prompt="table", allow_blank=True, compact=True)
         self.table: DataTable = DataTable(zebra_stripes=True, cursor_type="row")
         self.status = Static("", classes="committed-status", markup=False)
+        self._tables: list[str] | None = None
+        self._shown: tuple | None = None
 
     def compose(self):
         yield self.select
@@ -36,6 +38,9 @@ class CommittedView(Vertical):
 
     def set_tables(self, tables: list[str]) -> None:
         """Offer these tables; keep the current choice when it still exists."""
+        if tables == self._tables:
+            return  # resetting a Select's options costs a layout pass
+        self._tables = list(tables)
         current = self.select.value
         self.select.set_options([(t, t) for t in tables])
         if isinstance(current, str) and current in tables:
@@ -54,6 +59,10 @@ class CommittedView(Vertical):
         if error:
             self.status.update(f"{table}: cannot read now — {error}")
             return
+        shown = (table, columns, rows, total)
+        if shown == self._shown:
+            return
+        self._shown = shown
         self.table.clear(columns=True)
         self.table.add_columns(*columns)
         self.table.add_rows([tuple(_cell(v) for v in row) for row in rows])
@@ -72,13 +81,18 @@ class LockGraph(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.body = Static("", markup=False)
+        self._edges: tuple | None = None
 
     def compose(self):
         yield self.body
 
     def show(self, waits: tuple[LockWait, ...], now: float) -> None:
-        """Draw the graph."""
-        self.body.update(render.lock_graph(waits, now))
+        """Draw the graph (a layout pass only when edges come or go)."""
+        edges = tuple((w.waiter, w.holders, w.lock) for w in waits)
+        if edges == self._edges and not waits:
+            return
+        self.body.update(render.lock_graph(waits, now), layout=edges != self._edges)
+        self._edges = edges
 
 
 class Timeline(VerticalScroll):

@@ -1,0 +1,372 @@
+"""txplay's benchmarks: each figure is a ratio against a reference measured in the same run.
+
+    python tests/bench/run.py [--runs 5] [--quick]
+
+Prints a table and writes tests/bench/RESULTS.md. Not collected by pytest: performance goals
+are met here, never in timed tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime
+import os
+import platform
+import random
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parents[1]
+sys.path.insert(0, str(ROOT))
+PY = sys.executable
+ENV = {**os.environ, "TXPLAY_HEADLESS": "1", "TXPLAY_EXIT_WHEN_READY": "1", "PYTHONPATH": str(ROOT)}
+
+
+def _timed(cmd: list[str], env: dict | None = None, stdout=subprocess.DEVNULL) -> float:
+    start = time.perf_counter()
+    subprocess.run(cmd, env=env or ENV, stdout=stdout, stderr=subprocess.DEVNULL, check=True, timeout=900)
+    return time.perf_counter() - start
+
+
+def _spread(values: list[float]) -> str:
+    return f"{min(values):.3g}–{max(values):.3g}"
+
+
+# -- start-up ---------------------------------------------------------------------------------
+
+
+def bench_startup(runs: int) -> dict:
+    with tempfile.TemporaryDirectory() as data:
+        env = {**ENV, "TXPLAY_DATA_DIR": data}
+        app = [_timed([PY, "-m", "playground"], env) for _ in range(runs)]
+        ref = [_timed([PY, str(HERE / "minimal_app.py")], env) for _ in range(runs)]
+    ratio = statistics.median(app) / statistics.median(ref)
+    return {"figure": "start-up", "value": f"{statistics.median(app):.3f} s ({_spread(app)})",
+            "reference": f"{statistics.median(ref):.3f} s ({_spread(ref)})", "ratio": ratio, "target": 1.5}
+
+
+# -- step overhead ----------------------------------------------------------------------------
+
+
+def generate_steps(n: int, seed: int = 7) -> list[tuple[str, str]]:
+    """ORM adds, updates, flushes, savepoints, releases, rollbacks and selects across A and B.
+
+    The sessions take turns, one transaction each, so SQLite's single writer never waits.
+    """
+    rng = random.Random(seed)
+    steps: list[tuple[str, str]] = [("A", "seq = 0"), ("B", "seq = 0")]
+    session = "A"
+    while len(steps) < n:
+        ops = ["n = Item(name=f'b{seq}', stock=1); session.add(n); seq += 1", "n.stock = n.stock + 1", "session.flush()"]
+        body = ops[:]
+        for _ in range(rng.randint(1, 4)):
+            body.append(rng.choice([
+                "sp = session.begin_nested()\nsession.add(Item(name='in sp', stock=2))\nsp.commit()",
+                "sp = session.begin_nested()\nsession.add(Item(name='undone', stock=2))\nsession.flush()\nsp.rollback()",
+                "session.scalars(select(Item).where(Item.id < 5)).all()",
+                "n.stock = n.stock + 1",
+                "session.flush()",
+            ]))
+        body.append(rng.choice(["session.commit()", "session.rollback()", "session.commit()"]))
+        steps.extend((session, text) for text in body)
+        session = "B" if session == "A" else "A"
+    return steps[:n]
+
+
+def write_scenario(steps: list[tuple[str, str]], path: Path) -> None:
+    lines = ["title: generated benchmark", "sessions: A B", ""]
+    for session, text in steps:
+        if "\n" in text:
+            lines.append(f"{session}: |")
+            lines.extend("    " + line for line in text.splitlines())
+        else:
+            lines.append(f"{session}: {text}")
+    path.write_text("\n".join(lines) + "\n")
+
+
+REFERENCE = '''
+import asyncio, sys, tempfile, os
+sys.path.insert(0, {root!r})
+from sqlalchemy import event, select, insert
+from sqlalchemy.ext.asyncio import create_async_engine, AsyncSession
+from playground.demo import Base, Item
+from playground.demo.data import create_demo
+STEPS = {steps!r}
+
+async def main():
+    folder = tempfile.mkdtemp()
+    engines, sessions, namespaces = {{}}, {{}}, {{}}
+    for name in ("A", "B"):
+        engine = create_async_engine(f"sqlite+aiosqlite:///{{folder}}/ref.db", pool_size=1, max_overflow=0)
+        @event.listens_for(engine.sync_engine, "connect")
+        def _c(dbapi, rec):
+            dbapi.isolation_level = None
+        @event.listens_for(engine.sync_engine, "begin")
+        def _b(conn):
+            conn.exec_driver_sql("BEGIN")
+        engines[name] = engine
+    async with engines["A"].begin() as conn:
+        await conn.run_sync(create_demo)
+    for name in ("A", "B"):
+        sessions[name] = AsyncSession(engines[name])
+        namespaces[name] = {{"select": select, "Item": Item, "session": sessions[name].sync_session}}
+    compiled = [(s, compile(t, "<step>", "exec")) for s, t in STEPS]
+    for name, code in compiled:
+        ns = namespaces[name]
+        await sessions[name].run_sync(lambda s: exec(code, ns))
+    for name in ("A", "B"):
+        await sessions[name].close()
+        await engines[name].dispose()
+
+asyncio.run(main())
+'''
+
+
+def bench_steps(runs: int, n: int) -> dict:
+    steps = generate_steps(n)
+    with tempfile.TemporaryDirectory() as folder:
+        scenario = Path(folder) / "bench.txp"
+        write_scenario(steps, scenario)
+        reference = Path(folder) / "reference.py"
+        reference.write_text(REFERENCE.format(root=str(ROOT), steps=steps))
+        app = [_timed([PY, "-m", "playground", "run", str(scenario), "--format", "text"]) for _ in range(runs)]
+        ref = [_timed([PY, str(reference)]) for _ in range(runs)]
+    ratio = statistics.median(app) / statistics.median(ref)
+    per_step = statistics.median(app) / n * 1000
+    return {"figure": f"step overhead ({n} steps)", "value": f"{statistics.median(app):.2f} s ({_spread(app)}), {per_step:.2f} ms/step",
+            "reference": f"{statistics.median(ref):.2f} s ({_spread(ref)})", "ratio": ratio, "target": 2.0}
+
+
+# -- in the app: panel refresh, responsiveness -----------------------------------------------
+
+
+async def _app_with_objects(n_items: int, sessions: int = 2):
+    from playground.ui.app import make_app
+
+    app = make_app(sessions=sessions, history_dir=Path(tempfile.mkdtemp()))
+    return app
+
+
+async def _insert_items(ws, n: int) -> None:
+    result = await ws.run("A", (
+        "insert into items (id, name, stock) with recursive c(x) as (select 100 union all "
+        f"select x + 1 from c where x < {99 + n}) select x, 'item ' || x, x from c"
+    ))
+    assert result.status == "ok", result.error
+    await ws.run("A", "commit")
+
+
+async def bench_panel_refresh(runs: int, n_objects: int) -> dict:
+    from playground.ui.app import make_app
+
+    samples: list[float] = []
+    app = make_app(history_dir=Path(tempfile.mkdtemp()))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        ws = app.workspace
+        await _insert_items(ws, n_objects)
+        await ws.run("A", "held = session.scalars(select(Item)).all()")
+        app._latest = ws.snapshot()
+        app._draw()
+        await pilot.pause()
+        for i in range(runs * 20):
+            await ws.run("A", f"held[{i}].stock = {-i}")
+            start = time.perf_counter()
+            app._latest = ws.snapshot()
+            app._draw()
+            samples.append((time.perf_counter() - start) * 1000)
+            await pilot.pause()
+        held = len(ws.snapshot().session("A").objects)
+    samples.sort()
+    p50 = statistics.median(samples)
+    p95 = samples[int(len(samples) * 0.95) - 1]
+    return {"figure": f"panel refresh ({held} objects held)", "value": f"p50 {p50:.2f} ms, p95 {p95:.2f} ms",
+            "reference": "16.7 ms (one frame at 60 Hz)", "ratio": p95 / 16.7, "target": 1.0}
+
+
+async def bench_responsiveness(runs: int) -> dict:
+    from playground.engine import SessionSettings
+    from playground.ui.app import make_app
+
+    lags: list[float] = []
+    app = make_app(sessions=5, history_dir=Path(tempfile.mkdtemp()))
+    async with app.run_test(size=(220, 60)) as pilot:
+        await pilot.pause()
+        ws = app.workspace
+        for name in ws.sessions:
+            await ws.run(name, "\\timeout 60")
+        await ws.run("A", "update items set stock = 0 where id = 1")
+        waiting = [ws.submit(name, f"update items set stock = {i} where id = 1") for i, name in enumerate("BCD")]
+        await ws.settle()
+        assert all(h.wait is not None for h in waiting), "B, C and D should wait on A"
+        stop = False
+
+        async def ticker() -> None:
+            while not stop:
+                start = time.perf_counter()
+                await asyncio.sleep(0.010)
+                lags.append((time.perf_counter() - start - 0.010) * 1000)
+
+        task = asyncio.create_task(ticker())
+        for i in range(runs * 40):
+            await ws.run("E", "select count(*) from items" if i % 2 else "x = session.get(User, 1)")
+            await asyncio.sleep(0.005)
+        stop = True
+        await task
+        await ws.run("A", "rollback")
+        for handle in waiting:
+            await handle.done.wait()
+    lags.sort()
+    p99 = lags[int(len(lags) * 0.99) - 1]
+    return {"figure": "responsiveness (3 waiting, 1 running)", "value": f"p50 {statistics.median(lags):.2f} ms, p99 {p99:.2f} ms lag",
+            "reference": "10 ms ticker", "ratio": p99 / 10.0, "target": 1.0}
+
+
+# -- memory -----------------------------------------------------------------------------------
+
+MEMORY_APP = '''
+import asyncio, resource, sys, tempfile
+from pathlib import Path
+sys.path.insert(0, {root!r})
+from playground.ui.app import make_app
+
+async def main():
+    app = make_app(sessions=4, history_dir=Path(tempfile.mkdtemp()))
+    async with app.run_test(size=(200, 60)) as pilot:
+        await pilot.pause()
+        ws = app.workspace
+        await ws.run("A", "insert into items (id, name, stock) with recursive c(x) as (select 100 union all "
+                     "select x + 1 from c where x < {last}) select x, 'item ' || x, x from c")
+        await ws.run("A", "commit")
+        for name in "ABCD":
+            await ws.run(name, "held = session.scalars(select(Item)).all()")
+        app._latest = ws.snapshot()
+        app._draw()
+        await pilot.pause()
+        print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+asyncio.run(main())
+'''
+
+MEMORY_REF = '''
+import asyncio, resource, sys, tempfile
+sys.path.insert(0, {root!r})
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import create_async_engine, AsyncSession
+from playground.demo import Item
+from playground.demo.data import create_demo
+
+async def main():
+    folder = tempfile.mkdtemp()
+    engine = create_async_engine(f"sqlite+aiosqlite:///{{folder}}/m.db")
+    async with engine.begin() as conn:
+        await conn.run_sync(create_demo)
+        await conn.execute(text("insert into items (id, name, stock) with recursive c(x) as (select 100 union all "
+                                "select x + 1 from c where x < {last}) select x, 'item ' || x, x from c"))
+    sessions, held = [], []
+    for _ in range(4):
+        session = AsyncSession(engine)
+        sessions.append(session)
+        held.append((await session.scalars(select(Item))).all())
+    print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
+
+asyncio.run(main())
+'''
+
+
+def bench_memory(runs: int, n: int) -> dict:
+    def peak(source: str) -> float:
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+            handle.write(source.format(root=str(ROOT), n=n, last=99 + n))
+        out = subprocess.run([PY, handle.name], capture_output=True, text=True, check=True, timeout=600, env=ENV)
+        return int(out.stdout.strip().splitlines()[-1]) / 1024
+
+    app = [peak(MEMORY_APP) for _ in range(max(1, runs // 2))]
+    ref = [peak(MEMORY_REF) for _ in range(max(1, runs // 2))]
+    return {"figure": f"memory (4 panes × {n} objects)", "value": f"{statistics.median(app):.0f} MiB peak RSS",
+            "reference": f"{statistics.median(ref):.0f} MiB", "ratio": statistics.median(app) / statistics.median(ref), "target": 1.5}
+
+
+# -- committed view ---------------------------------------------------------------------------
+
+
+async def bench_committed(n: int) -> dict:
+    from playground.engine import Workspace
+
+    ws = await Workspace.open(sessions=("A",))
+    try:
+        await ws.run_outside("create table big (id integer primary key, v text)")
+        async with ws.observer.begin() as conn:
+            from sqlalchemy import text
+
+            await conn.execute(text("insert into big (v) select 'row ' || value from generate_series(1, :n)"), {"n": n}) if False else None
+            await conn.execute(text(
+                "with recursive c(x) as (select 1 union all select x + 1 from c where x < :n) insert into big (v) select 'row ' || x from c"
+            ), {"n": n})
+        pages: list[float] = []
+        before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        offset = 0
+        while True:
+            start = time.perf_counter()
+            data = await ws.committed("big", limit=200, offset=offset)
+            pages.append((time.perf_counter() - start) * 1000)
+            if not data.rows:
+                break
+            offset += len(data.rows)
+        grown = (resource.getrusage(resource.RUSAGE_SELF).ru_maxrss - before) / 1024
+    finally:
+        await ws.close()
+    return {"figure": f"committed view ({n} rows, paged by 200)", "value": f"slowest page {max(pages):.1f} ms, {len(pages)} pages, RSS +{grown:.0f} MiB",
+            "reference": "50 ms per frame", "ratio": max(pages) / 50.0, "target": 1.0}
+
+
+# -- report -----------------------------------------------------------------------------------
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=5, help="runs of each figure (median and spread)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    args = parser.parse_args()
+    steps, objects, committed = (500, 2000, 10_000) if args.quick else (5000, 10_000, 100_000)
+    figures = []
+    plan = [
+        ("start-up", lambda: bench_startup(args.runs)),
+        ("step overhead", lambda: bench_steps(max(1, args.runs // 2), steps)),
+        ("panel refresh", lambda: asyncio.run(bench_panel_refresh(args.runs, objects))),
+        ("responsiveness", lambda: asyncio.run(bench_responsiveness(args.runs))),
+        ("memory", lambda: bench_memory(args.runs, objects)),
+        ("committed view", lambda: asyncio.run(bench_committed(committed))),
+    ]
+    for number, (name, run) in enumerate(plan, 1):
+        print(f"[{number}/{len(plan)}] {name}…", file=sys.stderr, flush=True)
+        figures.append(run())
+    rows = ["| figure | txplay | reference | ratio | target | met |", "|---|---|---|---|---|---|"]
+    for f in figures:
+        met = "yes" if f["ratio"] <= f["target"] else "no"
+        rows.append(f"| {f['figure']} | {f['value']} | {f['reference']} | {f['ratio']:.2f}× | ≤ {f['target']}× | {met} |")
+    table = "\n".join(rows)
+    print(table)
+    header = [
+        "# Benchmark results",
+        "",
+        f"- date: {datetime.datetime.now().isoformat(timespec='seconds')}",
+        f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
+        f"- Python {platform.python_version()}; runs per figure: {args.runs}{' (quick sizes)' if args.quick else ''}",
+        "- command: `python tests/bench/run.py`",
+        "",
+        "Each figure is a median (spread: min–max) and a ratio against a reference measured in the same run.",
+        "",
+    ]
+    (HERE / "RESULTS.md").write_text("\n".join(header) + table + "\n")
+
+
+if __name__ == "__main__":
+    main()
