@@ -109,7 +109,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
     try:
-        report = asyncio.run(run_scenario(scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only))
+        report = asyncio.run(run_scenario(
+            scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,
+            states=args.format == "json",  # only the JSON transcript prints the state after each step
+        ))
     except ScenarioError as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -66,6 +66,7 @@ def make_namespace(models: Iterable[type], print_to: Callable[[], io.StringIO]) 
         builtins.print(*args, **kwargs)
 
     ns["print"] = _print
+    ns[_BUILTIN_NAMES] = dict(ns)  # what the user did not bind: skipped when looking for names
     return ns
 
 
@@ -82,12 +83,22 @@ def is_mapped_instance(value: object) -> bool:
     return known
 
 
+_BUILTIN_NAMES = "__txplay_builtins__"
+
+
+def _user_items(ns: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The names the user bound (the namespace's own SQLAlchemy names and stand-ins left out)."""
+    builtin = ns.get(_BUILTIN_NAMES, {})
+    return [(k, v) for k, v in ns.items() if not k.startswith("_") and builtin.get(k, _MISSING) is not v]
+
+
+_MISSING = object()
+
+
 def bound_names(ns: dict[str, Any]) -> dict[int, list[str]]:
     """id(object) → the namespace names bound to it (mapped objects and transactions)."""
     out: dict[int, list[str]] = {}
-    for name, value in ns.items():
-        if name.startswith("_"):
-            continue
+    for name, value in _user_items(ns):
         if isinstance(value, AsyncSessionTransaction):
             out.setdefault(id(value.sync_transaction), []).append(name)
         elif isinstance(value, SessionTransaction) or is_mapped_instance(value):
@@ -102,9 +113,7 @@ def bound_names(ns: dict[str, Any]) -> dict[int, list[str]]:
 def named_objects(ns: dict[str, Any]) -> list[object]:
     """The mapped objects bound to names (so transient ones show up too)."""
     found: list[object] = []
-    for name, value in ns.items():
-        if name.startswith("_"):
-            continue
+    for name, value in _user_items(ns):
         if is_mapped_instance(value):
             found.append(value)
         elif isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_LIST_SCAN:

@@ -26,9 +26,16 @@ class ObjectRow:
     attrs: tuple[tuple[str, str], ...]
     modified: tuple[tuple[str, str, str], ...]
     expired: tuple[str, ...]
+    _json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
     def to_json(self) -> dict[str, Any]:
-        """The transcript's object entry (DESIGN §4)."""
+        """The transcript's object entry (DESIGN §4); rows are immutable, so it is built once."""
+        if self._json is None:
+            object.__setattr__(self, "_json", self._build_json())
+        assert self._json is not None
+        return self._json
+
+    def _build_json(self) -> dict[str, Any]:
         return {
             "key": self.key,
             "class": self.cls,

@@ -68,6 +68,7 @@ async def run_scenario(
     *,
     on_event: Listener | None = None,
     sql_only: bool = False,
+    states: bool = True,
 ) -> RunReport:
     """Run `scenario` on `url` (a fresh temporary SQLite file when None)."""
     from playground.engine.backends import resolve
@@ -99,7 +100,7 @@ async def run_scenario(
         where = resolve(url).display_url if url else "a temporary SQLite file"
         raise BackendError(f"cannot open {where}: {describe(exc)}") from None
     report.url = ws.backend.display_url
-    player = ScenarioPlayer(scenario, ws, report, emit)
+    player = ScenarioPlayer(scenario, ws, report, emit, states=states)
     try:
         while not player.finished:
             await player.next()
@@ -134,8 +135,9 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
 class ScenarioPlayer:
     """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode)."""
 
-    def __init__(self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener) -> None:
+    def __init__(self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True) -> None:
         self.scenario = scenario
+        self.states = states  # `state` events are built only for a listener that wants them
         self.ws = ws
         self.report = report
         self.emit = emit
@@ -169,6 +171,8 @@ class ScenarioPlayer:
                        **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
 
     def _state(self, after: int) -> None:
+        if not self.states:
+            return
         self.emit({"event": "state", "after": after, "sessions": {s.name: s.to_json() for s in self.ws.snapshot().sessions}})
 
     async def next(self) -> StepRecord:

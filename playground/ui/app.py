@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -85,6 +85,9 @@ class TxplayApp(App[int]):
         self._latest: WorkspaceSnapshot | None = None
         self._draw_pending = False
         self._locks_label = "Lock graph"
+        self._committed_busy = False
+        self._committed_again = False
+        self._committed_tables = False
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
         self.status_line = Static("opening the database…", id="status-line", markup=False)
@@ -276,9 +279,31 @@ class TxplayApp(App[int]):
             self._latest = self.workspace.snapshot()
             self._schedule_draw()
 
-    @work(group="committed", exclusive=True)
-    async def refresh_committed(self, tables: bool = False) -> None:
-        """Re-read the committed data of the table shown (and the table list after SQL)."""
+    def refresh_committed(self, tables: bool = False) -> None:
+        """Re-read the committed data of the table shown (and the table list after SQL).
+
+        Requests arriving while a read runs are folded into one more read: a read is never
+        cancelled half-way (that would drop its connection without closing it).
+        """
+        self._committed_tables = self._committed_tables or tables
+        if self._committed_busy:
+            self._committed_again = True
+            return
+        self._committed_busy = True
+        self.run_worker(self._read_committed(), group="committed")
+
+    async def _read_committed(self) -> None:
+        try:
+            while True:
+                self._committed_again = False
+                tables, self._committed_tables = self._committed_tables, False
+                await self._read_committed_once(tables)
+                if not self._committed_again:
+                    break
+        finally:
+            self._committed_busy = False
+
+    async def _read_committed_once(self, tables: bool) -> None:
         ws = self.workspace
         if ws is None or ws.closed:
             return

@@ -53,7 +53,7 @@ class DemoController:
         ws = await open_workspace(self.scenario, self.url)
         backend = ws.backend.name
         self.report = RunReport(self.scenario, backend, ws.backend.display_url, [], [])
-        self.player = ScenarioPlayer(self.scenario, ws, self.report, self._event)
+        self.player = ScenarioPlayer(self.scenario, ws, self.report, self._event, states=False)
         self.note = self.scenario.description or None
         self.summary = None
         if not self.scenario.runs_on(backend):
