@@ -364,6 +364,7 @@ def main() -> None:
         "",
         "Each figure is a median (spread: min–max) and a ratio against a reference measured in the same run.",
         "",
+        "",
     ]
     (HERE / "RESULTS.md").write_text("\n".join(header) + table + "\n")
 
