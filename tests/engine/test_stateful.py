@@ -106,6 +106,9 @@ class Playground(RuleBasedStateMachine):
                 obj = by_key.get(row.key)
                 if obj is not None:
                     assert row.state == _state(obj), (name, row)
+            # The incremental rows equal rows rendered from scratch.
+            ps.tracker._dirty |= set(ps.tracker._entries)
+            assert session_snap.objects == ps.tracker.rows(ps.names()[1]), name
             chain = []
             current = ps.sync.get_nested_transaction() or ps.sync.get_transaction()
             while current is not None:
