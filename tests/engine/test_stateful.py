@@ -21,7 +21,7 @@ from sqlalchemy.orm import SessionTransactionOrigin
 from playground.engine import SessionSettings, Workspace
 from tests.conftest import SERVERS, _reachable
 
-EXAMPLES = int(os.environ.get("TXPLAY_STATEFUL_EXAMPLES", "60"))
+EXAMPLES = int(os.environ.get("TXPLAY_STATEFUL_EXAMPLES", "200"))
 SESSIONS = ("A", "B", "C")
 INPUTS = [
     "insert into jobs (payload) values ('x')",
