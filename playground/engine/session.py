@@ -177,6 +177,11 @@ class PlaygroundSession:
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         # A COMMIT that SQLite refused leaves the driver inside the transaction while
         # SQLAlchemy believes it ended; such a connection must never go back to the pool.
+        if dbapi_connection is None:  # an invalidated connection: nothing to roll back
+            self.driver_connection = self.dbapi_connection = None
+            self.lock_level = "none"
+            self.inflight = None
+            return
         if self.in_database_transaction():
             dbapi_connection.rollback()
             self.repaired = True
@@ -191,10 +196,16 @@ class PlaygroundSession:
         driver = self.driver_connection
         if driver is None:
             return False
-        flag = getattr(driver, "in_transaction", None)
+        flag = getattr(driver, "in_transaction", None)  # sqlite3 / aiosqlite
         if isinstance(flag, bool):
             return flag
-        return self.sync.in_transaction()
+        probe = getattr(driver, "is_in_transaction", None)  # asyncpg
+        if callable(probe):
+            try:
+                return bool(probe())
+            except Exception:
+                return False
+        return False  # no driver flag: SQLAlchemy's reset-on-return rolls such connections back
 
     def current_lock_level(self) -> str:
         """The SQLite lock this session's connection holds, as far as can be inferred."""
