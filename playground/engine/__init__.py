@@ -3,7 +3,7 @@
 import logging
 
 from playground.engine.session import SessionSettings
-from playground.engine.workspace import (
+from playground.engine.events import (
     CommittedTable,
     SessionsChanged,
     StateChanged,
@@ -11,9 +11,9 @@ from playground.engine.workspace import (
     StepHandle,
     StepStarted,
     StepWaiting,
-    Workspace,
     WorkspaceError,
 )
+from playground.engine.workspace import Workspace
 
 # SQLAlchemy logs pool trouble at ERROR; without a handler Python prints it to stderr, which
 # would write over the app's screen. Errors reach the user through the step that caused them.

@@ -225,3 +225,33 @@ def create_observer_engine(backend: Backend, name: str = "observer") -> AsyncEng
             conn.exec_driver_sql("BEGIN")
 
     return engine
+
+
+async def create_namespace(backend: Backend, namespace: str, reset: bool = False) -> None:
+    """Create the schema (PostgreSQL) or database (MySQL) txplay works in."""
+    engine = create_observer_engine(backend.in_namespace(None), "setup")
+    quoted = engine.dialect.identifier_preparer.quote(namespace)
+    kind = "SCHEMA" if backend.name == "postgresql" else "DATABASE"
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if reset:
+                await conn.exec_driver_sql(f"DROP {kind} IF EXISTS {quoted}" + (" CASCADE" if kind == "SCHEMA" else ""))
+            await conn.exec_driver_sql(f"CREATE {kind} IF NOT EXISTS {quoted}")
+    finally:
+        await engine.dispose()
+
+
+async def drop_namespace(backend: Backend, namespace: str) -> None:
+    """Drop a schema/database txplay created for one run."""
+    engine = create_observer_engine(backend.in_namespace(None), "teardown")
+    quoted = engine.dialect.identifier_preparer.quote(namespace)
+    try:
+        async with engine.connect() as conn:
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            if backend.name == "postgresql":
+                await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
+            else:
+                await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
+    finally:
+        await engine.dispose()

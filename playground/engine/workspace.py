@@ -17,19 +17,36 @@ import string
 import tempfile
 import time
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import inspect as sa_inspect
-from sqlalchemy.exc import ArgumentError
 from sqlalchemy import text as sql_text
 
 from playground.engine import execution
-from playground.engine.backends import BEGIN_MODES, JOURNAL_MODES, Backend, create_observer_engine, resolve
+from playground.engine.backends import (
+    JOURNAL_MODES,
+    Backend,
+    create_namespace,
+    create_observer_engine,
+    drop_namespace,
+    resolve,
+)
 from playground.engine.errors import describe
-from playground.engine.language import COMMAND_PREFIX, classify, escape_colons, split_sql
-from playground.engine.locks import LockMonitor, SqliteLockMonitor, monitor_for
+from playground.engine.language import classify, escape_colons, split_sql
+from playground.engine.locks import LockMonitor, monitor_for
 from playground.engine.session import PlaygroundSession, SessionSettings
+from playground.engine.settings import WorkspaceSettings
+from playground.engine.events import (
+    Event,
+    SessionsChanged,
+    WorkspaceError,
+    StateChanged,
+    StepFinished,
+    StepHandle,
+    StepStarted,
+    StepWaiting,
+)
 from playground.engine.snapshot import (
     ErrorInfo,
     LockWait,
@@ -41,92 +58,9 @@ from playground.engine.snapshot import (
 POLL = 0.025
 DEMO_NAMESPACE = "txplay_demo"
 MAX_SESSIONS = 6
-COMMITTED_LIMIT = 200
 
 
-@dataclass(frozen=True)
-class StepStarted:
-    """A step began running in its session."""
-
-    index: int
-    session: str
-    input: str
-
-
-@dataclass(frozen=True)
-class StepWaiting:
-    """A running step is waiting on a lock."""
-
-    index: int
-    session: str
-    wait: LockWait
-
-
-@dataclass(frozen=True)
-class StepFinished:
-    """A step finished (ok or error); `after` is the last step issued by then."""
-
-    result: StepResult
-    waited: bool
-    after: int
-
-
-@dataclass(frozen=True)
-class StateChanged:
-    """A new snapshot of the whole workspace."""
-
-    snapshot: WorkspaceSnapshot
-
-
-@dataclass(frozen=True)
-class SessionsChanged:
-    """A session was added or closed; `message` says what happened to its transaction."""
-
-    names: tuple[str, ...]
-    message: str
-
-
-Event = StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChanged
-
-
-@dataclass
-class StepHandle:
-    """A submitted step: wait on `done`; `wait` is the lock it waits on right now, if any."""
-
-    index: int
-    session: str
-    input: str
-    kind: str
-    done: asyncio.Event = field(default_factory=asyncio.Event)
-    result: StepResult | None = None
-    wait: LockWait | None = None
-    waited: LockWait | None = None
-    after: int | None = None
-    task: asyncio.Task[None] | None = None
-    started: float | None = None
-
-    @property
-    def waiting(self) -> bool:
-        """Whether the step is waiting on a lock right now."""
-        return self.wait is not None and not self.done.is_set()
-
-
-@dataclass(frozen=True)
-class CommittedTable:
-    """Rows of one table as a fresh connection outside every session reads them."""
-
-    table: str
-    columns: tuple[str, ...]
-    rows: tuple[tuple[Any, ...], ...]
-    total: int | None
-    error: str | None = None
-
-
-class WorkspaceError(Exception):
-    """A request the workspace refuses (unknown session, too many sessions…)."""
-
-
-class Workspace:
+class Workspace(WorkspaceSettings):
     """One database, its sessions, their steps, the timeline and the lock graph."""
 
     def __init__(
@@ -442,93 +376,6 @@ class Workspace:
             entry = self._timeline[pos]
             self._timeline[pos] = replace(entry, outcome=outcome, waited_on=waited_on or entry.waited_on, done_after=done_after)
 
-    # -- settings commands -----------------------------------------------------------------
-
-    async def _setting(self, ps: PlaygroundSession, command: Any) -> execution.Outcome:
-        outcome = execution.Outcome()
-        name, args = command.name, command.args
-        if name == "isolation":
-            valid = self.isolation_levels(ps)
-            if not args:
-                outcome.messages.append(f"isolation: {ps.isolation()}; valid: {', '.join(valid)}")
-                return outcome
-            level = " ".join(args).upper().replace("_", " ")
-            self._check_isolation(ps, level)
-            if ps.sync.in_transaction():
-                # As an application would see it: SQLAlchemy refuses mid-transaction.
-                conn = await ps.asession.connection()
-                await conn.execution_options(isolation_level=level)
-            ps.set_isolation_engine(level)
-            outcome.messages.append(f"isolation level {level} from the next transaction on")
-        elif name == "timeout":
-            if len(args) != 1:
-                raise execution.StepError(f"{COMMAND_PREFIX}timeout SECONDS (now {ps.settings.lock_timeout:g})")
-            try:
-                seconds = float(args[0])
-            except ValueError:
-                raise execution.StepError(f"{COMMAND_PREFIX}timeout takes a number of seconds, not {args[0]!r}") from None
-            if not 0 <= seconds <= 3600:
-                raise execution.StepError("the lock timeout must be between 0 and 3600 seconds")
-            ps.settings.lock_timeout = seconds
-            await self._apply_timeout(ps)
-            outcome.messages.append(f"a statement now waits at most {seconds:g} s on a lock")
-        elif name == "begin-mode":
-            if self.backend.name != "sqlite":
-                raise execution.StepError("the BEGIN mode is a SQLite setting")
-            if len(args) != 1 or args[0].lower() not in BEGIN_MODES:
-                raise execution.StepError(f"{COMMAND_PREFIX}begin-mode {'|'.join(BEGIN_MODES)} (now {ps.settings.begin_mode})")
-            ps.settings.begin_mode = args[0].lower()
-            outcome.messages.append(f"transactions begin with BEGIN {ps.settings.begin_mode.upper()}")
-        return outcome
-
-    async def set_journal_mode(self, mode: str) -> None:
-        """Switch SQLite's journal mode (rollback journal or WAL); refused mid-transaction."""
-        if self.backend.name != "sqlite":
-            raise WorkspaceError("the journal mode is a SQLite setting")
-        if mode not in JOURNAL_MODES:
-            raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
-        busy = [n for n, ps in self.sessions.items() if ps.sync.in_transaction()]
-        if busy:
-            raise WorkspaceError(f"end the transactions of {', '.join(busy)} first: the journal mode cannot change inside one")
-        async with self.observer.connect() as conn:
-            raw = await conn.get_raw_connection()
-            cursor = await raw.driver_connection.execute(f"PRAGMA journal_mode={mode}")
-            row = await cursor.fetchone()
-        if row is None or str(row[0]).lower() != mode:
-            raise WorkspaceError(f"SQLite kept journal mode {row[0] if row else '?'}; another connection may be using the file")
-        self.journal_mode = mode
-        if isinstance(self.monitor, SqliteLockMonitor):
-            self.monitor.journal_mode = mode
-
-    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
-        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
-        dialect = ps.base_engine.dialect
-        return list(dialect.get_isolation_level_values(ps.dbapi_connection))
-
-    def _check_isolation(self, ps: PlaygroundSession, level: str) -> None:
-        valid = self.isolation_levels(ps)
-        if level not in valid:
-            # SQLAlchemy's own wording, as an application passing a bad value would see it.
-            raise ArgumentError(
-                f"Invalid value {level!r} for isolation_level. Valid isolation levels for "
-                f"{self.backend.url.get_backend_name()!r} are {', '.join(valid)}"
-            )
-
-    async def _apply_timeout(self, ps: PlaygroundSession) -> None:
-        driver = ps.driver_connection
-        if driver is None:
-            return
-        seconds = ps.settings.lock_timeout
-        if self.backend.name == "sqlite":
-            await driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
-        elif self.backend.url.drivername == "postgresql+asyncpg":
-            await driver.execute(f"SET lock_timeout = {int(seconds * 1000)}")
-        elif self.backend.name == "mysql":
-            from playground.engine.backends import mysql_lock_timeout
-
-            async with driver.cursor() as cursor:
-                await cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(seconds)}")
-
     # -- cancel ----------------------------------------------------------------------------
 
     async def _run_cancel(self, handle: StepHandle) -> None:
@@ -655,29 +502,6 @@ class Workspace:
         """The handle of step `index`."""
         return self._handles[index]
 
-    # -- committed data --------------------------------------------------------------------
-
-    async def tables(self) -> list[str]:
-        """The tables a fresh connection sees."""
-        async with self.observer.connect() as conn:
-            return await conn.run_sync(lambda c: sa_inspect(c).get_table_names())
-
-    async def committed(self, table: str, limit: int = COMMITTED_LIMIT, offset: int = 0) -> CommittedTable:
-        """Rows of `table` as committed: read by a connection outside every session."""
-        quoted = self.observer.dialect.identifier_preparer.quote(table)
-        try:
-            async with self.observer.connect() as conn:
-                if self.backend.name == "sqlite":
-                    await conn.exec_driver_sql("PRAGMA busy_timeout = 200")
-                result = await conn.execute(sql_text(f"SELECT * FROM {quoted} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
-                columns = tuple(result.keys())
-                rows = tuple(tuple(r) for r in result)
-                total = (await conn.execute(sql_text(f"SELECT count(*) FROM {quoted}"))).scalar()
-                await conn.rollback()
-        except Exception as exc:
-            return CommittedTable(table, (), (), None, error=str(describe(exc)))
-        return CommittedTable(table, columns, rows, total)
-
     # -- closing ---------------------------------------------------------------------------
 
     async def close(self) -> None:
@@ -718,33 +542,3 @@ class _WarningLog(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         self.sink(f"warning: {record.getMessage()}")
-
-
-async def create_namespace(backend: Backend, namespace: str, reset: bool = False) -> None:
-    """Create the schema (PostgreSQL) or database (MySQL) txplay works in."""
-    engine = create_observer_engine(backend.in_namespace(None), "setup")
-    quoted = engine.dialect.identifier_preparer.quote(namespace)
-    kind = "SCHEMA" if backend.name == "postgresql" else "DATABASE"
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if reset:
-                await conn.exec_driver_sql(f"DROP {kind} IF EXISTS {quoted}" + (" CASCADE" if kind == "SCHEMA" else ""))
-            await conn.exec_driver_sql(f"CREATE {kind} IF NOT EXISTS {quoted}")
-    finally:
-        await engine.dispose()
-
-
-async def drop_namespace(backend: Backend, namespace: str) -> None:
-    """Drop a schema/database txplay created for one run."""
-    engine = create_observer_engine(backend.in_namespace(None), "teardown")
-    quoted = engine.dialect.identifier_preparer.quote(namespace)
-    try:
-        async with engine.connect() as conn:
-            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            if backend.name == "postgresql":
-                await conn.exec_driver_sql(f"DROP SCHEMA IF EXISTS {quoted} CASCADE")
-            else:
-                await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
-    finally:
-        await engine.dispose()

@@ -192,7 +192,6 @@ async def bench_panel_refresh(runs: int, n_objects: int) -> dict:
 
 
 async def bench_responsiveness(runs: int) -> dict:
-    from playground.engine import SessionSettings
     from playground.ui.app import make_app
 
     lags: list[float] = []

@@ -1,0 +1,91 @@
+"""What a workspace publishes: step and state events, and the handle of a submitted step."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+from playground.engine.snapshot import LockWait, StepResult, WorkspaceSnapshot
+
+
+@dataclass(frozen=True)
+class StepStarted:
+    """A step began running in its session."""
+
+    index: int
+    session: str
+    input: str
+
+
+@dataclass(frozen=True)
+class StepWaiting:
+    """A running step is waiting on a lock."""
+
+    index: int
+    session: str
+    wait: LockWait
+
+
+@dataclass(frozen=True)
+class StepFinished:
+    """A step finished (ok or error); `after` is the last step issued by then."""
+
+    result: StepResult
+    waited: bool
+    after: int
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """A new snapshot of the whole workspace."""
+
+    snapshot: WorkspaceSnapshot
+
+
+@dataclass(frozen=True)
+class SessionsChanged:
+    """A session was added or closed; `message` says what happened to its transaction."""
+
+    names: tuple[str, ...]
+    message: str
+
+
+Event = StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChanged
+
+
+@dataclass
+class StepHandle:
+    """A submitted step: wait on `done`; `wait` is the lock it waits on right now, if any."""
+
+    index: int
+    session: str
+    input: str
+    kind: str
+    done: asyncio.Event = field(default_factory=asyncio.Event)
+    result: StepResult | None = None
+    wait: LockWait | None = None
+    waited: LockWait | None = None
+    after: int | None = None
+    task: asyncio.Task[None] | None = None
+    started: float | None = None
+
+    @property
+    def waiting(self) -> bool:
+        """Whether the step is waiting on a lock right now."""
+        return self.wait is not None and not self.done.is_set()
+
+
+@dataclass(frozen=True)
+class CommittedTable:
+    """Rows of one table as a fresh connection outside every session reads them."""
+
+    table: str
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+    total: int | None
+    error: str | None = None
+
+
+class WorkspaceError(Exception):
+    """A request the workspace refuses (unknown session, too many sessions…)."""
