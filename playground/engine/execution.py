@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect as pyinspect
+import re
 import linecache
 from dataclasses import dataclass, field
 from typing import Any
@@ -59,8 +60,14 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
             outcome = Outcome(messages=outcome.messages)
             await _control(ps, stmt.control, stmt.name, outcome)
             continue
-        result = await ps.asession.execute(sql_text(escape_colons(stmt.text)))
+        statement = sql_text(escape_colons(stmt.text))
         outcome = Outcome(messages=outcome.messages)
+        if _READS.match(stmt.text):
+            # Streamed: a million-row SELECT keeps the first rows and counts the rest, in batches.
+            streamed = await ps.asession.stream(statement)
+            await _collect_streamed(streamed, outcome)
+            continue
+        result = await ps.asession.execute(statement)
         if result.returns_rows:
             _collect_rows(result, outcome)
         else:
@@ -68,6 +75,23 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
             if count is not None and count >= 0:
                 outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
     return outcome
+
+
+_READS = re.compile(r"\s*(select|with\s+\w+\s+as|values|table)\b(?![\s\S]*\b(insert|update|delete|for\s+update|for\s+share|skip\s+locked)\b)", re.I)
+STREAM_BATCH = 1000
+
+
+async def _collect_streamed(result: Any, outcome: Outcome) -> None:
+    outcome.columns = tuple(result.keys())
+    rows: list[tuple[Any, ...]] = []
+    omitted = 0
+    async for batch in result.partitions(STREAM_BATCH):
+        room = MAX_ROWS - len(rows)
+        if room > 0:
+            rows.extend(tuple(row) for row in batch[:room])
+        omitted += max(0, len(batch) - max(room, 0))
+    outcome.rows = rows
+    outcome.rows_omitted = omitted
 
 
 def _collect_rows(result: Result[Any], outcome: Outcome) -> None:

@@ -431,3 +431,15 @@ def test_generated_inputs_never_crash_the_engine():
     finally:
         loop.run_until_complete(ws.close())
         loop.close()
+
+
+async def test_a_million_row_select_is_streamed_capped_and_counted(workspace):
+    from playground.engine.execution import MAX_ROWS
+
+    result = await workspace.run(
+        "A", "with recursive c(x) as (select 1 union all select x + 1 from c where x < 1000000) select x from c"
+    )
+    assert result.status == "ok"
+    assert len(result.rows) == MAX_ROWS and result.rows[0] == (1,)
+    assert result.rows_omitted == 1_000_000 - MAX_ROWS
+    assert (await workspace.run("A", "select 1")).rows == ((1,),)
