@@ -401,6 +401,10 @@ class Workspace(WorkspaceSettings):
         if not running:
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
+        if self.backend.name == "sqlite" and ps.inflight is not None and handle.wait is None:
+            # A long statement that is running, not waiting: sqlite3_interrupt() stops it.
+            await ps.driver_connection.interrupt()
+            return f"interrupted step {handle.index}"
         if ps.inflight is not None:
             message = await self.monitor.cancel(ps)
             return f"{message}: step {handle.index} is told to stop"

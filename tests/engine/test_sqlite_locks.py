@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from playground.engine import SessionSettings, StepWaiting, Workspace
@@ -162,3 +164,15 @@ async def test_closing_a_session_mid_transaction_rolls_it_back(workspace):
     name = await ws.add_session()
     assert name == "A"
     await ok(ws, "A", "select 1")
+
+
+async def test_cancel_interrupts_a_long_running_sqlite_statement(workspace):
+    ws = workspace
+    long = ws.submit("A", "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
+    while ws.sessions["A"].inflight is None and not long.done.is_set():
+        await asyncio.sleep(0.01)
+    cancelled = await ws.run("A", "\\cancel")
+    assert cancelled.status == "ok" and "interrupted" in cancelled.messages[0]
+    await asyncio.wait_for(long.done.wait(), 10)
+    assert long.result.status == "error" and "interrupted" in long.result.error.message
+    assert (await ws.run("A", "select 1")).rows == ((1,),)
