@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from playground.engine import SessionSettings, Workspace
+from playground.engine import SessionSettings, StepWaiting, Workspace
 from playground.scenario import library
 from tests.conftest import server_url
 
@@ -31,10 +31,11 @@ async def server(request):
 async def test_row_lock_wait_is_reported_with_its_holder_and_cancelled(server):
     ws = server
     assert (await ws.run("A", "update t set v = 11 where id = 1")).status == "ok"
+    reported = asyncio.Event()
+    ws.subscribe(lambda event: reported.set() if isinstance(event, StepWaiting) and event.session == "B" else None)
     submitted = time.monotonic()
     waiting = ws.submit("B", "update t set v = 12 where id = 1")
-    while waiting.wait is None and not waiting.done.is_set():
-        await asyncio.sleep(0.01)
+    await asyncio.wait_for(reported.wait(), 10)
     detected = time.monotonic()
     assert waiting.wait is not None and waiting.wait.holders == ("A",)
     assert detected - submitted < 0.5, f"the wait was reported after {detected - submitted:.2f} s"
