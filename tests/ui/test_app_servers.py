@@ -31,3 +31,32 @@ async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
         await run_in(pilot, "B", "rollback")
         data = await ws.committed("items")
         assert data.error is None and data.total == 3
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_quitting_while_a_statement_waits_is_quick_and_leaves_no_connection(app_factory, backend):
+    import time
+
+    from playground.engine import Workspace
+
+    url = server_url(backend)
+    app = app_factory(url=url, demo=True)
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        ws = app.workspace
+        await run_in(pilot, "A", "update items set stock = 0 where id = 2")
+        await type_in(pilot, "B", "update items set stock = 1 where id = 2")
+        await ws.settle()
+        ids = {ps.server_id for ps in ws.sessions.values()}
+        started = time.monotonic()
+        await app.action_quit()
+    took = time.monotonic() - started
+    assert took < 2.0, f"quitting took {took:.2f} s"
+    observer = await Workspace.open(url, sessions=("O",), demo=False)
+    try:
+        listing = ("select pid from pg_stat_activity" if backend == "postgresql"
+                   else "select id from information_schema.PROCESSLIST")
+        alive = {row[0] for row in (await observer.run("O", listing)).rows}
+    finally:
+        await observer.close()
+    assert not alive & ids
