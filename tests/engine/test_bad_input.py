@@ -443,3 +443,14 @@ async def test_a_million_row_select_is_streamed_capped_and_counted(workspace):
     assert len(result.rows) == MAX_ROWS and result.rows[0] == (1,)
     assert result.rows_omitted == 1_000_000 - MAX_ROWS
     assert (await workspace.run("A", "select 1")).rows == ((1,),)
+
+
+async def test_invalid_utf8_pasted_in_gives_a_clear_error_and_the_session_goes_on(workspace):
+    # Bytes that are not UTF-8 reach Python as lone surrogates (surrogateescape).
+    pasted = b"select 'caf\xe9'".decode("utf-8", errors="surrogateescape")
+    result = await workspace.run("A", pasted)
+    assert result.status == "error"
+    assert "surrogate" in result.error.message.lower() or "encode" in result.error.message.lower()
+    python = await workspace.run("A", b"x = 'caf\xe9'\nlen(x)".decode("utf-8", errors="surrogateescape"))
+    assert python.status in ("ok", "error")
+    assert (await workspace.run("A", "select 1")).rows == ((1,),)
