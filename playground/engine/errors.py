@@ -142,6 +142,8 @@ def hint_for(error: BaseException) -> str | None:
         command = name.replace("_", "-")
         if command in COMMANDS:
             return f"commands start with {COMMAND_PREFIX}: {COMMAND_PREFIX}{command}"
+    if isinstance(error, UnicodeEncodeError) and "surrogates" in text:
+        return "the input holds bytes that are not UTF-8 (pasted from a binary or Latin-1 file?)"
     if isinstance(error, SystemExit):
         return "exit() would end a script; in a pane it only ends this step (quit with ctrl+q)"
     if isinstance(error, SyntaxError) and ("await" in text or "async" in text) and "outside" in text:

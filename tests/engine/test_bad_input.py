@@ -450,7 +450,7 @@ async def test_invalid_utf8_pasted_in_gives_a_clear_error_and_the_session_goes_o
     pasted = b"select 'caf\xe9'".decode("utf-8", errors="surrogateescape")
     result = await workspace.run("A", pasted)
     assert result.status == "error"
-    assert "surrogate" in result.error.message.lower() or "encode" in result.error.message.lower()
+    assert "surrogate" in result.error.message.lower() and "not UTF-8" in (result.error.hint or "")
     python = await workspace.run("A", b"x = 'caf\xe9'\nlen(x)".decode("utf-8", errors="surrogateescape"))
     assert python.status in ("ok", "error")
     assert (await workspace.run("A", "select 1")).rows == ((1,),)
