@@ -142,6 +142,8 @@ def hint_for(error: BaseException) -> str | None:
         command = name.replace("_", "-")
         if command in COMMANDS:
             return f"commands start with {COMMAND_PREFIX}: {COMMAND_PREFIX}{command}"
+    if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
+        return "the connection to the server was lost (a restart or a killed connection?): `rollback`, and the next step reconnects"
     if isinstance(error, UnicodeEncodeError) and "surrogates" in text:
         return "the input holds bytes that are not UTF-8 (pasted from a binary or Latin-1 file?)"
     if isinstance(error, SystemExit):

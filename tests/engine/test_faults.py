@@ -107,3 +107,31 @@ async def test_closing_while_a_statement_waits_leaves_no_session_connection(back
         assert not alive & set(ids)
     finally:
         await observer.close()
+
+
+def _restart_postgres() -> None:
+    import shutil
+    from pathlib import Path
+
+    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir() or os.geteuid() != 0:
+        pytest.skip("restarting PostgreSQL needs pg_ctlcluster and root (as on the project's machines)")
+    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[0]
+    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
+                   check=True, capture_output=True, timeout=60)
+
+
+async def test_a_server_restart_is_a_clear_error_and_the_pane_reconnects():
+    url = server_url("postgresql")
+    ws = await Workspace.open(url, sessions=("A",), isolate=True)
+    try:
+        assert (await ws.run("A", "select 1")).status == "ok"
+        await asyncio.to_thread(_restart_postgres)
+        broken = await ws.run("A", "select 1")
+        assert broken.status == "error"
+        assert broken.error.type in ("OperationalError", "DBAPIError", "InterfaceError"), broken.error
+        assert "connection to the server was lost" in (broken.error.hint or "")
+        await ws.run("A", "rollback")
+        again = await ws.run("A", "select 2")
+        assert again.status == "ok" and again.rows == ((2,),), again.error
+    finally:
+        await ws.close()
