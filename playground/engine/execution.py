@@ -14,7 +14,6 @@ from sqlalchemy.engine import Result, Row
 from sqlalchemy.orm import Session, SessionTransaction
 
 from playground.engine.errors import PlaygroundError as StepError
-from playground.engine.errors import describe
 from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
 from playground.engine.namespace import bound_names
 from playground.engine.session import PlaygroundSession
@@ -304,12 +303,6 @@ def help_lines() -> list[str]:
     return lines
 
 
-def describe_error(error: BaseException, ps: PlaygroundSession) -> Any:
-    """ErrorInfo for an exception raised by a step of `ps`."""
-    return describe(error, filename_prefix(ps))
-
-
 def filename_prefix(ps: PlaygroundSession) -> str:
     """The prefix of the pseudo file names a session's Python steps compile under."""
     return f"<{ps.name}:"
-

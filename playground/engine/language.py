@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import re
 from dataclasses import dataclass
 
@@ -199,12 +198,3 @@ def escape_colons(stmt: str) -> str:
             quote = ch
         out.append(ch)
     return "".join(out)
-
-
-def python_has_top_level_await(source: str) -> bool:
-    """Whether Python source uses `await` / `async with` / `async for` outside any function."""
-    try:
-        ast.parse(source)
-        return False
-    except SyntaxError as exc:
-        return "outside" in str(exc) and ("await" in str(exc) or "async" in str(exc))

@@ -81,22 +81,6 @@ def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:
     return lines or [Text("no objects", style="dim")]
 
 
-def objects(rows: Iterable[ObjectRow]) -> list[RenderableType]:
-    """The Objects panel: rows grouped by panel, each group headed with its count."""
-    groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}
-    for row in rows:
-        groups.setdefault(row.panel, []).append(row)
-    out: list[RenderableType] = []
-    for name, members in groups.items():
-        if not members:
-            continue
-        out.append(Text(f"{name} ({len(members)})", style=f"bold {PANEL_STYLES.get(name, '')}"))
-        out.extend(Text("  ") + object_line(row) for row in members)
-    if not out:
-        out.append(Text("no objects", style="dim"))
-    return out
-
-
 def transactions(rows: tuple[TransactionRow, ...]) -> RenderableType:
     """The Transactions panel: the root and its savepoints as a tree."""
     if not rows:

@@ -147,13 +147,6 @@ def bench_steps(runs: int, n: int) -> dict:
 # -- in the app: panel refresh, responsiveness -----------------------------------------------
 
 
-async def _app_with_objects(n_items: int, sessions: int = 2):
-    from playground.ui.app import make_app
-
-    app = make_app(sessions=sessions, history_dir=Path(tempfile.mkdtemp()))
-    return app
-
-
 async def _insert_items(ws, n: int) -> None:
     result = await ws.run("A", (
         "insert into items (id, name, stock) with recursive c(x) as (select 100 union all "
