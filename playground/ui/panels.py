@@ -112,10 +112,17 @@ class TransactionPanel(_SizedStatic):
 class LockPanel(_SizedStatic):
     """What this session waits for, and whom it blocks."""
 
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self._shown: object = None
+
     def show(self, snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> None:
         """Draw the session's waits (redrawn while waiting: the countdown moves)."""
         mine = tuple(w for w in waits if w.waiter == snapshot.name)
         key = (tuple((w.holders, w.lock) for w in mine), snapshot.blocking, self.size.width)
-        if key == self._height_key and not mine:
+        # The countdown is shown to a tenth of a second: redraw only when the text changes.
+        shown = (key, tuple(round(now - w.since, 1) for w in mine))
+        if shown == self._shown:
             return
+        self._shown = shown
         self.draw(render.locks(snapshot, waits, now), key)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from rich.text import Text
+from textual.geometry import Size
+from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from playground.engine.snapshot import LockWait, StepResult
@@ -17,6 +19,15 @@ class StepLog(RichLog):
     """
 
     can_focus = False  # Tab goes from pane input to pane input; the mouse wheel still scrolls.
+
+    # A write grows the virtual size. Textual's default asks for a layout pass of the whole
+    # screen each time (25-30 ms with five panes); the log's own box does not change, so only
+    # its scrollbars are updated. Showing or hiding a scrollbar still asks for a layout.
+    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+
+    def watch_virtual_size(self, size: Size) -> None:
+        if self.container_size:
+            self._scroll_update(size)
 
     def __init__(self, **kwargs) -> None:
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
