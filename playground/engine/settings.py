@@ -127,12 +127,16 @@ class WorkspaceSettings:
 
     async def committed(self, table: str, limit: int = COMMITTED_LIMIT, offset: int = 0) -> CommittedTable:
         """Rows of `table` as committed: read by a connection outside every session."""
-        quoted = self.observer.dialect.identifier_preparer.quote(table)
+        quote = self.observer.dialect.identifier_preparer.quote
+        quoted = quote(table)
         try:
             async with self.observer.connect() as conn:
                 if self.backend.name == "sqlite":
                     await conn.exec_driver_sql("PRAGMA busy_timeout = 200")
-                result = await conn.execute(sql_text(f"SELECT * FROM {quoted} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
+                # Pages must not overlap or skip rows: order by the primary key when there is one.
+                keys = await conn.run_sync(lambda c: sa_inspect(c).get_pk_constraint(table)["constrained_columns"])
+                order = f" ORDER BY {', '.join(map(quote, keys))}" if keys else ""
+                result = await conn.execute(sql_text(f"SELECT * FROM {quoted}{order} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
                 columns = tuple(result.keys())
                 rows = tuple(tuple(r) for r in result)
                 total = (await conn.execute(sql_text(f"SELECT count(*) FROM {quoted}"))).scalar()

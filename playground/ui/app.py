@@ -17,6 +17,7 @@ from textual.containers import Horizontal
 from textual.widgets import Footer, Select, Static, TabbedContent, TabPane
 
 from playground.engine import (
+    CommittedTable,
     SessionSettings,
     SessionsChanged,
     StateChanged,
@@ -96,6 +97,7 @@ class TxplayApp(App[int]):
         self.banner = DemoBanner(id="demo-banner")
         self.panes = Horizontal(id="panes")
         self.committed = CommittedView(id="committed")
+        self.committed.rows.fetch = self._committed_page
         self.lock_graph = LockGraph(id="lock-graph")
         self.timeline = Timeline(id="timeline")
         self.bottom = TabbedContent(id="bottom", initial="tab-committed")
@@ -330,8 +332,14 @@ class TxplayApp(App[int]):
         table = self.committed.current
         if table is None:
             return
-        data = await ws.committed(table)
-        self.committed.show(data.table, data.columns, data.rows, data.total, data.error)
+        await self.committed.show(table)
+
+    async def _committed_page(self, table: str, offset: int, limit: int) -> CommittedTable | None:
+        """A page of committed rows, for the committed-data view as it scrolls."""
+        ws = self.workspace
+        if ws is None or ws.closed:
+            return None
+        return await ws.committed(table, limit=limit, offset=offset)
 
     @on(Select.Changed)
     def _table_chosen(self, event: Select.Changed) -> None:

@@ -42,3 +42,23 @@ async def run_in(pilot, pane: str, text: str):
     index = ws.last_index
     await step_done(pilot, index)
     return ws.handle(index).result
+
+
+async def show_big_table(pilot, rows: int):
+    """Commit a table `big` of `rows` rows and show it in the committed-data view."""
+    app = pilot.app
+    ws = app.workspace
+    await ws.run_outside("create table big (id integer primary key, v text, note text)")
+    await ws.run_outside(
+        f"insert into big (id, v, note) with recursive c(x) as (select 1 union all select x + 1 from c where x < {rows}) "
+        "select x, 'row ' || x, hex(randomblob(8)) from c"
+    )
+    app.refresh_committed(tables=True)
+    await app.workers.wait_for_complete()
+    app.committed.select.value = "big"
+    await pilot.pause()
+    await app.workers.wait_for_complete()
+    await pilot.pause()
+    view = app.committed.rows
+    assert view.table == "big" and view.total == rows, (view.table, view.total)
+    return view
