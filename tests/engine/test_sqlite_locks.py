@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import event
 
 from playground.engine import SessionSettings, StepWaiting, Workspace
 from tests.conftest import committed_rows, ok, value
@@ -166,13 +167,46 @@ async def test_closing_a_session_mid_transaction_rolls_it_back(workspace):
     await ok(ws, "A", "select 1")
 
 
+async def running_in_sqlite(ws: Workspace, session: str, statement: str) -> asyncio.Event:
+    """An event set once SQLite itself is executing `statement` on the session's connection.
+
+    `before_cursor_execute` fires before the driver's thread hands the statement to SQLite, and
+    sqlite3_interrupt() is lost while no statement runs; SQLite's progress handler is called from
+    inside the running statement, so it is the event to wait for. It is armed only for `statement`,
+    not for the step's BEGIN.
+    """
+    ps = ws.sessions[session]
+    assert ps.driver_connection is not None
+    loop = asyncio.get_running_loop()
+    running = asyncio.Event()
+    armed = False
+
+    @event.listens_for(ps.base_engine.sync_engine, "before_cursor_execute")
+    def _arm(conn, cursor, text, parameters, context, many) -> None:
+        nonlocal armed
+        armed = text == statement
+
+    def _progress() -> int:
+        if armed and not running.is_set():
+            loop.call_soon_threadsafe(running.set)
+        return 0  # go on: only \\cancel may stop the statement
+
+    await ps.driver_connection.set_progress_handler(_progress, 1000)
+    return running
+
+
 async def test_cancel_interrupts_a_long_running_sqlite_statement(workspace):
     ws = workspace
-    long = ws.submit("A", "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c")
-    while ws.sessions["A"].inflight is None and not long.done.is_set():
-        await asyncio.sleep(0.01)
+    endless = "with recursive c(x) as (select 1 union all select x + 1 from c) select count(*) from c"
+    running = await running_in_sqlite(ws, "A", endless)
+    long = ws.submit("A", endless)
+    await asyncio.wait_for(running.wait(), 10)
     cancelled = await ws.run("A", "\\cancel")
     assert cancelled.status == "ok" and "interrupted" in cancelled.messages[0]
-    await asyncio.wait_for(long.done.wait(), 10)
+    try:
+        await asyncio.wait_for(long.done.wait(), 10)
+    finally:
+        if not long.done.is_set():  # the cancel did not stop it: stop it so the workspace can close
+            await ws.sessions["A"].driver_connection.interrupt()
     assert long.result.status == "error" and "interrupted" in long.result.error.message
     assert (await ws.run("A", "select 1")).rows == ((1,),)
