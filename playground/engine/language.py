@@ -30,7 +30,7 @@ SQL_KEYWORDS = frozenset(
     """select insert update delete with create drop alter begin commit rollback savepoint release
     start end pragma explain set show values replace truncate lock grant revoke analyze vacuum
     reindex describe call do table reset declare fetch merge upsert abort prepare deallocate
-    listen notify discard comment checkpoint cluster refresh load use handler""".split()
+    listen notify discard comment checkpoint cluster refresh load use handler kill""".split()
 )
 
 # A keyword followed by one of these is Python (`select(User)`, `values = 1`, `update.x`).

@@ -122,6 +122,7 @@ class PlaygroundSession:
         self.dbapi_connection = dbapi_connection
         self.driver_connection = record.driver_connection
         self.server_id = server_id
+        self.db_failed = False  # a new connection holds no transaction, failed or not
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
@@ -144,6 +145,9 @@ class PlaygroundSession:
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
+        if context.is_disconnect and self.sync.in_transaction():
+            # The server ended the connection, and the transaction with it: only `rollback` goes on.
+            self.db_failed = True
         if self.backend.name == "postgresql" and not context.is_disconnect and self.sync.in_transaction():
             # PostgreSQL aborts the transaction on any error: only ROLLBACK (TO SAVEPOINT) helps.
             self.db_failed = True

@@ -359,7 +359,8 @@ class Workspace(WorkspaceSettings):
         if ps.commit_failed and ps.sync.in_transaction():
             with contextlib.suppress(Exception):
                 await ps.asession.rollback()
-            messages.append("COMMIT failed, so the session was rolled back (SQLite keeps the transaction open after a failed COMMIT)")
+            why = " (SQLite keeps the transaction open after a failed COMMIT)" if self.backend.name == "sqlite" else ""
+            messages.append(f"COMMIT failed, so the session was rolled back{why}")
         if not ps.sync.in_transaction() and ps.in_database_transaction() and ps.dbapi_connection is not None:
             # The Session has ended its transaction but the connection has not: never leave it so.
             with contextlib.suppress(Exception):

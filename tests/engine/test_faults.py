@@ -13,7 +13,8 @@ import textwrap
 import pytest
 
 from playground.engine import SessionSettings, Workspace
-from tests.conftest import server_url
+from playground.engine.language import looks_like_sql
+from tests.conftest import ok, server_url
 
 HOLD_OPEN = textwrap.dedent(
     """
@@ -29,7 +30,7 @@ HOLD_OPEN = textwrap.dedent(
         await ws.run("A", "\\\\savepoint")
         await ws.run("A", "update items set stock = 0")
         print("ready", flush=True)
-        await asyncio.sleep(3600)
+        await asyncio.to_thread(sys.stdin.readline)  # held open until killed, or until the test ends
 
     asyncio.run(main())
     """
@@ -38,7 +39,8 @@ HOLD_OPEN = textwrap.dedent(
 
 def test_sigkill_with_open_transactions_leaves_only_committed_data(tmp_path):
     db = tmp_path / "killed.db"
-    proc = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(db)], stdout=subprocess.PIPE, text=True)
+    proc = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, str(db)], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            text=True)
     try:
         assert proc.stdout.readline().strip() == "ready"
         os.kill(proc.pid, signal.SIGKILL)
@@ -56,31 +58,58 @@ def test_sigkill_with_open_transactions_leaves_only_committed_data(tmp_path):
         conn.close()
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-async def test_a_killed_connection_is_a_clear_error_and_the_pane_reconnects(backend):
-    url = server_url(backend)
-    ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=5))
-    try:
-        await ws.run("A", "select 1")
-        victim = ws.sessions["A"].server_id
-        kill = f"select pg_terminate_backend({victim})" if backend == "postgresql" else f"kill {victim}"
-        await ws.run("B", kill)
-        listed = (f"select count(*) from pg_stat_activity where pid = {victim}" if backend == "postgresql"
-                  else f"select count(*) from information_schema.PROCESSLIST where id = {victim}")
-        for _ in range(200):  # wait until the server no longer lists A's connection
-            gone = (await ws.run("B", listed)).rows == ((0,),)
-            await ws.run("B", "rollback")
-            if gone:
+@pytest.mark.parametrize(("text", "sql"), [("kill 42", True), ("KILL CONNECTION 42", True), ("kill(42)", False),
+                                         ("kill = 1", False), ("kill", False)])
+def test_kill_is_sql_where_it_reads_as_sql(text, sql):
+    assert looks_like_sql(text) is sql
+
+
+async def _kill(ws: Workspace, killer: str, victim: int, backend: str) -> None:
+    """End the victim's server connection from another session, and return once it is gone."""
+    if backend == "postgresql":
+        # With a timeout, pg_terminate_backend returns only when the backend has exited.
+        assert (await ok(ws, killer, f"select pg_terminate_backend({victim}, 10000)")).rows == ((True,),)
+    else:
+        await ok(ws, killer, f"kill {victim}")
+        # KILL only flags the connection; each round trip here lets the server finish ending it.
+        listed = f"select count(*) from information_schema.PROCESSLIST where id = {victim}"
+        for _ in range(500):
+            if (await ok(ws, killer, listed)).rows == ((0,),):
                 break
-        broken = await ws.run("A", "select 1")
-        if backend == "postgresql":
-            assert broken.status == "error"
-            assert broken.error.type in ("OperationalError", "DBAPIError", "InterfaceError"), broken.error
-        # MariaDB through asyncmy: the first statement after KILL may already run on a new
-        # connection; either way the pane must go on working.
-        again = await ws.run("A", "rollback")
-        retried = await ws.run("A", "select 2")
-        assert retried.status == "ok" and retried.rows == ((2,),), (again.error, retried.error)
+        else:
+            pytest.fail(f"the server still lists connection {victim} after KILL")
+    await ok(ws, killer, "rollback")
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane_reconnects(backend):
+    url = server_url(backend)
+    ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
+                              defaults=SessionSettings(lock_timeout=5))
+    try:
+        await ok(ws, "A", "insert into t values (1)")
+        victim = ws.sessions["A"].server_id
+        await _kill(ws, "B", victim, backend)
+
+        # The transaction died with the connection: the next statement says so, never runs elsewhere.
+        broken = await ws.run("A", "select count(*) from t")
+        assert broken.status == "error", f"ran on a new connection after the old one was killed: {broken.rows}"
+        assert broken.error.type in ("OperationalError", "DBAPIError", "InterfaceError"), broken.error
+        assert "connection to the server was lost" in (broken.error.hint or "")
+        assert ws.snapshot().session("A").badge == "failed — rollback required"
+        again = await ws.run("A", "select 1")
+        assert again.status == "error" and "rollback" in (again.error.hint or "")
+        committed = await ws.run("A", "commit")
+        assert committed.status == "error" and "rollback" in (committed.error.hint or "")
+        assert not any("SQLite" in m for m in committed.messages), committed.messages
+
+        await ok(ws, "A", "rollback")
+        assert ws.snapshot().session("A").status == "idle"
+        retried = await ok(ws, "A", "select count(*) from t")
+        assert retried.rows == ((0,),), "the killed transaction's insert survived"
+        assert ws.sessions["A"].server_id != victim
+        assert ws.snapshot().session("A").status == "active"
+        await ok(ws, "A", "rollback")
     finally:
         await ws.close()
 
