@@ -327,7 +327,7 @@ class TxplayApp(App[int]):
             try:
                 self.committed.set_tables(await ws.tables())
             except Exception as exc:
-                self.committed.status.update(f"cannot list tables: {exc}")
+                self.committed.say(f"cannot list tables: {exc}")
                 return
         table = self.committed.current
         if table is None:

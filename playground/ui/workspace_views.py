@@ -234,6 +234,7 @@ class CommittedView(Vertical):
         self.rows = CommittedRows()
         self.status = Static("", classes="committed-status", markup=False)
         self._tables: list[str] | None = None
+        self._said = ""
 
     def compose(self):
         yield self.select
@@ -261,10 +262,13 @@ class CommittedView(Vertical):
     async def show(self, table: str) -> None:
         """Read `table` again where it is scrolled to (or say why it cannot be read now)."""
         error = await self.rows.reload(table)
-        if error:
-            self.status.update(f"{table}: cannot read now — {error}")
-        else:
-            self.status.update(f"{table}: {self.rows.total} committed row(s)")
+        self.say(f"{table}: cannot read now — {error}" if error else f"{table}: {self.rows.total} committed row(s)")
+
+    def say(self, text: str) -> None:
+        """Put `text` on the status line (one line high: no layout pass needed, and none if unchanged)."""
+        if text != self._said:
+            self._said = text
+            self.status.update(text, layout=False)
 
 
 def _cell(value: object) -> str:
