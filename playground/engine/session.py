@@ -14,7 +14,7 @@ from playground.engine.backends import Backend, ConnectionHooks, create_session_
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
 from playground.engine.tracking import ObjectTracker, TrackedSession
-from playground.engine.transactions import TransactionTree
+from playground.engine.transactions import TransactionTree, is_failed
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import ExceptionContext
@@ -249,7 +249,7 @@ class PlaygroundSession:
             return "waiting"
         if not self.sync.in_transaction():
             return "idle"
-        if self.db_failed or any(not t.is_active for t in self.tree.chain()):
+        if self.db_failed or any(is_failed(t) for t in self.tree.chain()):
             return "failed"
         return "active"
 

@@ -13,8 +13,19 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session, SessionTransaction, SessionTransactionOrigin
+from sqlalchemy.orm.session import SessionTransactionState
 
 from playground.engine.snapshot import TransactionRow
+
+
+def is_failed(trans: SessionTransaction) -> bool:
+    """Whether `trans` was deactivated by an error and only a rollback goes on.
+
+    `is_active` is also False for a moment inside a step, while the transaction gets its
+    connection or commits; a snapshot taken then (another session's countdown redraws while
+    this one runs) must not call the transaction failed.
+    """
+    return trans._state is SessionTransactionState.DEACTIVE
 
 
 class TransactionTree:
@@ -104,7 +115,7 @@ class TransactionTree:
                     name=self.label(trans, bound),
                     nested=trans.nested,
                     origin=trans.origin.name,
-                    state="active" if trans.is_active else "inactive",
+                    state="inactive" if is_failed(trans) else "active",
                     emitted=id(trans) in self._emitted,
                     depth=depth,
                 )

@@ -357,6 +357,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=5, help="runs of each figure (median and spread)")
     parser.add_argument("--quick", action="store_true", help="smaller sizes, for a quick look")
+    parser.add_argument("--only", action="append", metavar="FIGURE",
+                        help="run only this figure (repeatable); prints the table but leaves RESULTS.md alone")
     args = parser.parse_args()
     steps, objects, committed = (500, 2000, 10_000) if args.quick else (5000, 10_000, 100_000)
     figures = []
@@ -368,6 +370,11 @@ def main() -> None:
         ("memory", lambda: bench_memory(args.runs, objects)),
         ("committed view", lambda: asyncio.run(bench_committed(committed))),
     ]
+    if args.only:
+        unknown = set(args.only) - {name for name, _ in plan}
+        if unknown:
+            parser.error(f"no figure named {', '.join(sorted(unknown))}; figures: {', '.join(name for name, _ in plan)}")
+        plan = [(name, run) for name, run in plan if name in args.only]
     for number, (name, run) in enumerate(plan, 1):
         print(f"[{number}/{len(plan)}] {name}…", file=sys.stderr, flush=True)
         figures.append(run())
@@ -377,6 +384,8 @@ def main() -> None:
         rows.append(f"| {f['figure']} | {f['value']} | {f['reference']} | {f['ratio']:.2f}× | ≤ {f['target']}× | {met} |")
     table = "\n".join(rows)
     print(table)
+    if args.only:
+        return
     header = [
         "# Benchmark results",
         "",

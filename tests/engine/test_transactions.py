@@ -240,3 +240,24 @@ async def test_released_orm_savepoint_is_undone_by_the_outer_rollback(workspace)
     assert (await ok(workspace, "A", JOBS)).rows == ((1,), (2,), (3,), (11,))
     await ok(workspace, "A", "session.rollback()")
     assert await committed_rows(workspace, JOBS) == DEMO_JOBS
+
+
+async def test_a_transaction_getting_its_connection_is_not_shown_as_failed(workspace):
+    """Another pane's countdown redraws mid-step: a snapshot taken while A's transaction gets
+    its connection (SQLAlchemy's `is_active` is False then) shows A active, never failed."""
+    from sqlalchemy import event
+
+    seen = []
+
+    def on_begin(conn):
+        session = workspace.snapshot().session("A")
+        seen.append((session.status, session.badge, [row.state for row in session.transactions]))
+
+    engine = workspace.sessions["A"].base_engine.sync_engine
+    event.listen(engine, "begin", on_begin)
+    try:
+        await ok(workspace, "A", "x = session.get(User, 1)")
+    finally:
+        event.remove(engine, "begin", on_begin)
+    assert seen == [("active", "in transaction", ["active"])]
+    assert workspace.snapshot().session("A").status == "active"
