@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from textual import on
+from textual import events, on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
@@ -28,6 +27,7 @@ from playground.engine import (
 )
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
+from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
 from playground.ui.demo import DemoBanner, DemoController
 from playground.ui.history import History, history_path
@@ -87,6 +87,7 @@ class TxplayApp(App[int]):
         self._latest: WorkspaceSnapshot | None = None
         self._panes: dict[str, SessionPane] = {}
         self._draw_pending = False
+        self.collector = Collector()
         self._locks_label = "Lock graph"
         self._committed_busy = False
         self._committed_again = False
@@ -125,6 +126,7 @@ class TxplayApp(App[int]):
         self.screen.set_class(self.size.height < 40, "-compact")
         self.banner.display = self.scenario is not None
         self.set_interval(0.2, self._tick_waits)
+        self.set_interval(0.25, self.collector.tick)
         await self._open()
 
     async def _open(self) -> None:
@@ -171,10 +173,9 @@ class TxplayApp(App[int]):
         first.input.focus()
         if self.demo is not None:
             self.demo.refresh()
-        # What exists now (the imported modules, the widgets, the ORM's mappers) lives as long
-        # as the app. Freezing it keeps the collector's full passes from walking it again: those
-        # took 80 ms each, a visible stall, while a session waited.
-        gc.freeze()
+        # From here on the collector's full passes (80 ms each, a visible stall while a session
+        # waited) run when the user is idle, and never walk what exists now.
+        self.collector.install()
         if os.environ.get("TXPLAY_EXIT_WHEN_READY"):
             # For start-up benchmarks: leave as soon as the panes have been drawn once.
             self.call_after_refresh(self.exit)
@@ -240,6 +241,8 @@ class TxplayApp(App[int]):
 
     def on_workspace_event(self, message: WorkspaceEvent) -> None:
         event = message.event
+        if isinstance(event, (StepStarted, StepFinished)):
+            self.collector.activity()
         if isinstance(event, StateChanged):
             self._latest = event.snapshot
             self._schedule_draw()
@@ -466,7 +469,13 @@ class TxplayApp(App[int]):
         self.workspace = await self.demo.open()
         await self._attach()
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)):
+            self.collector.activity()
+        await super().on_event(event)
+
     async def on_unmount(self) -> None:
+        self.collector.uninstall()
         if self.workspace is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()

@@ -217,7 +217,7 @@ async def bench_responsiveness(runs: int) -> dict:
         await ws.settle()
         assert all(h.wait is not None for h in waiting), "B, C and D should wait on A"
         ticker = Ticker(0.010, lags)
-        for i in range(runs * 40):
+        for i in range(runs * 200):
             await ws.run("E", "select count(*) from items" if i % 2 else "x = session.get(User, 1)")
             await asyncio.sleep(0.005)
         await ticker.stop()

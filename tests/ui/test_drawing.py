@@ -73,3 +73,24 @@ async def test_a_closed_pane_is_not_found_and_a_new_one_is(app_factory):
         assert pane is not None and pane is not old and pane.parent is app.panes
         result = await run_in(pilot, opened[0], "select 1")
         assert result.status == "ok"
+
+
+async def test_the_app_defers_full_collections_while_it_runs_and_gives_them_back_on_exit(app_factory):
+    import gc
+
+    from playground.ui.collector import NEVER
+
+    saved = gc.get_threshold()
+    app = app_factory()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        assert app.collector.installed
+        assert gc.get_threshold()[2] == NEVER
+        before = app.collector._last_activity
+        await pilot.press("x")
+        assert app.collector._last_activity > before, "a key press is activity"
+        before = app.collector._last_activity
+        await run_in(pilot, "A", "select 1")
+        assert app.collector._last_activity > before, "a step is activity"
+    assert not app.collector.installed
+    assert gc.get_threshold() == saved

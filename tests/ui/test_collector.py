@@ -1,0 +1,107 @@
+"""The collector's full passes wait for an idle moment, unless the heap outgrows its bound."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import weakref
+
+import pytest
+
+from playground.ui.collector import NEVER, YOUNG_PASSES, Collector
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class Node:
+    """One object in a reference cycle: only a full pass frees it once it is old."""
+
+    def __init__(self) -> None:
+        self.me = self
+
+
+def old_cyclic_garbage() -> weakref.ref:
+    """A cycle that survives the young passes into the old generation, then dies."""
+    node = Node()
+    ref = weakref.ref(node)
+    gc.collect(1)  # survivors of a generation-1 pass move to the old generation
+    del node
+    return ref
+
+
+def make_due() -> None:
+    """As many young passes as CPython would wait for before a full one."""
+    for _ in range(YOUNG_PASSES):
+        gc.collect(1)
+
+
+@pytest.fixture
+def collector():
+    saved = gc.get_threshold()
+    clock = Clock()
+    c = Collector(idle=1.0, growth=1.05, clock=clock)
+    c.install()
+    try:
+        yield c, clock
+    finally:
+        c.uninstall()
+    assert gc.get_threshold() == saved
+
+
+def test_no_full_pass_while_busy(collector):
+    c, clock = collector
+    assert gc.get_threshold()[2] == NEVER
+    ref = old_cyclic_garbage()
+    make_due()
+    c.activity()
+    clock.now += 0.5
+    assert not c.tick()
+    assert ref() is not None, "a full pass ran while the user was busy"
+    assert c.full_passes == 0
+
+
+def test_full_pass_once_idle(collector):
+    c, clock = collector
+    ref = old_cyclic_garbage()
+    make_due()
+    c.activity()
+    clock.now += 1.0
+    assert c.tick()
+    assert ref() is None
+    assert c.full_passes == 1
+    assert not c.tick(), "nothing more is due right after a full pass"
+
+
+def test_not_due_yet_even_when_idle(collector):
+    c, clock = collector
+    ref = old_cyclic_garbage()
+    gc.collect(1)
+    clock.now += 10
+    assert not c.tick()
+    assert ref() is not None
+
+
+def test_full_pass_while_busy_once_the_heap_outgrows_its_bound(collector):
+    c, clock = collector
+    ref = old_cyclic_garbage()
+    make_due()
+    c.activity()
+    ballast = [[] for _ in range(sys.getallocatedblocks() // 10)]  # grows the heap by more than 5 %
+    assert c.tick()
+    assert ref() is None
+    del ballast
+
+
+def test_uninstall_unfreezes_what_was_frozen():
+    c = Collector()
+    c.install()
+    assert gc.get_freeze_count() > 0
+    c.uninstall()
+    assert gc.get_freeze_count() == 0
+    assert not c.tick(), "an uninstalled policy runs no pass"
