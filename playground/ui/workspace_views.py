@@ -85,6 +85,12 @@ class CommittedRows(ScrollView):
                 return data.error
             read[page] = data
         data = read[first]
+        cells = {page: _cells(page_data.rows) for page, page_data in read.items()}
+        # Most steps commit nothing: when the rows on screen read the same, nothing is redrawn.
+        same = (
+            not moved and self.error is None and data.columns == self.columns and (data.total or 0) == self.total
+            and all(self._pages.get(page) == rows for page, rows in cells.items())
+        )
         self._generation += 1
         self._pages.clear()
         if moved or data.columns != self.columns:
@@ -92,8 +98,10 @@ class CommittedRows(ScrollView):
             self._widths = [min(cell_len(c), MAX_CELL) for c in data.columns]
         self.total = data.total or 0
         self.error = None
-        for page, page_data in read.items():
-            self._store(page, page_data.rows)
+        for page, rows in cells.items():
+            self._store(page, rows)
+        if same:
+            return None
         self._resize()
         if moved:
             self.scroll_to(0, 0, animate=False, immediate=True)
@@ -105,8 +113,7 @@ class CommittedRows(ScrollView):
         self.reads.append((page * self.PAGE, self.PAGE))
         return await self.fetch(table, page * self.PAGE, self.PAGE)
 
-    def _store(self, page: int, rows: tuple[tuple, ...]) -> None:
-        cells = tuple(tuple(_cell(v) for v in row) for row in rows)
+    def _store(self, page: int, cells: tuple[tuple[str, ...], ...]) -> None:
         widths = self._widths
         for row in cells:
             for i, cell in enumerate(row[: len(widths)]):
@@ -169,7 +176,7 @@ class CommittedRows(ScrollView):
                     self.error = data.error
                 else:
                     widths = list(self._widths)
-                    self._store(missing[0], data.rows)
+                    self._store(missing[0], _cells(data.rows))
                     if widths != self._widths:
                         self._resize()
                 self.refresh()
@@ -269,6 +276,10 @@ class CommittedView(Vertical):
         if text != self._said:
             self._said = text
             self.status.update(text, layout=False)
+
+
+def _cells(rows: tuple[tuple, ...]) -> tuple[tuple[str, ...], ...]:
+    return tuple(tuple(_cell(v) for v in row) for row in rows)
 
 
 def _cell(value: object) -> str:

@@ -74,6 +74,27 @@ async def test_a_commit_shows_up_where_the_view_is_scrolled(app_factory):
         assert str(app.committed.status.content) == "big: 10 committed row(s)"
 
 
+async def test_a_step_that_commits_nothing_redraws_nothing(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 60)) as pilot:
+        await pilot.pause()
+        view = await show_big_table(pilot, ROWS)
+        redraws: list[object] = []
+        original = view.refresh
+        view.refresh = lambda *a, **k: (redraws.append(a), original(*a, **k))[1]
+        reads = len(view.reads)
+        await run_in(pilot, "A", "update big set v = 'changed' where id = 1")
+        await run_in(pilot, "B", "select count(*) from big")
+        await run_in(pilot, "B", "rollback")  # B's read lock would hold A's commit back
+        await _settle(pilot)
+        assert len(view.reads) > reads, "the committed data was not read again after the steps"
+        assert redraws == [], "the view was redrawn though the committed rows on screen did not change"
+        await run_in(pilot, "A", "commit")
+        await _settle(pilot)
+        assert redraws, "a commit that changed a row on screen was not drawn"
+        assert _shown(view)[1].split()[:3] == ["1", "1", "changed"]
+
+
 async def test_cells_with_control_characters_stay_on_one_line(app_factory):
     app = app_factory()
     async with app.run_test(size=(160, 60)) as pilot:
