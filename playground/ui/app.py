@@ -29,6 +29,7 @@ from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
 from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
+from playground.ui.compositor import TxplayScreen
 from playground.ui.demo import DemoBanner, DemoController
 from playground.ui.history import History, history_path
 from playground.ui.messages import WorkspaceEvent
@@ -117,6 +118,9 @@ class TxplayApp(App[int]):
                 yield self.timeline
         yield self.status_line
         yield Footer()
+
+    def get_default_screen(self) -> TxplayScreen:
+        return TxplayScreen(id="_default")
 
     def on_resize(self, event: Any) -> None:
         # Small terminals (a projector at 100×30) give the panes the room.
