@@ -6,27 +6,135 @@ long after the session it describes has moved on.
 
 from __future__ import annotations
 
+import datetime
+import uuid
 from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import Enum
 from typing import Any
 
 PANELS = ("transient", "pending", "persistent", "deleted", "detached", "expunged")
+VALUE_WIDTH = 40
 
 
-@dataclass(frozen=True)
-class ObjectRow:
-    """One mapped object as the Objects panel shows it."""
+def short(value: Any, width: int = VALUE_WIDTH) -> str:
+    """A repr cut to `width` characters."""
+    try:
+        text = repr(value)
+    except Exception as exc:  # a user's __repr__ may raise; the panel must not
+        text = f"<repr failed: {type(exc).__name__}>"
+    return text if len(text) <= width else text[: width - 1] + "…"
 
-    key: int
+
+class Shown(str):
+    """A value's text taken when its row was built (the value itself could change later)."""
+
+    __slots__ = ()
+
+
+EXPIRED = Shown("⟳ expired")
+UNLOADED = Shown("… unloaded")
+
+# Values of these exact types never change, so a row keeps the value and reprs it when drawn.
+_IMMUTABLE = frozenset({
+    type(None), bool, int, float, complex, Decimal,
+    datetime.date, datetime.datetime, datetime.time, datetime.timedelta, uuid.UUID,
+})
+_ENUM_VALUES = _IMMUTABLE | {str, bytes}
+
+
+def kept(value: Any) -> Any:
+    """What a row keeps of an attribute's value: the value if it cannot change, else its text now.
+
+    A row must show the value it had when it was built; keeping an immutable value (the very
+    object the session holds) costs nothing, where a repr costs a string per attribute.
+    """
+    kind = type(value)
+    if kind in _IMMUTABLE:
+        return value
+    if kind is str or kind is bytes:
+        return value if len(value) <= VALUE_WIDTH else Shown(short(value))
+    if isinstance(value, Enum) and type(value.value) in _ENUM_VALUES:
+        return value
+    return Shown(short(value))
+
+
+def shown(value: Any) -> str:
+    """The text drawn for a value a row kept."""
+    return value if type(value) is Shown else short(value)
+
+
+@dataclass(frozen=True, slots=True)
+class RowKind:
+    """What the rows of one class in one state have in common; they share one of these.
+
+    Names are here too: few objects have names, and those few rows have kinds of their own.
+    """
+
     cls: str
-    identity: tuple[Any, ...] | None
-    names: tuple[str, ...]
     state: str
     panel: str
     cause: str | None
-    attrs: tuple[tuple[str, str], ...]
-    modified: tuple[tuple[str, str, str], ...]
+    columns: tuple[str, ...]
     expired: tuple[str, ...]
+    names: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectRow:
+    """One mapped object as the Objects panel shows it.
+
+    `columns` and `values` go in pairs: a column attribute's name, and its value as `kept`
+    (the value, a `Shown` text, or `EXPIRED` / `UNLOADED`). Class, states, cause, columns,
+    expired and bound names are read from the shared `kind`: a row holds only what is its own.
+    """
+
+    key: int
+    kind: RowKind
+    identity: tuple[Any, ...] | None
+    values: tuple[Any, ...]
+    modified: tuple[tuple[str, str, str], ...]
     _json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def cls(self) -> str:
+        """The mapped class's name."""
+        return self.kind.cls
+
+    @property
+    def state(self) -> str:
+        """SQLAlchemy's state of the object."""
+        return self.kind.state
+
+    @property
+    def panel(self) -> str:
+        """The Objects panel group the row is drawn in."""
+        return self.kind.panel
+
+    @property
+    def cause(self) -> str | None:
+        """Why the object left the session, if it did."""
+        return self.kind.cause
+
+    @property
+    def columns(self) -> tuple[str, ...]:
+        """The column attributes `values` are of."""
+        return self.kind.columns
+
+    @property
+    def expired(self) -> tuple[str, ...]:
+        """The expired column attributes, by name."""
+        return self.kind.expired
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        """The namespace names bound to the object."""
+        return self.kind.names
+
+    @property
+    def attrs(self) -> tuple[tuple[str, str], ...]:
+        """(name, text) per loaded, expired or unloaded column attribute, in mapper order."""
+        return tuple(zip(self.columns, map(shown, self.values)))
 
     def to_json(self) -> dict[str, Any]:
         """The transcript's object entry (DESIGN §4); rows are immutable, so it is built once."""

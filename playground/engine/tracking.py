@@ -11,28 +11,32 @@ from __future__ import annotations
 import itertools
 import weakref
 from collections import OrderedDict
+from operator import attrgetter
 from typing import Any, Callable, Iterable
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import InstanceState, Mapper, RelationshipProperty, Session, SessionTransaction
+from sqlalchemy.orm.attributes import instance_state
 
-from playground.engine.snapshot import ObjectRow
+from playground.engine.snapshot import EXPIRED, UNLOADED, ObjectRow, RowKind, kept, short
 
 # Objects that left the session are kept (strongly) so their panel can show them; bounded.
 MAX_DEPARTED = 500
-VALUE_WIDTH = 40
+# Distinct RowKinds a tracker keeps for its rows to share; past this it starts afresh.
+MAX_KINDS = 1024
 
 # Every live tracker: instance and attribute events mark objects for re-rendering in each.
 _TRACKERS: weakref.WeakSet[ObjectTracker] = weakref.WeakSet()
 _INSTRUMENTED: set[type] = set()
 _GLOBAL_INSTALLED = False
+_row_of = attrgetter("row")
 
 
 def _touch_everywhere(target: object, *args: Any, **kwargs: Any) -> None:
-    ident = id(target)
+    state = instance_state(target)
     for tracker in list(_TRACKERS):
-        if ident in tracker._entries:
-            tracker._dirty.add(ident)
+        if state in tracker._entries:
+            tracker._dirty.add(state)
 
 
 def _install_global_listeners() -> None:
@@ -98,24 +102,26 @@ class TrackedSession(Session):
         self._marked("rollback", lambda: super(TrackedSession, self).rollback())
 
 
-def short(value: Any, width: int = VALUE_WIDTH) -> str:
-    """A repr cut to `width` characters."""
-    try:
-        text = repr(value)
-    except Exception as exc:  # a user's __repr__ may raise; the panel must not
-        text = f"<repr failed: {type(exc).__name__}>"
-    return text if len(text) <= width else text[: width - 1] + "…"
+class _Entry(weakref.ref):
+    """A tracked object: a weak reference to it, with what its row needs to remember.
 
+    The reference's callback (one bound method shared by a tracker's entries) forgets the
+    entry when the object is collected, so an entry costs one object, not a reference plus a
+    finalizer. `state` is the object's InstanceState, the entry's key in its tracker (no int
+    per object); `cause` is set while the object is out of the session (it departed).
+    """
 
-class _Entry:
-    __slots__ = ("key", "ref", "strong", "cause", "departed")
+    __slots__ = ("key", "state", "cause", "row")
 
-    def __init__(self, key: int, obj: object) -> None:
+    def __new__(cls, obj: object, callback: Callable[[_Entry], None], key: int) -> _Entry:
+        return super().__new__(cls, obj, callback)
+
+    def __init__(self, obj: object, callback: Callable[[_Entry], None], key: int) -> None:
+        super().__init__(obj, callback)
         self.key = key
-        self.ref = weakref.ref(obj)
-        self.strong: object | None = None
+        self.state: InstanceState = instance_state(obj)
         self.cause: str | None = None
-        self.departed = False
+        self.row: ObjectRow | None = None  # the last row built, reused until the object is touched
 
 
 class ObjectTracker:
@@ -130,17 +136,20 @@ class ObjectTracker:
         self.session = session
         self._names = names
         self.savepoint_name = savepoint_name
-        self._entries: dict[int, _Entry] = {}
-        self._departed: OrderedDict[int, None] = OrderedDict()
+        # An object's InstanceState → its entry, in key order.
+        self._entries: dict[InstanceState, _Entry] = {}
+        # Departed objects, oldest first, held strongly (the object is the value); bounded.
+        self._departed: OrderedDict[InstanceState, object] = OrderedDict()
         self._keys = itertools.count(1)
         self.rolling_back: str | None = None
         self.dropped = 0
-        # Incremental rendering: rows are cached by object key and rebuilt only when touched.
-        self._rows: dict[int, ObjectRow] = {}
-        self._order: list[int] | None = None
-        self._dirty: set[int] = set()
-        self._named: set[int] = set()
-        self._marked_deleted: set[int] = set()
+        # Incremental rendering: each entry keeps its last row, rebuilt only when touched.
+        self._collected = self._forget  # one bound method, the callback of every entry
+        self._columns: dict[Mapper, tuple[Any, tuple[str, ...]]] = {}
+        self._kinds: dict[tuple[Any, ...], RowKind] = {}
+        self._dirty: set[InstanceState] = set()
+        self._named: set[InstanceState] = set()  # the objects whose rows show names
+        self._marked_deleted: set[InstanceState] = set()
         self.visits = 0  # rows built since the tracker started (the incremental design's gauge)
         _install_global_listeners()
         _TRACKERS.add(self)
@@ -167,33 +176,29 @@ class ObjectTracker:
     def _before_flush(self, session: Session, context: Any, instances: Any) -> None:
         # A flush clears what is pending, dirty or deleted: their rows change.
         for obj in (*session.new, *session.dirty, *session.deleted):
-            self._dirty.add(id(obj))
+            self._dirty.add(instance_state(obj))
 
     def _entry(self, obj: object) -> _Entry:
-        entry = self._entries.get(id(obj))
-        if entry is None or entry.ref() is not obj:
-            entry = _Entry(next(self._keys), obj)
-            self._entries[id(obj)] = entry
-            self._dirty.add(id(obj))
+        state = instance_state(obj)
+        entry = self._entries.get(state)
+        if entry is None:
+            entry = self._entries[state] = _Entry(obj, self._collected, next(self._keys))
+            self._dirty.add(state)
             _instrument(type(obj))
-            weakref.finalize(obj, self._forget, id(obj), entry)
         return entry
 
-    def _forget(self, ident: int, entry: _Entry) -> None:
-        if self._entries.get(ident) is entry:
-            del self._entries[ident]
-            self._departed.pop(ident, None)
-            if self._rows.pop(entry.key, None) is not None:
-                self._order = None
+    def _forget(self, entry: _Entry) -> None:
+        """The entry's object was collected: its row goes."""
+        if self._entries.get(entry.state) is entry:
+            del self._entries[entry.state]
+            self._departed.pop(entry.state, None)
 
     def _present(self, session: Session, obj: object) -> None:
         entry = self._entry(obj)
-        self._dirty.add(id(obj))
-        entry.cause = None
-        if entry.departed:
-            entry.departed = False
-            entry.strong = None
-            self._departed.pop(id(obj), None)
+        self._dirty.add(entry.state)
+        if entry.cause is not None:
+            entry.cause = None
+            self._departed.pop(entry.state, None)
 
     def _cause(self) -> str:
         return self.session.leaving_cause or self.rolling_back or "rollback"
@@ -207,19 +212,15 @@ class ObjectTracker:
 
     def _depart(self, obj: object, cause: str) -> None:
         entry = self._entry(obj)
-        self._dirty.add(id(obj))
+        self._dirty.add(entry.state)
         entry.cause = cause
-        entry.departed = True
-        entry.strong = obj
-        self._departed[id(obj)] = None
-        self._departed.move_to_end(id(obj))
+        self._departed[entry.state] = obj
+        self._departed.move_to_end(entry.state)
         while len(self._departed) > MAX_DEPARTED:
-            ident, _ = self._departed.popitem(last=False)
-            old = self._entries.get(ident)
-            if old is not None:
-                old.strong = None
+            state, _ = self._departed.popitem(last=False)
+            if state in self._entries:
                 self.dropped += 1
-                self._dirty.add(ident)
+                self._dirty.add(state)
 
     def _after_rollback(self, session: Session) -> None:
         # Fires before the snapshot is restored, while the rolled-back transaction is current.
@@ -234,11 +235,9 @@ class ObjectTracker:
 
     def clear_departed(self) -> None:
         """Forget the objects that left the session (the pane's `clear`)."""
-        for ident in list(self._departed):
-            entry = self._entries.get(ident)
-            if entry is not None:
-                entry.strong = None
-        self._departed.clear()
+        # Swapped before clearing: objects collected while it is cleared forget their entries.
+        held, self._departed = self._departed, OrderedDict()
+        held.clear()
 
     # -- rendering ----------------------------------------------------------------------
 
@@ -248,55 +247,64 @@ class ObjectTracker:
         Only objects touched since the last call are rendered again: a step that changed one
         object costs one row, not one per object the session holds.
         """
-        names = self._names()
-        for obj in namespace_objects:
-            self._entry(obj)
+        names = self._names()  # by id(obj), for the objects in `namespace_objects`
         entries = self._entries
-        named_now = {ident for ident in names if ident in entries}
-        for ident in named_now | self._named:
-            entry = entries.get(ident)
-            cached = self._rows.get(entry.key) if entry is not None else None
-            if cached is None or cached.names != tuple(names.get(ident, ())):
-                self._dirty.add(ident)
-        self._named = named_now
-        deleted = {id(obj) for obj in self.session.deleted}
+        # Names change only for the named objects and for those whose rows show names.
+        showing = self._named
+        for state in {self._entry(obj).state for obj in namespace_objects} | showing:
+            entry = entries.get(state)
+            obj = entry() if entry is not None else None
+            if obj is None:
+                showing.discard(state)
+            elif entry.row is None or entry.row.names != tuple(names.get(id(obj), ())):
+                self._dirty.add(state)
+        deleted = {instance_state(obj) for obj in self.session.deleted}
         self._dirty |= deleted ^ self._marked_deleted
         self._marked_deleted = deleted
-        for ident in self._dirty:
-            entry = entries.get(ident)
-            obj = entry.ref() if entry is not None else None
+        for state in self._dirty:
+            entry = entries.get(state)
+            obj = entry() if entry is not None else None
             if entry is None or obj is None:
                 continue
-            if entry.key not in self._rows:
-                self._order = None
-            self._rows[entry.key] = self.row(obj, names.get(ident, []), ident in deleted)
+            entry.row = row = self.row(obj, names.get(id(obj), []), state in deleted)
+            if row.names:
+                showing.add(state)
+            else:
+                showing.discard(state)
         self._dirty.clear()
-        if self._order is None:
-            self._order = sorted(self._rows)
-        rows = self._rows
-        return tuple(rows[key] for key in self._order)
+        # A copy first: a collection may forget an entry while this runs.
+        return tuple(filter(None, map(_row_of, list(entries.values()))))
 
     def row(self, obj: object, names: list[str], marked_deleted: bool = False) -> ObjectRow:
         """One object's row, read without loading anything."""
         self.visits += 1
-        state: InstanceState = inspect(obj)
-        entry = self._entries.get(id(obj))
-        if entry is None or entry.ref() is not obj:
-            entry = self._entry(obj)
+        state: InstanceState = instance_state(obj)
+        entry = self._entry(obj)
         sa_state = _state_name(state)
         panel, cause = _panel(state, sa_state, entry, self.session, marked_deleted)
+        columns = self._column_keys(state.manager.mapper)  # not state.mapper: memoized on every state
         dict_ = state.dict
-        unloaded = state.unloaded
-        expired = tuple(sorted(state.expired_attributes & set(state.mapper.column_attrs.keys())))
-        attrs = []
-        modified = []
-        for key in state.mapper.column_attrs.keys():
+        expired_now = state.expired_attributes
+        expired = tuple(sorted(expired_now.intersection(columns))) if expired_now else ()
+        unloaded: set[str] | None = None
+        values = []
+        skipped = False
+        for key in columns:
             if key in dict_:
-                attrs.append((key, short(dict_[key])))
-            elif key in unloaded:
-                attrs.append((key, "⟳ expired" if key in expired else "… unloaded"))
+                values.append(kept(dict_[key]))
+                continue
+            if unloaded is None:
+                unloaded = state.unloaded
+            if key in unloaded:
+                values.append(EXPIRED if key in expired else UNLOADED)
+            else:
+                skipped = True
+        if skipped:
+            assert unloaded is not None
+            columns = tuple(key for key in columns if key in dict_ or key in unloaded)
+        modified = []
         if state.modified:
-            for key in state.mapper.column_attrs.keys():
+            for key in columns:
                 if key not in dict_:
                     continue
                 hist = state.attrs[key].history
@@ -307,16 +315,28 @@ class ObjectTracker:
         identity = tuple(state.identity) if state.identity is not None else None
         return ObjectRow(
             key=entry.key,
-            cls=type(obj).__name__,
+            kind=self._kind(type(obj).__name__, sa_state, panel, cause, columns, expired, tuple(names)),
             identity=identity,
-            names=tuple(names),
-            state=sa_state,
-            panel=panel,
-            cause=cause,
-            attrs=tuple(attrs),
+            values=tuple(values),
             modified=tuple(modified),
-            expired=expired,
         )
+
+    def _kind(self, *spec: Any) -> RowKind:
+        """The RowKind for these fields, shared with the other rows that have them."""
+        kind = self._kinds.get(spec)
+        if kind is None:
+            if len(self._kinds) >= MAX_KINDS:
+                self._kinds.clear()
+            kind = self._kinds[spec] = RowKind(*spec)
+        return kind
+
+    def _column_keys(self, mapper: Mapper) -> tuple[str, ...]:
+        """The mapper's column attribute names: one tuple, shared by the rows of its class."""
+        props = mapper.column_attrs
+        cached = self._columns.get(mapper)
+        if cached is None or cached[0] is not props:
+            cached = self._columns[mapper] = (props, tuple(props.keys()))
+        return cached[1]
 
 
 def _state_name(state: InstanceState) -> str:
@@ -341,7 +361,7 @@ def _panel(state: InstanceState, sa_state: str, entry: _Entry, session: Session,
     if sa_state in ("pending", "deleted"):
         return sa_state, None
     if sa_state == "transient":
-        if entry.departed and entry.cause:
+        if entry.cause:
             return "expunged", entry.cause
         return "transient", None
     # detached

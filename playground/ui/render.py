@@ -10,7 +10,17 @@ from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
-from playground.engine.snapshot import PANELS, LockWait, ObjectRow, SessionSnapshot, StepResult, TransactionRow
+from playground.engine.snapshot import (
+    EXPIRED,
+    PANELS,
+    UNLOADED,
+    LockWait,
+    ObjectRow,
+    SessionSnapshot,
+    StepResult,
+    TransactionRow,
+    shown,
+)
 
 MAX_TABLE_ROWS = 20
 PANEL_STYLES = {
@@ -49,7 +59,7 @@ def object_line(row: ObjectRow) -> Text:
     if row.state != row.panel:
         text.append(f" [{row.state}]", style="dim")
     modified = {name: (old, new) for name, old, new in row.modified}
-    for name, shown in row.attrs:
+    for name, value in zip(row.columns, row.values):
         text.append(" ")
         if name in modified:
             old, new = modified[name]
@@ -57,12 +67,12 @@ def object_line(row: ObjectRow) -> Text:
             text.append(old, style="strike dim")
             text.append(" → ")
             text.append(new, style="bold yellow")
-        elif shown.startswith(("⟳", "…")):
+        elif value is EXPIRED or value is UNLOADED:
             text.append(f"{name}=", style="dim")
-            text.append("⟳ expired" if shown.startswith("⟳") else "… not loaded", style="dim italic")
+            text.append("⟳ expired" if value is EXPIRED else "… not loaded", style="dim italic")
         else:
             text.append(f"{name}=", style="dim")
-            text.append(shown)
+            text.append(shown(value))
     if row.cause:
         text.append(f"  ← {row.cause}", style="magenta")
     return text

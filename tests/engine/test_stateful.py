@@ -101,7 +101,7 @@ class Playground(RuleBasedStateMachine):
         snap = self.ws.snapshot()
         for name, ps in self.ws.sessions.items():
             session_snap = snap.session(name)
-            by_key = {e.key: e.ref() for e in ps.tracker._entries.values()}
+            by_key = {e.key: e() for e in ps.tracker._entries.values()}
             for row in session_snap.objects:
                 obj = by_key.get(row.key)
                 if obj is not None:
