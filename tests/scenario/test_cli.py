@@ -341,3 +341,18 @@ def test_sql_only_accepts_a_sql_only_scenario(tmp_path):
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr
     events = json_lines(proc.stdout)
     assert events[-1]["event"] == "summary" and events[-1]["passed"] == 3 and events[-1]["failed"] == 0
+
+
+def test_exit_when_ready_notes_when_the_panes_were_drawn(tmp_path):
+    """The start-up benchmark's switches: the app leaves once drawn and writes when that was."""
+    import os
+    import time
+
+    ready = tmp_path / "ready"
+    env = {**os.environ, "TXPLAY_HEADLESS": "1", "TXPLAY_EXIT_WHEN_READY": "1", "TXPLAY_READY_FILE": str(ready),
+           "TXPLAY_DATA_DIR": str(tmp_path / "data")}
+    start = time.time()
+    done = subprocess.run([sys.executable, "-m", "playground"], capture_output=True, text=True, cwd=REPO,
+                          timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert start < float(ready.read_text()) < time.time()
