@@ -6,6 +6,7 @@ import asyncio
 import os
 import time
 from dataclasses import dataclass
+from functools import wraps
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,21 @@ class AppConfig:
     history_dir: Path | None = None
 
 
+def _pane_action(action: Any) -> Any:
+    """Count the pane action while it runs, so that `TxplayApp.caught_up()` waits for it."""
+
+    @wraps(action)
+    async def run(app: TxplayApp) -> None:
+        app._pane_actions += 1
+        try:
+            await action(app)
+        finally:
+            app._pane_actions -= 1
+            app._progress.set()
+
+    return run
+
+
 class TxplayApp(App[int]):
     """Several sessions side by side on one database."""
 
@@ -98,6 +114,9 @@ class TxplayApp(App[int]):
         self._latest: WorkspaceSnapshot | None = None
         self._panes: dict[str, SessionPane] = {}
         self._draw_pending = False
+        self._pane_actions = 0  # pane actions running (see `_pane_action`)
+        self._progress = asyncio.Event()  # set when a draw, a committed read or a pane action ends
+        self.pane_mounted = asyncio.Condition()  # notified when a session pane is mounted, for callers and tests to wait on
         self.collector = Collector()
         self._locks_label = "Lock graph"
         self._committed_busy = False
@@ -205,6 +224,8 @@ class TxplayApp(App[int]):
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)
+        async with self.pane_mounted:
+            self.pane_mounted.notify_all()
         return pane
 
     def _completions(self, name: str) -> list[str]:
@@ -282,6 +303,23 @@ class TxplayApp(App[int]):
         assert self.workspace is not None
         return self.workspace.handle(index).kind
 
+    async def caught_up(self) -> None:
+        """Return once every step has finished or waits on a lock and the screen shows it (for callers and tests to wait on)."""
+        while True:
+            if self.workspace is not None:
+                await self.workspace.settle()
+            handled = asyncio.Event()
+            if self.call_later(handled.set):  # messages are handled in order: the workspace's events first
+                await handled.wait()
+            if not self._pane_actions:
+                break
+            self._progress.clear()
+            await self._progress.wait()
+        # Not settled again: while a step waits on a lock, each poll asks for another draw.
+        while self._draw_pending or self._committed_busy:
+            self._progress.clear()
+            await self._progress.wait()
+
     # -- drawing ---------------------------------------------------------------------------
 
     def _schedule_draw(self) -> None:
@@ -291,6 +329,7 @@ class TxplayApp(App[int]):
 
     def _draw(self) -> None:
         self._draw_pending = False
+        self._progress.set()
         snap = self._latest
         if snap is None or not self.is_running:
             return
@@ -339,6 +378,7 @@ class TxplayApp(App[int]):
                     break
         finally:
             self._committed_busy = False
+            self._progress.set()
 
     async def _read_committed_once(self, tables: bool) -> None:
         ws = self.workspace
@@ -392,6 +432,7 @@ class TxplayApp(App[int]):
         """Cancel the focused pane's waiting statement."""
         self.action_txn("cancel")
 
+    @_pane_action
     async def action_new_pane(self) -> None:
         """Open another session."""
         ws = self.workspace
@@ -407,6 +448,7 @@ class TxplayApp(App[int]):
         self._draw()
         pane.input.focus()
 
+    @_pane_action
     async def action_close_pane(self) -> None:
         """Close the focused session, rolling back its transaction (and saying so)."""
         ws = self.workspace

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -45,8 +46,14 @@ class DemoController:
         self.player: ScenarioPlayer | None = None
         self.report: RunReport | None = None
         self.note: str | None = None
-        self.busy = False
+        self.idle = asyncio.Event()  # set while no step runs, for callers and tests to wait on
+        self.idle.set()
         self.summary: str | None = None
+
+    @property
+    def busy(self) -> bool:
+        """A step is running."""
+        return not self.idle.is_set()
 
     async def open(self) -> Workspace:
         """A fresh workspace for the scenario, and a player on it."""
@@ -90,7 +97,7 @@ class DemoController:
         """Run the next step (in a task: the app stays interactive while it settles)."""
         if self.player is None or self.busy or self.summary:
             return
-        self.busy = True
+        self.idle.clear()
         self.app.run_worker(self._next(), group="demo", exclusive=False)
 
     async def _next(self) -> None:
@@ -106,7 +113,7 @@ class DemoController:
                 failed = len(checks) - passed
                 self.summary = f"done: {passed} expectation(s) passed, {failed} failed" + ("" if failed else " ✓")
         finally:
-            self.busy = False
+            self.idle.set()
             self.refresh()
 
     async def restart(self) -> None:

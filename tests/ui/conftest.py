@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
+from textual.worker import WorkerCancelled
 
 from playground.ui.app import make_app
+
+TIMEOUT = 30.0
+"""How long a wait may last before the test fails instead of hanging (a guard: no test waits it out)."""
 
 
 @pytest.fixture
@@ -18,6 +24,11 @@ def app_factory(tmp_path):
     return build
 
 
+def log_text(pane) -> str:
+    """A pane's log, as text."""
+    return "\n".join(line.text for line in pane.log_view.lines)
+
+
 async def type_in(pilot, pane: str, text: str) -> None:
     """Focus a pane's input, type `text` and press Enter."""
     app = pilot.app
@@ -27,12 +38,33 @@ async def type_in(pilot, pane: str, text: str) -> None:
     await pilot.press("enter")
 
 
+async def caught_up(pilot) -> None:
+    """Wait until the app has caught up with every step and pane action, then let it paint."""
+    await asyncio.wait_for(pilot.app.caught_up(), TIMEOUT)
+    await pilot.pause()
+
+
 async def step_done(pilot, index: int) -> None:
     """Wait until step `index` has finished and the screen has caught up."""
-    await pilot.app.workspace.handle(index).done.wait()
-    await pilot.pause()
-    await pilot.app.workspace.settle()
-    await pilot.pause(0.05)
+    await asyncio.wait_for(pilot.app.workspace.handle(index).done.wait(), TIMEOUT)
+    await caught_up(pilot)
+
+
+async def workers_done(pilot) -> None:
+    """Wait until the app's workers have ended (an exclusive one replaced by a newer one included)."""
+    while True:
+        try:
+            await asyncio.wait_for(pilot.app.workers.wait_for_complete(), TIMEOUT)
+            return
+        except WorkerCancelled:
+            continue
+
+
+async def demo_step(pilot) -> None:
+    """Press F10 and wait until the demo has run the step and the screen has caught up."""
+    await pilot.press("f10")
+    await asyncio.wait_for(pilot.app.demo.idle.wait(), TIMEOUT)
+    await caught_up(pilot)
 
 
 async def run_in(pilot, pane: str, text: str):

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import ast
+import asyncio
 from pathlib import Path
 
+from textual.command import CommandPalette
+
 from playground.ui.session_pane import SessionPane
-from tests.ui.conftest import run_in, step_done, type_in
-
-
-def _log_text(pane: SessionPane) -> str:
-    return "\n".join(line.text for line in pane.log_view.lines)
+from tests.ui.conftest import TIMEOUT, caught_up, demo_step, log_text, run_in, step_done, type_in, workers_done
 
 
 async def test_typing_into_both_panes_runs_steps_in_each_session(app_factory):
@@ -22,9 +21,9 @@ async def test_typing_into_both_panes_runs_steps_in_each_session(app_factory):
         result = await run_in(pilot, "B", "select name from users where id = 2")
         assert result.rows == (("bob",),)
         a, b = app.pane("A"), app.pane("B")
-        assert "session.get(User, 1)" in _log_text(a)
-        assert "select name from users" in _log_text(b)
-        assert "bob" in _log_text(b)
+        assert "session.get(User, 1)" in log_text(a)
+        assert "select name from users" in log_text(b)
+        assert "bob" in log_text(b)
         assert a.snapshot.status == "active" and b.snapshot.status == "active"
         assert "persistent" in a.objects.plain
 
@@ -53,23 +52,21 @@ async def test_waiting_pane_keeps_the_app_interactive_and_completes_after_commit
         await type_in(pilot, "B", "update items set stock = 6 where id = 1")
         ws = app.workspace
         waiting = ws.handle(ws.last_index)
-        await ws.settle()
-        await pilot.pause(0.1)
+        await caught_up(pilot)
         assert waiting.wait is not None and waiting.wait.holders == ("A",)
         b = app.pane("B")
         assert b.snapshot.status == "waiting"
         assert "on A" in b.snapshot.badge
         assert b.has_class("-waiting")
-        assert "waiting on A" in _log_text(b)
+        assert "waiting on A" in log_text(b)
         # A keeps accepting input while B waits.
         result = await run_in(pilot, "A", "select stock from items where id = 1")
         assert result.rows == ((7,),)
         assert not waiting.done.is_set()
         await run_in(pilot, "A", "commit")
-        await waiting.done.wait()
-        await pilot.pause(0.1)
+        await step_done(pilot, waiting.index)
         assert waiting.result.status == "ok"
-        assert "finished after step" in _log_text(b)
+        assert "finished after step" in log_text(b)
         assert app.pane("B").snapshot.status == "active"
 
 
@@ -80,7 +77,7 @@ async def test_closing_a_pane_mid_transaction_rolls_back_and_says_so(app_factory
         await run_in(pilot, "B", "insert into jobs (id, payload) values (7, 'x')")
         app.pane("B").input.focus()
         await pilot.press("ctrl+t")
-        await pilot.pause(0.2)
+        await caught_up(pilot)
         assert app.pane("B") is None
         assert "B" not in app.workspace.sessions
         assert "rolled back" in str(app.status_line.content)
@@ -93,7 +90,7 @@ async def test_new_pane_key_opens_a_session(app_factory):
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
         await pilot.press("ctrl+n")
-        await pilot.pause(0.2)
+        await caught_up(pilot)
         assert app.pane("C") is not None
         result = await run_in(pilot, "C", "select 1")
         assert result.status == "ok"
@@ -121,18 +118,13 @@ async def test_demo_mode_steps_to_the_end_with_every_expectation_passed(app_fact
         assert app.banner.display
         total = len(app.scenario.steps)
         assert "step 0/" in str(app.banner.content)
-        for _ in range(total):
-            await pilot.press("f10")
-            while app.demo.busy:
-                await pilot.pause(0.02)
-        await pilot.press("f10")
-        while app.demo.busy:
-            await pilot.pause(0.02)
+        for _ in range(total + 1):  # and one press past the end, which changes nothing
+            await demo_step(pilot)
         banner = str(app.banner.content)
         assert "0 failed" in banner, banner
         checks = [c for r in app.demo.report.steps for c in r.checks]
         assert checks and all(c.passed for c in checks)
-        logs = "\n".join(_log_text(p) for p in app.query(SessionPane))
+        logs = "\n".join(log_text(p) for p in app.query(SessionPane))
         assert logs.count("✓") >= len(checks)
         assert "✗" not in "\n".join(line for line in logs.splitlines() if "=>" in line)
 
@@ -201,17 +193,24 @@ async def test_flush_and_commit_keys_win_over_the_text_area(app_factory):
 
 async def test_command_palette_opens_a_new_pane(app_factory):
     app = app_factory()
-    async with app.run_test(size=(200, 50)) as pilot:
+    opened = asyncio.Event()
+
+    def hook(message) -> None:
+        if isinstance(message, CommandPalette.Opened):
+            opened.set()
+
+    async with app.run_test(size=(200, 50), message_hook=hook) as pilot:
         await pilot.pause()
         await pilot.press("ctrl+p")
-        await pilot.pause(0.2)
+        await asyncio.wait_for(opened.wait(), TIMEOUT)
+        await workers_done(pilot)  # the palette has gathered its commands
         await pilot.press(*"New pane")
-        await pilot.pause(0.3)
+        await workers_done(pilot)  # and searched them
+        await pilot.pause()
         await pilot.press("enter")
-        for _ in range(50):
-            await pilot.pause(0.05)
-            if app.pane("C") is not None:
-                break
+        async with app.pane_mounted:
+            await asyncio.wait_for(app.pane_mounted.wait_for(lambda: app.pane("C") is not None), TIMEOUT)
+        await caught_up(pilot)
         assert app.pane("C") is not None
 
 
@@ -222,12 +221,10 @@ async def test_objects_panel_renders_only_visible_lines_of_thousands(app_factory
         values = ", ".join(f"({i}, 'item {i}', {i})" for i in range(100, 3100))
         await run_in(pilot, "A", f"insert into items (id, name, stock) values {values}")
         await run_in(pilot, "A", "held = session.scalars(select(Item)).all()")
-        await pilot.pause(0.2)
         panel = app.pane("A").objects
         assert "3003 objects" in str(panel.border_subtitle)
         rendered = panel.lines_rendered
         assert 0 < rendered <= 2 * panel.size.height, f"{rendered} lines rendered for {panel.size.height} visible"
         await run_in(pilot, "A", "held[0].stock = -5")
-        await pilot.pause(0.2)
         assert panel.lines_rendered - rendered <= 2  # only the changed, visible row
         assert "-5" in panel.plain

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.conftest import server_url
-from tests.ui.conftest import run_in, type_in
+from tests.ui.conftest import caught_up, run_in, step_done, type_in
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
@@ -21,12 +21,11 @@ async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
         assert result.status == "ok", result.error
         await type_in(pilot, "B", "update items set stock = stock - 2 where id = 1")
         waiting = ws.handle(ws.last_index)
-        await ws.settle()
-        await pilot.pause(0.1)
+        await caught_up(pilot)
         assert waiting.wait is not None and waiting.wait.holders == ("A",)
         assert app.pane("B").snapshot.status == "waiting"
         await run_in(pilot, "A", "rollback")
-        await waiting.done.wait()
+        await step_done(pilot, waiting.index)
         assert waiting.result.status == "ok"
         await run_in(pilot, "B", "rollback")
         data = await ws.committed("items")

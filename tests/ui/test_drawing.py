@@ -3,7 +3,7 @@ only when their text changes, and panes are found again after one closes."""
 
 from __future__ import annotations
 
-from tests.ui.conftest import run_in
+from tests.ui.conftest import caught_up, run_in, step_done
 
 
 async def test_log_follows_its_end_and_shows_a_scrollbar_without_a_layout_per_line(app_factory):
@@ -52,7 +52,7 @@ async def test_lock_countdown_redraws_only_when_its_text_changes(app_factory):
         panel.show(session, snapshot.locks, since + 1.2)
         assert len(drawn) == 2, "a countdown that moved was not redrawn"
         await run_in(pilot, "A", "rollback")
-        await waiting.done.wait()
+        await step_done(pilot, waiting.index)
 
 
 async def test_a_closed_pane_is_not_found_and_a_new_one_is(app_factory):
@@ -63,10 +63,10 @@ async def test_a_closed_pane_is_not_found_and_a_new_one_is(app_factory):
         assert old is not None and app.pane("B") is old
         old.input.focus()
         await pilot.press("ctrl+t")
-        await pilot.pause(0.2)
+        await caught_up(pilot)
         assert app.pane("B") is None
         await pilot.press("ctrl+n")
-        await pilot.pause(0.2)
+        await caught_up(pilot)
         opened = [name for name in app.workspace.sessions if name != "A"]
         assert len(opened) == 1
         pane = app.pane(opened[0])

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from textual.worker import WorkerCancelled
 
-from tests.ui.conftest import run_in
+from tests.ui.conftest import caught_up, demo_step, run_in, workers_done
 
 SIZES = [(100, 30), (220, 60)]
 
@@ -16,13 +15,8 @@ async def _settled(pilot) -> None:
     for text_input in pilot.app.query(SessionInput):
         text_input.cursor_blink = False  # a blinking cursor makes two runs' pictures differ
     await pilot.pause()
-    while True:
-        try:
-            await pilot.app.workers.wait_for_complete()
-            break
-        except WorkerCancelled:  # an exclusive refresh replaced by a newer one
-            continue
-    await pilot.pause(0.1)
+    await workers_done(pilot)
+    await caught_up(pilot)
 
 
 async def _mid_transaction(pilot) -> None:
@@ -45,9 +39,7 @@ async def _savepoint_rolled_back(pilot) -> None:
 async def _demo(pilot) -> None:
     await pilot.pause()
     for _ in range(3):
-        await pilot.press("f10")
-        while pilot.app.demo.busy:
-            await pilot.pause(0.02)
+        await demo_step(pilot)
     await _settled(pilot)
 
 
