@@ -32,8 +32,9 @@ _GLOBAL_INSTALLED = False
 _row_of = attrgetter("row")
 
 
-def _touch_everywhere(target: object, *args: Any, **kwargs: Any) -> None:
-    state = instance_state(target)
+def _touch_everywhere(state: InstanceState, *args: Any, **kwargs: Any) -> None:
+    # Listened to with raw=True: the state, which is there even when a weakly held object has
+    # already been collected (a commit expires it; its target would be None).
     for tracker in list(_TRACKERS):
         if state in tracker._entries:
             tracker._dirty.add(state)
@@ -45,7 +46,7 @@ def _install_global_listeners() -> None:
     if _GLOBAL_INSTALLED:
         return
     for name in ("load", "refresh", "refresh_flush", "expire"):
-        event.listen(Mapper, name, _touch_everywhere)
+        event.listen(Mapper, name, _touch_everywhere, raw=True)
     _GLOBAL_INSTALLED = True
 
 
@@ -59,10 +60,10 @@ def _instrument(cls: type) -> None:
         descriptor = getattr(cls, attr.key, None)
         if descriptor is None:
             continue
-        event.listen(descriptor, "set", _touch_everywhere)
+        event.listen(descriptor, "set", _touch_everywhere, raw=True)
         if isinstance(attr, RelationshipProperty):
-            event.listen(descriptor, "append", _touch_everywhere)
-            event.listen(descriptor, "remove", _touch_everywhere)
+            event.listen(descriptor, "append", _touch_everywhere, raw=True)
+            event.listen(descriptor, "remove", _touch_everywhere, raw=True)
 
 
 class TrackedSession(Session):

@@ -187,3 +187,22 @@ async def test_rows_come_in_the_order_objects_were_first_seen(workspace):
     gc.collect()
     await ok(workspace, "A", "a = session.get(Item, 2)\nc = session.get(Item, 3)")
     assert [(row.key, row.identity) for row in rows(workspace)] == [(2, (1,)), (3, (2,)), (4, (3,))]
+
+
+def test_expiring_the_state_of_a_collected_object_is_not_an_error():
+    """A commit expires every state in the identity map, also one whose object the collector
+    has just freed (its target is None then); the tracker's listeners must take that."""
+    import gc
+
+    from sqlalchemy import inspect
+
+    from playground.demo import User
+    from playground.engine.tracking import _install_global_listeners
+
+    _install_global_listeners()
+    user = User(name="gone")
+    state = inspect(user)
+    del user
+    gc.collect()
+    assert state.obj() is None
+    state.manager.dispatch.expire(state, None)
