@@ -38,6 +38,7 @@ from playground.ui.session_pane import SessionPane
 from playground.ui.workspace_views import CommittedView, LockGraph, Timeline
 
 DRAW_INTERVAL = 1 / 30
+QUIT_TIMEOUT = 1.5
 
 
 def note_ready() -> None:
@@ -48,7 +49,6 @@ def note_ready() -> None:
     path = os.environ.get("TXPLAY_READY_FILE")
     if path:
         Path(path).write_text(repr(time.time()))
-QUIT_TIMEOUT = 1.5
 
 
 @dataclass
