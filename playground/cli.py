@@ -21,14 +21,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="txplay",
         description="A terminal playground for database transactions as SQLAlchemy 2.x sees them.",
-        epilog="Run a scenario headless: txplay run NAME|FILE.txp  (txplay run --list shows the built-ins)",
+        epilog="Run a scenario headless: txplay run NAME|FILE.txp  (txplay run --list shows the built-ins). "
+               "Exit code 2: the arguments are invalid or the database cannot be opened (the reason is on stderr).",
     )
     parser.add_argument("--version", action="version", version=f"txplay {__version__}")
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file in a temporary folder)")
     parser.add_argument("--sessions", type=int, default=2, metavar="N", help="how many sessions to open (1-6, default 2)")
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
                         help="create the demo schema and rows (default: on for the temporary SQLite database; "
-                             "on a server they go into a schema/database of their own, txplay_demo)")
+                             "on a server they go into a schema/database of their own, txplay_demo; "
+                             "without it, --url works on the database's own tables)")
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
