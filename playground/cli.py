@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
 from typing import TYPE_CHECKING, Sequence
 
@@ -100,9 +101,9 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
         reason = str(info) + (f"\n  hint: {info.hint}" if info.hint else "")
     else:
         return None
-    password = backend.url.password
-    if password:
-        reason = reason.replace(str(password), "***")
+    password = str(backend.url.password or "")
+    if password:  # whole words only: a short password must not garble the message
+        reason = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", reason)
     return f"cannot open {backend.display_url}: {reason}"
 
 

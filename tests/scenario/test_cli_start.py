@@ -139,3 +139,15 @@ def test_a_file_without_the_txp_ending_still_runs(tmp_path):
     (tmp_path / "case").write_text("sessions: A\nA: select 1\n=> rows [(1,)]\n", encoding="utf-8")
     proc = txplay("run", "case", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_a_password_the_driver_repeats_is_masked_too(monkeypatch):
+    import playground.cli as cli
+
+    async def refuse(backend, timeout):
+        raise ConnectionError("server said: bad password 'hunter2-x' for learner (pw)")
+
+    monkeypatch.setattr(cli, "_connect_once", refuse)
+    problem = database_problem("postgresql://learner:hunter2-x@db.example/shop")
+    assert problem == ("cannot open postgresql+asyncpg://learner:***@db.example/shop: "
+                       "ConnectionError: server said: bad password '***' for learner (pw)")
