@@ -41,6 +41,8 @@ def find(name_or_path: str) -> Scenario:
     if name_or_path in names():
         return load(name_or_path)
     path = Path(name_or_path)
+    if path.is_dir():
+        raise ScenarioNotFound(name_or_path, f"{name_or_path} is a folder, not a scenario file")
     if path.exists():
         return parse_file(path)
     if looks_like_a_path(name_or_path):

@@ -151,3 +151,10 @@ def test_a_password_the_driver_repeats_is_masked_too(monkeypatch):
     problem = database_problem("postgresql://learner:hunter2-x@db.example/shop")
     assert problem == ("cannot open postgresql+asyncpg://learner:***@db.example/shop: "
                        "ConnectionError: server said: bad password '***' for learner (pw)")
+
+
+def test_a_folder_is_not_a_scenario(tmp_path):
+    (tmp_path / "cases").mkdir()
+    proc = txplay("run", "cases", cwd=tmp_path)
+    assert_refused_before_any_screen(proc)
+    assert proc.stderr.strip() == "txplay: cases is a folder, not a scenario file"
