@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import re
 import sys
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from playground import __version__
 
+if TYPE_CHECKING:
+    from playground.engine.backends import Backend
+
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+CONNECT_TIMEOUT = 10.0  # seconds the start-up check waits for a server to answer
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -17,14 +22,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="txplay",
         description="A terminal playground for database transactions as SQLAlchemy 2.x sees them.",
-        epilog="Run a scenario headless: txplay run NAME|FILE.txp  (txplay run --list shows the built-ins)",
+        epilog="Run a scenario headless: txplay run NAME|FILE.txp  (txplay run --list shows the built-ins). "
+               "Exit code 2: the arguments are invalid or the database cannot be opened (the reason is on stderr).",
     )
     parser.add_argument("--version", action="version", version=f"txplay {__version__}")
     parser.add_argument("--url", help="database URL (default: a fresh SQLite file in a temporary folder)")
     parser.add_argument("--sessions", type=int, default=2, metavar="N", help="how many sessions to open (1-6, default 2)")
     parser.add_argument("--demo", action=argparse.BooleanOptionalAction, default=None,
                         help="create the demo schema and rows (default: on for the temporary SQLite database; "
-                             "on a server they go into a schema/database of their own, txplay_demo)")
+                             "on a server they go into a schema/database of their own, txplay_demo; "
+                             "without it, --url works on the database's own tables)")
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
@@ -58,12 +65,58 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    # The default temporary SQLite file always opens; a URL is tried before any screen is drawn.
+    problem = database_problem(args.url) if args.url is not None else None
+    if problem:
+        print(f"txplay: {problem}", file=sys.stderr)
+        return EXIT_INVALID
     import os
 
     app.run(headless=bool(os.environ.get("TXPLAY_HEADLESS")))
+    if app.failure:
+        print(app.failure, file=sys.stderr)
     code = app.return_code or 0
     _exit_without_waiting_for_drivers(code)
     return code
+
+
+def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
+    """Why the database at `url` cannot be opened, in a sentence; None when one connection opens.
+
+    The password is masked, both in the URL and wherever a driver repeated it in its message.
+    """
+    from playground.engine.backends import BackendError, resolve
+    from playground.engine.errors import describe
+
+    try:
+        backend = resolve(url)
+    except BackendError as exc:
+        return str(exc)
+    try:
+        asyncio.run(_connect_once(backend, timeout))
+    except asyncio.TimeoutError:
+        reason = f"no answer within {timeout:g} s (is the host right, and is the server up?)"
+    except Exception as exc:
+        info = describe(exc)
+        reason = str(info) + (f"\n  hint: {info.hint}" if info.hint else "")
+    else:
+        return None
+    password = str(backend.url.password or "")
+    if password:  # whole words only: a short password must not garble the message
+        reason = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", reason)
+    return f"cannot open {backend.display_url}: {reason}"
+
+
+async def _connect_once(backend: Backend, timeout: float) -> None:
+    from playground.engine.backends import create_observer_engine
+
+    engine = create_observer_engine(backend)
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect():
+                pass
+    finally:
+        await engine.dispose()
 
 
 def _exit_without_waiting_for_drivers(code: int) -> None:

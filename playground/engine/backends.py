@@ -106,12 +106,28 @@ def resolve(url: str | URL) -> Backend:
         raise BackendError(f"{dialect}+{driver} is not an async driver txplay can use; use {names}")
     module = DRIVER_MODULES[driver]
     if importlib.util.find_spec(module) is None:
-        hint = f"pip install 'txplay[{extra}]'" if extra else f"pip install {module}"
+        hint = install_hint(extra) if extra else f"pip install {module}"
         raise BackendError(f"the {driver} driver for {dialect} is not installed: {hint}")
     if dialect == "sqlite" and parsed.database in (None, "", ":memory:"):
         raise BackendError("an in-memory SQLite database cannot be shared by several sessions; give a file: sqlite:///demo.db")
     parsed = parsed.set(drivername=f"{dialect}+{driver}")
     return Backend(parsed, "mysql" if dialect in ("mysql", "mariadb") else dialect)
+
+
+def install_hint(extra: str) -> str:
+    """The pip command that adds an extra: by name for an installed txplay (editable or not), by
+    folder for a source checkout run without installing it (where pip does not know the name)."""
+    from importlib import metadata
+    from pathlib import Path
+
+    checkout = Path(__file__).resolve().parents[2]
+    try:
+        metadata.distribution("txplay")
+    except metadata.PackageNotFoundError:
+        if (checkout / "pyproject.toml").is_file():
+            folder = "." if Path.cwd().resolve() == checkout else str(checkout)
+            return f"pip install '{folder}[{extra}]'"
+    return f"pip install 'txplay[{extra}]' (in a source checkout: pip install '.[{extra}]')"
 
 
 def mask(text: str) -> str:

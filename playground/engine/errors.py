@@ -120,9 +120,32 @@ def mysql_errno(error: BaseException) -> int | None:
     return None
 
 
+# How each database says a table does not exist: PostgreSQL 42P01, MySQL/MariaDB 1146, SQLite.
+MISSING_TABLE = re.compile(
+    r'relation "(?P<pg>[^"]+)" does not exist|Table \'(?P<my>[^\']+)\' doesn\'t exist|no such table: (?P<lite>\S+)'
+)
+
+
+def missing_demo_table_hint(error: BaseException) -> str | None:
+    """The database has no such table, and it is a demo table: say that `--demo` creates them."""
+    match = MISSING_TABLE.search(str(error)) if isinstance(error, sa_exc.DBAPIError) else None
+    if not match:
+        return None
+    table = next(name for name in match.groups() if name).strip("`").rsplit(".", 1)[-1]
+    from playground.demo import MODELS
+
+    if table not in {model.__table__.name for model in MODELS}:
+        return None
+    return (f"`{table}` is a demo table and this database has none: `txplay --url URL --demo` creates "
+            "the demo tables and rows (a scenario gets them when it has no `setup:`)")
+
+
 def hint_for(error: BaseException) -> str | None:
     """A one-line hint for the mistakes people make most."""
     text = str(error)
+    demo = missing_demo_table_hint(error)
+    if demo:
+        return demo
     errno = mysql_errno(error)
     if errno is not None and str(errno) in SERVER_HINTS:
         return SERVER_HINTS[str(errno)]

@@ -208,6 +208,9 @@ class ScenarioPlayer:
         else:
             event.update({"error": None, "rows": None, "value": None, "sql": [], "waiting_for": list(record.waiting_on)})
         event["expect"] = [_check_json(c) for c in record.checks]
+        later = [e.text for e in record.expectations if e.waits and e.outcome is not None and record.waited]
+        if later:  # `waits, then …`: checked in the step's `completed` event
+            event["expect_later"] = later
         self.emit(event)
         self._report_completions()
         self._state(handle.index)

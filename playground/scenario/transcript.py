@@ -13,7 +13,7 @@ def writer(fmt: str, out: TextIO) -> Callable[[dict[str, Any]], None]:
     """A listener that writes each event of a run to `out` as it happens."""
     if fmt == "json":
         return lambda event: (out.write(json.dumps(event, ensure_ascii=False, default=str) + "\n"), out.flush())
-    render = _text if fmt == "text" else _markdown
+    render = TextTranscript().render if fmt == "text" else MarkdownTranscript().render
 
     def write(event: dict[str, Any]) -> None:
         text = render(event)
@@ -24,17 +24,29 @@ def writer(fmt: str, out: TextIO) -> Callable[[dict[str, Any]], None]:
     return write
 
 
-def _mark(passed: bool) -> str:
-    return "✓" if passed else "✗"
+# What a step did and whether an expectation held are told apart: the step's outcome is a
+# word in brackets ([ok], [error], [waiting on A]); ✓ and ✗ only ever mark an expectation.
+HELD, FAILED = "✓", "✗"
 
 
-def _expect_lines(event: dict[str, Any], indent: str) -> list[str]:
+def outcome_word(event: dict[str, Any]) -> str:
+    """The step's own outcome in words: `[ok]`, `[error]`, `[waiting on A]`."""
+    if event["status"] == "waiting":
+        return f"[waiting on {', '.join(event.get('waiting_for') or []) or 'a lock'}]"
+    return f"[{event['status']}]"
+
+
+def expectation_lines(event: dict[str, Any], indent: str) -> list[str]:
+    """One line per expectation: `✓ expected … held`, `✗ expected … FAILED: reason`, or not yet checked."""
     lines = []
     for check in event.get("expect", []):
-        line = f"{indent}=> {check['text']}  {_mark(check['passed'])}"
-        if not check["passed"] and check.get("reason"):
-            line += f"  ({check['reason']})"
-        lines.append(line)
+        if check["passed"]:
+            lines.append(f"{indent}{HELD} expected {check['text']}: held")
+        else:
+            reason = f" ({check['reason']})" if check.get("reason") else ""
+            lines.append(f"{indent}{FAILED} expected {check['text']}: FAILED{reason}")
+    for text in event.get("expect_later", []):
+        lines.append(f"{indent}… expected {text}: checked when the step finishes")
     return lines
 
 
@@ -61,10 +73,67 @@ def _outcome_lines(event: dict[str, Any], indent: str) -> list[str]:
         lines.append(f"{indent}→ {event['value']}")
     if event.get("error"):
         err = event["error"]
-        lines.append(f"{indent}✗ {err['type']}: {err['message']}")
+        lines.append(f"{indent}error: {err['type']}: {err['message']}")
         if err.get("hint"):
             lines.append(f"{indent}  hint: {err['hint']}")
     return lines
+
+
+class TextTranscript:
+    """Renders a run's events as plain text; counts the steps that carried no expectation."""
+
+    def __init__(self) -> None:
+        self.unchecked = 0
+
+    def render(self, event: dict[str, Any]) -> str:
+        """The text for one event ("" for events the text transcript leaves out)."""
+        kind = event["event"]
+        if kind == "step" and not event.get("expect") and not event.get("expect_later"):
+            self.unchecked += 1
+        if kind == "summary":
+            return "\n" + self.summary(event)
+        return _text(event)
+
+    def summary(self, event: dict[str, Any]) -> str:
+        """`6 steps, 2 without an expectation; 1 expectation FAILED, 3 held` (or `all 4 expectations held`)."""
+        if event["skipped"]:
+            return f"{event['steps']} steps: skipped"
+        steps = f"{event['steps']} step{'s' * (event['steps'] != 1)}"
+        if self.unchecked:
+            steps += ", none with an expectation" if self.unchecked == event["steps"] else f", {self.unchecked} without an expectation"
+        held, failed = event["passed"], event["failed"]
+        if failed:
+            verdict = f"{_count(failed, 'expectation')} FAILED, {held} held"
+        elif held:
+            verdict = f"all {_count(held, 'expectation')} held"
+        else:
+            verdict = "nothing checked"
+        return f"{steps}; {verdict}"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'s' * (n != 1)}"
+
+
+class MarkdownTranscript(TextTranscript):
+    """Renders a run's events as Markdown: the steps as code blocks, notes as quotes."""
+
+    def render(self, event: dict[str, Any]) -> str:
+        """The Markdown for one event."""
+        kind = event["event"]
+        text = super().render(event)
+        if kind == "scenario":
+            md = f"# {event['title'] or event['source']}\n"
+            if event.get("description"):
+                md += f"\n{event['description']}\n"
+            return md + f"\nBackend: `{event['backend']}`; sessions: {', '.join(event['sessions'])}\n"
+        if kind == "note":
+            return f"> {event['text']}\n"
+        if kind in ("step", "completed"):
+            return f"```\n{text}\n```\n"
+        if kind == "summary":
+            return f"**{text.strip()}**"
+        return text
 
 
 def _text(event: dict[str, Any]) -> str:
@@ -81,39 +150,18 @@ def _text(event: dict[str, Any]) -> str:
         return f"\n  note: {event['text']}"
     if kind == "step":
         first, *rest = event["input"].splitlines() or [""]
-        status = {"ok": "✓", "error": "✗", "waiting": f"⏳ waiting on {', '.join(event.get('waiting_for') or []) or 'a lock'}"}[event["status"]]
         lines = [f"{event['index']:>3} {event['session']}> {first}"]
         lines += [f"      {line}" for line in rest]
-        lines[-1] += f"   {status}"
+        lines[-1] += f"   {outcome_word(event)}"
         lines += _outcome_lines(event, "      ")
-        lines += _expect_lines(event, "      ")
+        lines += expectation_lines(event, "      ")
         return "\n".join(lines)
     if kind == "completed":
-        mark = "✓" if event["status"] == "ok" else "✗"
-        lines = [f"    ↳ step {event['index']} ({event['session']}) finished after step {event['after']}: {mark} (waited {event['waited']:.2f} s)"]
+        lines = [f"    ↳ step {event['index']} ({event['session']}) finished after step {event['after']}: "
+                 f"{outcome_word(event)} after waiting {event['waited']:.2f} s"]
         lines += _outcome_lines(event, "      ")
-        lines += _expect_lines(event, "      ")
+        lines += expectation_lines(event, "      ")
         return "\n".join(lines)
     if kind == "error":
         return f"error: {event['message']}"
-    if kind == "summary":
-        verdict = "skipped" if event["skipped"] else ("all expectations held" if not event["failed"] else f"{event['failed']} expectation(s) failed")
-        return f"\n{event['steps']} steps, {event['passed']} passed, {event['failed']} failed: {verdict}"
     return ""
-
-
-def _markdown(event: dict[str, Any]) -> str:
-    kind = event["event"]
-    if kind == "scenario":
-        text = f"# {event['title'] or event['source']}\n"
-        if event.get("description"):
-            text += f"\n{event['description']}\n"
-        return text + f"\nBackend: `{event['backend']}`; sessions: {', '.join(event['sessions'])}\n"
-    if kind == "note":
-        return f"> {event['text']}\n"
-    if kind in ("step", "completed"):
-        body = _text(event)
-        return f"```\n{body}\n```\n"
-    if kind == "summary":
-        return f"**{event['steps']} steps, {event['passed']} passed, {event['failed']} failed**"
-    return _text(event)

@@ -124,6 +124,7 @@ class TxplayApp(App[int]):
         self._committed_tables = False
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
+        self.failure: str | None = None  # why the database could not be opened (set by `_open`)
         self.status_line = Static("opening the database…", id="status-line", markup=False)
         self.banner = DemoBanner(id="demo-banner")
         self.panes = Horizontal(id="panes")
@@ -187,7 +188,15 @@ class TxplayApp(App[int]):
             from playground.engine.backends import resolve
 
             where = resolve(self.config.url).display_url if self.config.url else "the temporary SQLite database"
-            self.exit(2, message=f"txplay: cannot open {where}: {describe(exc)}")
+            if self.scenario is not None:
+                where += f" for {self.scenario.source}"
+            info = describe(exc)
+            # `txplay` prints it on stderr once the screen is gone: Textual's exit message would be
+            # wrapped (and cropped) at the terminal's width.
+            self.failure = f"txplay: cannot open {where}: {info}" + (f"\n  hint: {info.hint}" if info.hint else "")
+            # The process's exit code is `return_code` (`exit(2)` only sets the app's result): 2,
+            # as for invalid arguments (DESIGN §4).
+            self.exit(return_code=2)
             return
         await self._attach()
 

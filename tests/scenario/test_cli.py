@@ -95,7 +95,7 @@ def test_each_built_in_scenario_passes(name):
     proc = txplay("run", name)
     assert proc.returncode == 0, f"{name} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-2000:]}"
     if library.load(name).runs_on("sqlite"):
-        assert "all expectations held" in proc.stdout
+        assert proc.stdout.rstrip().endswith(" held") and "FAILED" not in proc.stdout
     else:  # a server-only scenario is skipped on the default SQLite file, exit 0
         assert "skipped: this scenario runs on" in proc.stdout
 
@@ -143,11 +143,12 @@ def test_format_text_and_markdown(tmp_path):
     text = txplay("run", str(path))
     assert text.returncode == 0
     assert text.stdout.startswith("Passing")
-    assert "2 steps, 2 passed, 0 failed" in text.stdout
+    assert "2 steps; all 2 expectations held" in text.stdout
     markdown = txplay("run", str(path), "--format", "markdown")
     assert markdown.returncode == 0
     assert markdown.stdout.startswith("# Passing")
     assert "```" in markdown.stdout
+    assert markdown.stdout.rstrip().endswith("**2 steps; all 2 expectations held**")
 
 
 def test_unknown_format_exits_2(tmp_path):
@@ -220,8 +221,8 @@ def test_failing_expectation_in_text_format_says_so(tmp_path):
     """)
     proc = txplay("run", str(path))
     assert proc.returncode == 1
-    assert "1 expectation(s) failed" in proc.stdout
-    assert "got [(10,)]" in proc.stdout
+    assert "1 step; 1 expectation FAILED, 0 held" in proc.stdout
+    assert "✗ expected rows [(11,)]: FAILED (got [(10,)])" in proc.stdout
 
 
 def test_scenario_for_another_backend_is_skipped_with_exit_0(tmp_path):
