@@ -33,11 +33,12 @@ class Notice(str):
     instance, marks the step of a `savepoint-never-sent` notice.
     """
 
-    __slots__ = ("topic",)
+    __slots__ = ("topic", "subject")
 
-    def __new__(cls, text: str, topic: str) -> Notice:
+    def __new__(cls, text: str, topic: str, subject: str = "") -> Notice:
         notice = super().__new__(cls, text)
         notice.topic = topic
+        notice.subject = subject  # what it is about, e.g. the savepoint's name
         return notice
 
 

@@ -217,6 +217,7 @@ class ObjectTracker:
                 f"{shown} left the Objects panel: nothing referenced it, and the Session holds its objects "
                 f"weakly. Bind it to a name to keep it: {keep}",
                 topic="object-vanished",
+                subject=shown,
             ))
 
     def vanished(self) -> tuple[str, ...]:

@@ -121,6 +121,7 @@ class TransactionTree:
                 f"savepoint {label} {how} without ever being sent: SQLAlchemy sends SAVEPOINT only with the "
                 f"session's next statement, so the database saw neither SAVEPOINT nor {said}",
                 topic="savepoint-never-sent",
+                subject=label,
             )
         elif rolled_back:
             row = None
@@ -128,6 +129,7 @@ class TransactionTree:
                 f"savepoint {label} ({sql_name}) rolled back and ended: a nested transaction's rollback() ends it, "
                 f"where SQL's ROLLBACK TO {sql_name} (\\rollback-to, F5) keeps it open",
                 topic="savepoint-ended",
+                subject=label,
             )
         else:
             return
