@@ -61,7 +61,10 @@ class Backend:
 
     def isolation_note(self, level: str) -> str | None:
         """What picking isolation `level` really does here, where the database would not say."""
-        return ISOLATION_NOTES.get((self.name, level.upper()))
+        from playground.engine.snapshot import Notice
+
+        note = ISOLATION_NOTES.get((self.name, level.upper()))
+        return Notice(note, topic="isolation-changes-nothing", subject=level.upper()) if note else None
 
     def in_namespace(self, namespace: str | None) -> Backend:
         """The same server, working in another schema/database."""

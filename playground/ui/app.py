@@ -465,12 +465,12 @@ class TxplayApp(App[int]):
             assert isinstance(binding, Binding)
             if binding.action in ("next_step", "restart") and self.demo is None:
                 continue
-            lines.append(f"  {binding.key.replace('ctrl+', '^').replace('shift+', 'shift+'):10} {binding.description}")
+            lines.append(f"  {self.get_key_display(binding):10} {binding.description}")
         lines += [
             "  Tab        complete a name, or go to the next field",
             "  Enter      run (a Python block: a blank line runs it); ctrl+j a new line; ↑ ↓ history",
-            "  F12        also reaches the committed-data table list (Enter opens it), as ctrl+p \"Table\" does",
-            "  Escape     leave a zoomed pane",
+            f"  {'f12':10} also reaches the committed-data table list (Enter opens it; ctrl+p \"Table: …\" too)",
+            f"  {'esc':10} leave a zoomed pane",
         ]
         return lines
 

@@ -80,7 +80,7 @@ def header(snapshot: SessionSnapshot, width: int | None = None, waits: tuple[Loc
 
 def notice(message: str) -> Text:
     """A step message that explains a surprise (an engine `Notice`), marked as such."""
-    return Text.assemble(("ⓘ ", f"bold {NOTICE_STYLE}"), (message, NOTICE_STYLE))
+    return Text.assemble(("» ", f"bold {NOTICE_STYLE}"), (message, NOTICE_STYLE))
 
 
 def object_line(row: ObjectRow) -> Text:
@@ -113,15 +113,17 @@ def object_line(row: ObjectRow) -> Text:
 
 
 def vanished_line(vanished: tuple[str, ...]) -> Text:
-    """Which objects just left the panel, how to keep one, and why (the Session holds them weakly)."""
+    """One line: which objects just left the panel because nothing referenced them, and how to keep one."""
     example = vanished[-1]
     cls, _, ident = example.partition("(")
     ident = ident.rstrip(")")
     keep = f"u = session.get({cls}, {ident})" if ident not in ("", "?") else "u = ..."
-    return Text.assemble(
-        ("gone: ", "bold dim"), (", ".join(vanished), "dim"), (" · keep one: ", "dim"), (keep, NOTICE_STYLE),
-        (" · nothing referenced it, and the Session holds its objects weakly", "dim italic"),
+    text = Text.assemble(
+        ("gone, unreferenced: ", "bold dim"), (", ".join(vanished), "dim"), (" · keep one: ", "dim"), (keep, NOTICE_STYLE),
     )
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
 
 
 def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:

@@ -49,7 +49,7 @@ async def test_an_object_nothing_references_is_said_gone_under_the_objects_panel
         await run_in(pilot, "A", "session.add(User(name='zed', email='z@example.com')); session.flush()")
         assert a.vanished.display
         said = drawn(a.vanished)
-        assert "gone: User(4)" in said and "u = session.get(User, 4)" in said
+        assert "gone, unreferenced: User(4)" in said and "u = session.get(User, 4)" in said
         assert "User(4) left the Objects panel" in log_text(a)
         await run_in(pilot, "A", "u = session.get(User, 4)")
         assert not a.vanished.display
