@@ -146,6 +146,7 @@ class ObjectTracker:
         self.savepoint_name = savepoint_name
         self._messages = messages  # the current step's messages, for the notice of a vanished object
         self._vanished: deque[tuple[str, tuple[Any, ...] | None, str]] = deque(maxlen=MAX_VANISHED)
+        self._said_vanished: tuple[list[str], int, Notice, str, int] | None = None  # this step's notice, to count on
         # An object's InstanceState → its entry, in key order.
         self._entries: dict[InstanceState, _Entry] = {}
         # Departed objects, oldest first, held strongly (the object is the value); bounded.
@@ -211,14 +212,26 @@ class ObjectTracker:
         ident = ", ".join(map(repr, identity)) if identity is not None else None
         shown = f"{cls}({ident if ident is not None else '?'})"
         self._vanished.append((cls, identity, shown))
-        if self._messages is not None:
-            keep = f"u = session.get({cls}, {ident})" if ident is not None else "u = ..."
-            self._messages().append(Notice(
-                f"{shown} left the Objects panel: nothing referenced it, and the Session holds its objects "
-                f"weakly. Bind it to a name to keep it: {keep}",
-                topic="object-vanished",
-                subject=shown,
-            ))
+        if self._messages is None:
+            return
+        messages = self._messages()
+        said = self._said_vanished
+        if said is not None and said[0] is messages and said[1] < len(messages) and messages[said[1]] is said[2]:
+            # One notice a step, however many objects go (a query of 10,000 rows nobody kept).
+            first, count, at = said[3], said[4] + 1, said[1]
+        else:
+            first, count, at = shown, 1, len(messages)
+            messages.append("")
+        keep = f"u = session.get({cls}, {ident})" if ident is not None else "u = ..."
+        who = first if count == 1 else f"{first} and {count - 1:,} more object{'s' if count > 2 else ''}"
+        notice = Notice(
+            f"{who} left the Objects panel: nothing referenced {'it' if count == 1 else 'them'}, and the Session "
+            f"holds its objects weakly. Bind one to a name to keep it: {keep}",
+            topic="object-vanished",
+            subject=first,
+        )
+        messages[at] = notice
+        self._said_vanished = (messages, at, notice, first, count)
 
     def vanished(self) -> tuple[str, ...]:
         """The objects collected lately (`User(1)`), oldest first, until they are seen again."""

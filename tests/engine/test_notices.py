@@ -32,3 +32,12 @@ async def test_sqlite_read_uncommitted_says_it_changes_nothing(workspace):
     assert any("changes nothing" in m and "shared" in m for m in result.messages)
     result = await ok(workspace, "A", "\\isolation serializable")
     assert not any("changes nothing" in m for m in result.messages)
+
+
+async def test_many_objects_that_vanish_in_one_step_get_one_notice(workspace):
+    await ok(workspace, "A", "session.add_all([Job(id=100 + i, payload='p') for i in range(50)]); session.flush()")
+    result = await ok(workspace, "A", "len(session.scalars(select(Job)).all())")
+    said = [m for m in result.messages if getattr(m, "topic", None) == "object-vanished"]
+    assert len(said) == 1
+    assert "more objects left the Objects panel" in said[0]
+    assert len(workspace.snapshot().session("A").vanished) == 3
