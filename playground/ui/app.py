@@ -142,6 +142,7 @@ class TxplayApp(App[int]):
         self.lock_graph = LockGraph(id="lock-graph")
         self.timeline = Timeline(id="timeline")
         self.bottom = CrossViews(id="bottom", initial="tab-committed")
+        self.footer = Footer()
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -156,17 +157,22 @@ class TxplayApp(App[int]):
             with TabPane("Timeline", id="tab-timeline"):
                 yield self.timeline
         yield self.status_line
-        yield Footer()
+        yield self.footer
 
     def get_default_screen(self) -> TxplayScreen:
         return TxplayScreen(id="_default")
 
     def on_resize(self, event: Any) -> None:
-        # Small terminals (a projector at 100×30) give the panes the room.
+        self._fit_screen()
+
+    def _fit_screen(self) -> None:
+        # Small terminals (a projector at 100×30) give the panes the room; a narrow footer
+        # packs its keys closer so that zoom, panels and quit stay in sight.
         self.screen.set_class(self.size.height < 40, "-compact")
+        self.footer.compact = self.size.width < 120
 
     async def on_mount(self) -> None:
-        self.screen.set_class(self.size.height < 40, "-compact")
+        self._fit_screen()
         self.banner.display = self.scenario is not None
         self.set_interval(0.2, self._tick_waits)
         self.set_interval(0.25, self.collector.tick)
