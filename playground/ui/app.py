@@ -211,6 +211,7 @@ class TxplayApp(App[int]):
         ws = self.workspace
         assert ws is not None
         self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
+        self._step_notes.clear()  # a new workspace numbers its steps from 1 again
         for name in ws.sessions:
             await self._mount_pane(name)
         where = "a temporary SQLite demo database" if self.config.url is None else ws.backend.display_url
@@ -511,6 +512,8 @@ class TxplayApp(App[int]):
             self.notify("the last session stays open; quit with ctrl+q", severity="warning")
             return
         self.notify(f"closing {pane.session_name}…", timeout=2)
+        if self.screen.maximized is pane:
+            self.screen.minimize()
         message = await ws.close_session(pane.session_name)
         await pane.remove()
         self.notify(message, timeout=6)
@@ -555,7 +558,8 @@ class TxplayApp(App[int]):
     def action_next_pane(self, step: int = 1) -> None:
         """Move the focus to the next pane (then the table list); a zoomed view follows it."""
         stops = self.focus_stops()
-        current = next((i for i, stop in enumerate(stops) if self.focused is not None and (self.focused is stop or stop in self.focused.ancestors_with_self)), -1)
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        current = next((i for i, stop in enumerate(stops) if stop in around), -1)  # the Select's list is inside it
         target = stops[(current + step) % len(stops)]
         if target is self.committed.select:
             self.bottom.active = "tab-committed"

@@ -182,3 +182,17 @@ async def test_footer_shows_quit_and_next_pane_and_f1_lists_the_keys(app_factory
         await caught_up(pilot)
         text = log_text(app.pane("A"))
         assert "Next pane" in text and "Quit" in text and "Zoom" in text and "\\savepoint" in text
+
+
+async def test_closing_a_zoomed_pane_shows_the_others_again(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await caught_up(pilot)
+        app.pane("A").input.focus()
+        await pilot.press("ctrl+g")
+        await pilot.pause()
+        assert app.screen.maximized is app.pane("A")
+        await pilot.press("ctrl+t")
+        await caught_up(pilot)
+        assert app.screen.maximized is None
+        assert shown(app.pane("B")) and app.focused is app.pane("B").input
