@@ -25,6 +25,14 @@ ASYNC_DRIVERS = {
 DRIVER_MODULES = {"aiosqlite": "aiosqlite", "asyncpg": "asyncpg", "psycopg": "psycopg", "asyncmy": "asyncmy", "aiomysql": "aiomysql"}
 JOURNAL_MODES = ("delete", "wal")
 BEGIN_MODES = ("deferred", "immediate", "exclusive")
+# What a user who picks an isolation level should know that the database will not say.
+ISOLATION_NOTES = {
+    ("sqlite", "READ UNCOMMITTED"): (
+        "SQLite accepts READ UNCOMMITTED and changes nothing: dirty reads happen only between "
+        "connections sharing a cache (shared-cache mode with PRAGMA read_uncommitted), and "
+        "txplay's sessions each have a connection of their own, so they still read committed data"
+    ),
+}
 
 
 class BackendError(Exception):
@@ -50,6 +58,13 @@ class Backend:
         if self.name == "mysql" and self.namespace:
             return self.url.set(database=self.namespace)
         return self.url
+
+    def isolation_note(self, level: str) -> str | None:
+        """What picking isolation `level` really does here, where the database would not say."""
+        from playground.engine.snapshot import Notice
+
+        note = ISOLATION_NOTES.get((self.name, level.upper()))
+        return Notice(note, topic="isolation-changes-nothing", subject=level.upper()) if note else None
 
     def in_namespace(self, namespace: str | None) -> Backend:
         """The same server, working in another schema/database."""

@@ -104,13 +104,14 @@ class PlaygroundSession:
         self.engine = self.base_engine
         self.asession = AsyncSession(self.engine, sync_session_class=TrackedSession)
         self.sync: TrackedSession = self.asession.sync_session  # type: ignore[assignment]
-        self.tree = TransactionTree(self.sync)
+        self.tree = TransactionTree(self.sync, messages=lambda: self.log.messages, bound=lambda: self.names()[0])
         self.namespace = make_namespace(models, lambda: self.log.output)
         self._names_cache: tuple[dict[int, list[str]], list[object]] | None = None
         self.tracker = ObjectTracker(
             self.sync,
             names=lambda: self.names()[0],
             savepoint_name=lambda t: self.tree.label(t, bound_names(self.namespace)),
+            messages=lambda: self.log.messages,
         )
         event.listen(self.sync, "after_commit", self._after_commit)
         self.set_mode(settings.mode)
@@ -286,6 +287,8 @@ class PlaygroundSession:
             blocking=blocking,
             settings=tuple(settings),
             objects_omitted=self.tracker.dropped,
+            unsent=tuple(self.tree.unsent_rows()),
+            vanished=self.tracker.vanished(),
         )
 
     def names(self) -> tuple[dict[int, list[str]], list[object]]:

@@ -50,6 +50,9 @@ class WorkspaceSettings:
                 await conn.execution_options(isolation_level=level)
             ps.set_isolation_engine(level)
             outcome.messages.append(f"isolation level {level} from the next transaction on")
+            note = self.backend.isolation_note(level)
+            if note:
+                outcome.messages.append(note)
         elif name == "timeout":
             if len(args) != 1:
                 raise execution.StepError(f"{COMMAND_PREFIX}timeout SECONDS (now {ps.settings.lock_timeout:g})")

@@ -26,6 +26,22 @@ def short(value: Any, width: int = VALUE_WIDTH) -> str:
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
+class Notice(str):
+    """A step message that the UI may also show elsewhere, told apart by its `topic`.
+
+    It is a str, so the transcript and the log print it like any message; the timeline, for
+    instance, marks the step of a `savepoint-never-sent` notice.
+    """
+
+    __slots__ = ("topic", "subject")
+
+    def __new__(cls, text: str, topic: str, subject: str = "") -> Notice:
+        notice = super().__new__(cls, text)
+        notice.topic = topic
+        notice.subject = subject  # what it is about, e.g. the savepoint's name
+        return notice
+
+
 class Shown(str):
     """A value's text taken when its row was built (the value itself could change later)."""
 
@@ -159,7 +175,12 @@ class ObjectRow:
 
 @dataclass(frozen=True)
 class TransactionRow:
-    """One level of the transaction tree, root first."""
+    """One level of the transaction tree, root first.
+
+    `state` is `active` or `inactive` for an open transaction; a savepoint that ended without
+    ever being sent (`SessionSnapshot.unsent`) is `rolled back` or `released`. `sql_name` is the
+    savepoint's name on the database (`sa_savepoint_1`), once SQLAlchemy has sent it.
+    """
 
     name: str
     nested: bool
@@ -167,16 +188,20 @@ class TransactionRow:
     state: str
     emitted: bool
     depth: int
+    sql_name: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The transcript's transaction entry."""
-        return {
+        out = {
             "name": self.name,
             "nested": self.nested,
             "origin": self.origin,
             "state": self.state,
             "emitted": self.emitted,
         }
+        if self.sql_name:
+            out["sql_name"] = self.sql_name
+        return out
 
 
 @dataclass(frozen=True)
@@ -265,10 +290,12 @@ class SessionSnapshot:
     blocking: tuple[str, ...]
     settings: tuple[tuple[str, str], ...]
     objects_omitted: int = 0
+    unsent: tuple[TransactionRow, ...] = ()  # savepoints of the open transaction that ended unsent
+    vanished: tuple[str, ...] = ()  # objects gone from the panel lately: nothing referenced them
 
     def to_json(self) -> dict[str, Any]:
         """The transcript's per-session state (DESIGN §4)."""
-        return {
+        out = {
             "status": self.status,
             "badge": self.badge,
             "isolation": self.isolation,
@@ -276,6 +303,9 @@ class SessionSnapshot:
             "waiting_for": list(self.waiting_for),
             "objects": [o.to_json() for o in self.objects],
         }
+        if self.unsent:
+            out["never_sent_savepoints"] = [t.to_json() for t in self.unsent]
+        return out
 
 
 @dataclass(frozen=True)

@@ -4,13 +4,17 @@ SQLAlchemy has no event for `expunge()`, so the session class used by every pane
 (`TrackedSession`) marks the operation in progress; the lifecycle events read the mark to
 record why an object left. Rendering reads `inspect(obj).dict` and the expired/unloaded sets
 only: it never loads an attribute and never emits SQL.
+
+The Session holds persistent objects weakly: one that nothing references is collected and
+its row goes. That surprises people, so the tracker says so (`vanished`, and a notice in the
+step's messages when it happens during a step) with the way to keep it: bind it to a name.
 """
 
 from __future__ import annotations
 
 import itertools
 import weakref
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from operator import attrgetter
 from typing import Any, Callable, Iterable
 
@@ -18,12 +22,14 @@ from sqlalchemy import event, inspect
 from sqlalchemy.orm import InstanceState, Mapper, RelationshipProperty, Session, SessionTransaction
 from sqlalchemy.orm.attributes import instance_state
 
-from playground.engine.snapshot import EXPIRED, UNLOADED, ObjectRow, RowKind, kept, short
+from playground.engine.snapshot import EXPIRED, UNLOADED, Notice, ObjectRow, RowKind, kept, short
 
 # Objects that left the session are kept (strongly) so their panel can show them; bounded.
 MAX_DEPARTED = 500
 # Distinct RowKinds a tracker keeps for its rows to share; past this it starts afresh.
 MAX_KINDS = 1024
+# Objects collected lately that the panel still mentions.
+MAX_VANISHED = 3
 
 # Every live tracker: instance and attribute events mark objects for re-rendering in each.
 _TRACKERS: weakref.WeakSet[ObjectTracker] = weakref.WeakSet()
@@ -133,10 +139,14 @@ class ObjectTracker:
         session: TrackedSession,
         names: Callable[[], dict[int, list[str]]],
         savepoint_name: Callable[[SessionTransaction], str],
+        messages: Callable[[], list[str]] | None = None,
     ) -> None:
         self.session = session
         self._names = names
         self.savepoint_name = savepoint_name
+        self._messages = messages  # the current step's messages, for the notice of a vanished object
+        self._vanished: deque[tuple[str, tuple[Any, ...] | None, str]] = deque(maxlen=MAX_VANISHED)
+        self._said_vanished: tuple[list[str], int, Notice, str, int] | None = None  # this step's notice, to count on
         # An object's InstanceState → its entry, in key order.
         self._entries: dict[InstanceState, _Entry] = {}
         # Departed objects, oldest first, held strongly (the object is the value); bounded.
@@ -189,12 +199,51 @@ class ObjectTracker:
         return entry
 
     def _forget(self, entry: _Entry) -> None:
-        """The entry's object was collected: its row goes."""
+        """The entry's object was collected: its row goes, and the panel says why."""
         if self._entries.get(entry.state) is entry:
             del self._entries[entry.state]
             self._departed.pop(entry.state, None)
+            self._vanish(entry.state)
+
+    def _vanish(self, state: InstanceState) -> None:
+        # The state outlives its object: its class and identity key are still there.
+        cls = state.class_.__name__
+        identity = tuple(state.key[1]) if state.key is not None else None
+        ident = ", ".join(map(repr, identity)) if identity is not None else None
+        shown = f"{cls}({ident if ident is not None else '?'})"
+        self._vanished.append((cls, identity, shown))
+        if self._messages is None:
+            return
+        messages = self._messages()
+        said = self._said_vanished
+        if said is not None and said[0] is messages and said[1] < len(messages) and messages[said[1]] is said[2]:
+            # One notice a step, however many objects go (a query of 10,000 rows nobody kept).
+            first, count, at = said[3], said[4] + 1, said[1]
+        else:
+            first, count, at = shown, 1, len(messages)
+            messages.append("")
+        keep = f"u = session.get({cls}, {ident})" if ident is not None else "u = ..."
+        who = first if count == 1 else f"{first} and {count - 1:,} more object{'s' if count > 2 else ''}"
+        notice = Notice(
+            f"{who} left the Objects panel: nothing referenced {'it' if count == 1 else 'them'}, and the Session "
+            f"holds its objects weakly. Bind one to a name to keep it: {keep}",
+            topic="object-vanished",
+            subject=first,
+        )
+        messages[at] = notice
+        self._said_vanished = (messages, at, notice, first, count)
+
+    def vanished(self) -> tuple[str, ...]:
+        """The objects collected lately (`User(1)`), oldest first, until they are seen again."""
+        return tuple(shown for _, _, shown in self._vanished)
 
     def _present(self, session: Session, obj: object) -> None:
+        if self._vanished:
+            # Loaded again: no longer vanished.
+            key = (type(obj).__name__, instance_state(obj).identity)
+            kept_ = [v for v in self._vanished if (v[0], v[1]) != key]
+            if len(kept_) != len(self._vanished):
+                self._vanished = deque(kept_, maxlen=MAX_VANISHED)
         entry = self._entry(obj)
         self._dirty.add(entry.state)
         if entry.cause is not None:

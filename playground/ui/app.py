@@ -35,7 +35,7 @@ from playground.ui.demo import DemoBanner, DemoController
 from playground.ui.history import History, history_path
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.session_pane import SessionPane
-from playground.ui.workspace_views import CommittedView, LockGraph, Timeline
+from playground.ui.workspace_views import CommittedView, CrossViews, LockGraph, Timeline
 
 DRAW_INTERVAL = 1 / 30
 QUIT_TIMEOUT = 1.5
@@ -88,6 +88,11 @@ class TxplayApp(App[int]):
     COMMANDS = App.COMMANDS | {TxplayCommands}
     BINDINGS = [
         Binding("f1", "help", "Help"),
+        Binding("ctrl+q", "quit", "Quit", priority=True),
+        Binding("f12", "next_pane", "Next pane", priority=True),
+        Binding("shift+f12", "next_pane(-1)", "Previous pane", show=False, priority=True),
+        Binding("ctrl+g", "zoom", "Zoom", priority=True),
+        Binding("ctrl+o", "toggle_panels", "Panels", priority=True),
         Binding("f2", "txn('begin')", "Begin", priority=True),
         Binding("f3", "txn('savepoint')", "Savepoint", priority=True),
         Binding("f4", "txn('release')", "Release", priority=True),
@@ -100,10 +105,10 @@ class TxplayApp(App[int]):
         Binding("ctrl+r", "restart", "Restart", priority=True),
         Binding("ctrl+n", "new_pane", "New pane", priority=True),
         Binding("ctrl+t", "close_pane", "Close pane", priority=True),
-        Binding("ctrl+o", "toggle_panels", "Panels", priority=True),
-        Binding("ctrl+g", "zoom", "Zoom", priority=True),
         Binding("ctrl+s", "screenshot", "Screenshot", priority=True),
     ]
+    PANEL_VIEWS = ("both", "panels", "log")
+    """What ctrl+o cycles through: log and panels, the panels alone, the log alone."""
 
     def __init__(self, config: AppConfig, scenario: Any = None, models: Any = None) -> None:
         super().__init__()
@@ -119,6 +124,11 @@ class TxplayApp(App[int]):
         self.pane_mounted = asyncio.Condition()  # notified when a session pane is mounted, for callers and tests to wait on
         self.collector = Collector()
         self._locks_label = "Lock graph"
+        self._status_default = ""
+        self._status_about: set[str] = set()  # the sessions the status line's message is about
+        self._help_steps: set[int] = set()  # F1 steps: the keys are listed after the commands
+        self._step_notes: dict[int, tuple[str, ...]] = {}  # step → savepoints it ended unsent (timeline)
+        self.panel_view = "both"
         self._committed_busy = False
         self._committed_again = False
         self._committed_tables = False
@@ -132,7 +142,8 @@ class TxplayApp(App[int]):
         self.committed.rows.fetch = self._committed_page
         self.lock_graph = LockGraph(id="lock-graph")
         self.timeline = Timeline(id="timeline")
-        self.bottom = TabbedContent(id="bottom", initial="tab-committed")
+        self.bottom = CrossViews(id="bottom", initial="tab-committed")
+        self.footer = Footer()
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -147,17 +158,22 @@ class TxplayApp(App[int]):
             with TabPane("Timeline", id="tab-timeline"):
                 yield self.timeline
         yield self.status_line
-        yield Footer()
+        yield self.footer
 
     def get_default_screen(self) -> TxplayScreen:
         return TxplayScreen(id="_default")
 
     def on_resize(self, event: Any) -> None:
-        # Small terminals (a projector at 100×30) give the panes the room.
+        self._fit_screen()
+
+    def _fit_screen(self) -> None:
+        # Small terminals (a projector at 100×30) give the panes the room; a narrow footer
+        # packs its keys closer so that zoom, panels and quit stay in sight.
         self.screen.set_class(self.size.height < 40, "-compact")
+        self.footer.compact = self.size.width < 120
 
     async def on_mount(self) -> None:
-        self.screen.set_class(self.size.height < 40, "-compact")
+        self._fit_screen()
         self.banner.display = self.scenario is not None
         self.set_interval(0.2, self._tick_waits)
         self.set_interval(0.25, self.collector.tick)
@@ -204,10 +220,12 @@ class TxplayApp(App[int]):
         ws = self.workspace
         assert ws is not None
         self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
+        self._step_notes.clear()  # a new workspace numbers its steps from 1 again
         for name in ws.sessions:
             await self._mount_pane(name)
         where = "a temporary SQLite demo database" if self.config.url is None else ws.backend.display_url
-        self.status_line.update(f"{where} · F1 help · ctrl+p commands")
+        self._status_default = f"{where} · F1 help · F12 next pane · ctrl+p commands"
+        self.say_status(self._status_default)
         self._latest = ws.snapshot()
         self._draw()
         self.refresh_committed(tables=True)
@@ -233,6 +251,9 @@ class TxplayApp(App[int]):
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)
+        if name in self._status_about:
+            # "session A closed" is no longer true once a new A is open.
+            self.say_status(self._status_default)
         async with self.pane_mounted:
             self.pane_mounted.notify_all()
         return pane
@@ -274,14 +295,19 @@ class TxplayApp(App[int]):
     def _step_submitted(self, event: SessionPane.StepSubmitted) -> None:
         self.submit(event.pane.session_name, event.text)
 
-    def submit(self, session: str, text: str) -> None:
-        """Run `text` in a session; `clear` only clears the pane."""
+    def submit(self, session: str, text: str) -> int | None:
+        """Run `text` in a session (`clear` only clears the pane); returns the step's index."""
         if self.workspace is None:
-            return
+            return None
         pane = self.pane(session)
         if pane is not None and text.strip() in ("\\clear", "clear"):
             pane.log_view.clear()
-        self.workspace.submit(session, text)
+        return self.workspace.submit(session, text).index
+
+    def say_status(self, text: str, about: tuple[str, ...] = ()) -> None:
+        """Put `text` on the status line; `about`: the sessions it speaks of (it goes when one opens again)."""
+        self._status_about = set(about)
+        self.status_line.update(text)
 
     @on(SessionPane.CancelRequested)
     def _cancel_requested(self, event: SessionPane.CancelRequested) -> None:
@@ -304,8 +330,15 @@ class TxplayApp(App[int]):
             pane.log_view.waiting(event.index, event.wait)
         elif isinstance(event, StepFinished):
             pane = self.pane(event.result.session)
+            unsent = tuple(m.subject for m in event.result.messages if getattr(m, "topic", None) == "savepoint-never-sent")
+            if unsent:
+                self._step_notes[event.result.index] = unsent
             if pane is not None:
                 pane.log_view.finished(event.result, event.waited, event.after)
+                if event.result.index in self._help_steps:
+                    self._help_steps.discard(event.result.index)
+                    for line in self.key_help():
+                        pane.log_view.note(line, style="")
             self.refresh_committed(tables=event.result.kind == "sql")
 
     def _kind(self, index: int) -> str:
@@ -352,7 +385,7 @@ class TxplayApp(App[int]):
         if active == "tab-locks":
             self.lock_graph.show(snap.locks, now)
         elif active == "tab-timeline":
-            self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions))
+            self.timeline.show(snap.timeline, tuple(s.name for s in snap.sessions), self._step_notes)
         label = f"Lock graph ({len(snap.locks)})" if snap.locks else "Lock graph"
         if self.bottom.is_mounted and label != self._locks_label:
             self._locks_label = label
@@ -434,8 +467,28 @@ class TxplayApp(App[int]):
             self.submit(pane.session_name, f"\\{command}")
 
     def action_help(self) -> None:
-        """Show the command list in the focused pane."""
-        self.action_txn("help")
+        """Show the command list in the focused pane, then the keys."""
+        pane = self.focused_pane()
+        if pane is not None:
+            index = self.submit(pane.session_name, "\\help")
+            if index is not None:
+                self._help_steps.add(index)
+
+    def key_help(self) -> list[str]:
+        """The keys, as F1 lists them after the commands."""
+        lines = ["keys:"]
+        for binding in self.BINDINGS:
+            assert isinstance(binding, Binding)
+            if binding.action in ("next_step", "restart") and self.demo is None:
+                continue
+            lines.append(f"  {self.get_key_display(binding):10} {binding.description}")
+        lines += [
+            "  Tab        complete a name, or go to the next field",
+            "  Enter      run (a Python block: a blank line runs it); ctrl+j a new line; ↑ ↓ history",
+            f"  {'f12':10} also reaches the committed-data table list (Enter opens it; ctrl+p \"Table: …\" too)",
+            f"  {'esc':10} leave a zoomed pane",
+        ]
+        return lines
 
     def action_cancel(self) -> None:
         """Cancel the focused pane's waiting statement."""
@@ -468,26 +521,69 @@ class TxplayApp(App[int]):
             self.notify("the last session stays open; quit with ctrl+q", severity="warning")
             return
         self.notify(f"closing {pane.session_name}…", timeout=2)
+        if self.screen.maximized is pane:
+            self.screen.minimize()
         message = await ws.close_session(pane.session_name)
         await pane.remove()
         self.notify(message, timeout=6)
-        self.status_line.update(message)
+        self.say_status(message, about=(pane.session_name,))
         remaining = self.query(SessionPane)
         if remaining:
             remaining.first().input.focus()
 
     def action_toggle_panels(self) -> None:
-        """Collapse or expand every pane's live panels (for small terminals)."""
-        self.screen.toggle_class("-panels-collapsed")
+        """Cycle what the panes show: log and panels, the panels alone (all the room for them), the log alone."""
+        views = self.PANEL_VIEWS
+        self.panel_view = views[(views.index(self.panel_view) + 1) % len(views)]
+        self.screen.set_class(self.panel_view == "panels", "-panels-only")
+        self.screen.set_class(self.panel_view == "log", "-log-only")
+        said = {"both": "log and panels", "panels": "panels only (ctrl+o: log only)", "log": "log only (ctrl+o: both)"}
+        self.notify(f"panes show: {said[self.panel_view]}", timeout=2)
+
+    def zoomable(self) -> SessionPane | TabbedContent | None:
+        """What ctrl+g zooms: the pane holding the focus, or the views across panes when they hold it."""
+        widget = self.focused
+        while widget is not None:
+            if widget is self.bottom:
+                return self.bottom
+            widget = widget.parent  # type: ignore[assignment]
+        return self.focused_pane()
 
     def action_zoom(self) -> None:
-        """Zoom the focused pane to the whole screen, or back."""
+        """Zoom the focused pane (or the views across panes) to the whole screen, or back."""
         if self.screen.maximized is not None:
             self.screen.minimize()
             return
-        pane = self.focused_pane()
-        if pane is not None:
-            self.screen.maximize(pane, container=False)
+        target = self.zoomable()
+        if target is not None:
+            self.screen.maximize(target, container=False)
+
+    def focus_stops(self) -> list[Any]:
+        """Where F12 goes, in order: each pane's input, then the committed-data table list."""
+        stops: list[Any] = [pane.input for pane in self.query(SessionPane)]
+        stops.append(self.committed.select)
+        return stops
+
+    def action_next_pane(self, step: int = 1) -> None:
+        """Move the focus to the next pane (then the table list); a zoomed view follows it."""
+        stops = self.focus_stops()
+        around = self.focused.ancestors_with_self if self.focused is not None else []
+        current = next((i for i, stop in enumerate(stops) if stop in around), -1)  # the Select's list is inside it
+        target = stops[(current + step) % len(stops)]
+        if target is self.committed.select:
+            self.bottom.active = "tab-committed"
+        zoomed = self.screen.maximized is not None
+        if zoomed:
+            self.screen.minimize()
+        target.focus()
+        if zoomed:
+            zoom = self.bottom if target is self.committed.select else target.parent
+            self.screen.maximize(zoom, container=False)
+
+    async def show_table(self, table: str) -> None:
+        """Show `table` in the committed-data view (the command palette's "Table: …")."""
+        self.bottom.active = "tab-committed"
+        self.committed.select.value = table
 
     def action_screenshot(self) -> None:
         """Save an SVG screenshot in the current folder."""

@@ -20,8 +20,9 @@ class TxplayCommands(Provider):
             ("New pane", app.action_new_pane, "open another session"),
             ("Close pane", app.action_close_pane, "close the focused session (rolls back its transaction)"),
             ("Screenshot", app.action_screenshot, "save an SVG screenshot"),
-            ("Toggle panels", app.action_toggle_panels, "collapse or expand the live panels"),
-            ("Zoom pane", app.action_zoom, "zoom the focused pane"),
+            ("Toggle panels", app.action_toggle_panels, "log and panels → panels only → log only, ctrl+o"),
+            ("Zoom pane", app.action_zoom, "zoom the focused pane (or the views below), ctrl+g"),
+            ("Next pane", app.action_next_pane, "move to the next pane, F12"),
             ("Theme", app.action_change_theme, "choose a theme"),
             ("Async mode", partial(app.action_txn, "mode async"), "`session` becomes the AsyncSession"),
             ("Sync mode", partial(app.action_txn, "mode sync"), "`session` is the sync Session"),
@@ -38,6 +39,8 @@ class TxplayCommands(Provider):
                 commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "SQLite journal mode for the database"))
             for mode in ("deferred", "immediate", "exclusive"):
                 commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
+        for table in app.committed.tables:
+            commands.append((f"Table: {table}", partial(app.show_table, table), "show its committed rows"))
         from playground.scenario import library
 
         for name in library.names():

@@ -76,6 +76,8 @@ class SpanCompositor(Compositor):
 class TxplayScreen(Screen):
     """The app's main screen, with the compositor above."""
 
+    ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status-line"  # a zoomed pane keeps the keys and the status in sight
+
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
         self._compositor = SpanCompositor()

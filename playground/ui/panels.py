@@ -99,14 +99,14 @@ class TransactionPanel(_SizedStatic):
 
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
-        self._rows: tuple[TransactionRow, ...] | None = None
+        self._rows: tuple[tuple[TransactionRow, ...], tuple[TransactionRow, ...]] | None = None
 
-    def show(self, rows: tuple[TransactionRow, ...]) -> None:
-        """Draw the tree unless unchanged."""
-        if rows == self._rows:
+    def show(self, rows: tuple[TransactionRow, ...], unsent: tuple[TransactionRow, ...] = ()) -> None:
+        """Draw the tree (and the savepoints that ended unsent) unless unchanged."""
+        if (rows, unsent) == self._rows:
             return
-        self._rows = rows
-        self.draw(render.transactions(rows), (len(rows), self.size.width))
+        self._rows = (rows, unsent)
+        self.draw(render.transactions(rows, unsent), (len(rows) + len(unsent), self.size.width))
 
 
 class LockPanel(_SizedStatic):

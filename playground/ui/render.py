@@ -32,21 +32,55 @@ PANEL_STYLES = {
     "expunged": "magenta",
 }
 BADGE_STYLES = {"idle": "black on grey70", "active": "black on green", "failed": "white on red", "waiting": "black on yellow"}
+NOTICE_STYLE = "cyan"
 
 
-def badge(snapshot: SessionSnapshot) -> Text:
-    """The status badge of a pane header."""
-    return Text(f" {snapshot.badge} ", style=BADGE_STYLES.get(snapshot.status, "reverse"))
+def badge(snapshot: SessionSnapshot, text: str | None = None) -> Text:
+    """The status badge of a pane header (`text`: a shorter wording of it)."""
+    return Text(f" {snapshot.badge if text is None else text} ", style=BADGE_STYLES.get(snapshot.status, "reverse"))
 
 
-def header(snapshot: SessionSnapshot) -> Text:
-    """`A  sqlite · SERIALIZABLE  [badge]`."""
-    text = Text.assemble((f" {snapshot.name} ", "bold reverse"), " ", (snapshot.backend, "dim"), " · ", (snapshot.isolation, "dim"))
-    if snapshot.mode == "async":
-        text.append(" · async", style="dim")
-    text.append("  ")
-    text.append_text(badge(snapshot))
-    return text
+def short_badge(snapshot: SessionSnapshot, waits: tuple[LockWait, ...] = (), now: float = 0.0) -> str:
+    """The badge in a few cells, for narrow panes: `idle`, `in txn`, `sp×2`, `FAILED`, `wait 3.2s A`."""
+    if snapshot.status == "waiting":
+        mine = [w for w in waits if w.waiter == snapshot.name]
+        if not mine:
+            return f"wait {','.join(snapshot.waiting_for)}".strip()
+        return f"wait {max(0.0, now - mine[0].since):.1f}s {','.join(mine[0].holders) or '?'}"
+    if snapshot.status == "failed":
+        return "FAILED"
+    if snapshot.status == "idle":
+        return "idle"
+    depth = sum(1 for row in snapshot.transactions if row.nested)
+    return f"sp×{depth}" if depth else "in txn"
+
+
+def header(snapshot: SessionSnapshot, width: int | None = None, waits: tuple[LockWait, ...] = (), now: float = 0.0) -> Text:
+    """`A  sqlite · SERIALIZABLE  [badge]`, shortened to fit `width`: the badge goes last of all.
+
+    Narrower, the backend goes first, then the isolation level, then the badge is said short.
+    """
+    name = Text(f" {snapshot.name} ", style="bold reverse")
+    mode = " · async" if snapshot.mode == "async" else ""
+    details = [f"{snapshot.backend} · {snapshot.isolation}{mode}", f"{snapshot.isolation}{mode}", ""]
+    short = short_badge(snapshot, waits, now)
+    badges = [None, short] if short != snapshot.badge else [None]
+    candidates = [(d, b) for b in badges for d in details]
+    for detail, wording in candidates:
+        text = name.copy()
+        if detail:
+            text.append(" ")
+            text.append(detail, style="dim")
+        text.append("  ")
+        text.append_text(badge(snapshot, wording))
+        if width is None or text.cell_len <= width:
+            return text
+    return text  # the shortest of all: cut by the widget if it still does not fit
+
+
+def notice(message: str) -> Text:
+    """A step message that explains a surprise (an engine `Notice`), marked as such."""
+    return Text.assemble(("» ", f"bold {NOTICE_STYLE}"), (message, NOTICE_STYLE))
 
 
 def object_line(row: ObjectRow) -> Text:
@@ -78,6 +112,20 @@ def object_line(row: ObjectRow) -> Text:
     return text
 
 
+def vanished_line(vanished: tuple[str, ...]) -> Text:
+    """One line: which objects just left the panel because nothing referenced them, and how to keep one."""
+    example = vanished[-1]
+    cls, _, ident = example.partition("(")
+    ident = ident.rstrip(")")
+    keep = f"u = session.get({cls}, {ident})" if ident not in ("", "?") else "u = ..."
+    text = Text.assemble(
+        ("gone, unreferenced: ", "bold dim"), (", ".join(vanished), "dim"), (" · keep one: ", "dim"), (keep, NOTICE_STYLE),
+    )
+    text.no_wrap = True
+    text.overflow = "ellipsis"
+    return text
+
+
 def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:
     """The Objects panel's lines: a heading per panel with its count, then its rows (unrendered)."""
     groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}
@@ -91,18 +139,22 @@ def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:
     return lines or [Text("no objects", style="dim")]
 
 
-def transactions(rows: tuple[TransactionRow, ...]) -> RenderableType:
-    """The Transactions panel: the root and its savepoints as a tree."""
+def transactions(rows: tuple[TransactionRow, ...], unsent: tuple[TransactionRow, ...] = ()) -> RenderableType:
+    """The Transactions panel: the root and its savepoints as a tree, each savepoint with its
+    name on the database; under the root, the savepoints that ended without ever being sent."""
     if not rows:
         return Text("no transaction", style="dim")
     tree: Tree | None = None
     node: Tree | None = None
     for row in rows:
         label = Text(row.name, style="bold")
+        if row.sql_name and row.sql_name != row.name:
+            label.append(f" ({row.sql_name})", style="dim")
         label.append(f" {row.origin.lower()}", style="dim")
         label.append(f" {row.state}", style="green" if row.state == "active" else "bold red")
         if row.nested:
-            label.append("  SAVEPOINT sent" if row.emitted else "  SAVEPOINT not sent yet", style="dim" if row.emitted else "yellow")
+            if not row.emitted:
+                label.append("  SAVEPOINT not sent yet", style="yellow")
         else:
             label.append("  BEGIN sent" if row.emitted else "  not begun on the database yet", style="dim" if row.emitted else "yellow")
         if tree is None:
@@ -111,6 +163,8 @@ def transactions(rows: tuple[TransactionRow, ...]) -> RenderableType:
             assert node is not None
             node = node.add(label)
     assert tree is not None
+    for row in unsent:
+        tree.add(Text.assemble((row.name, "dim strike"), (f" {row.state} · never sent", "dim italic")))
     return tree
 
 
@@ -181,7 +235,7 @@ def step_result(result: StepResult, *, show_input: bool = True) -> list[Renderab
     if result.value is not None and result.rows is None:
         out.append(Text(f"→ {result.value}", style="bold"))
     for message in result.messages:
-        out.append(Text(message, style="italic"))
+        out.append(notice(message) if getattr(message, "topic", None) else Text(message, style="italic"))
     if result.error is not None:
         out.append(Text(f"✗ {result.error.type}: {result.error.message}", style="bold red"))
         if result.error.hint:

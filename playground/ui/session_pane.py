@@ -14,6 +14,7 @@ from textual.widgets import Static
 from playground.engine.snapshot import LockWait, SessionSnapshot
 from playground.ui import render
 from playground.ui.history import History
+from playground.ui.pane_header import PaneHeader
 from playground.ui.panels import LockPanel, ObjectPanel, TransactionPanel
 from playground.ui.session_input import SessionInput
 from playground.ui.step_log import StepLog
@@ -21,6 +22,8 @@ from playground.ui.step_log import StepLog
 
 class SessionPane(Vertical):
     """A pane for one session. It sends `StepSubmitted`; the app runs the step."""
+
+    ALLOW_MAXIMIZE = True  # ctrl+g zooms the pane holding the focus (the pane itself takes none)
 
     @dataclass
     class StepSubmitted(Message):
@@ -49,11 +52,12 @@ class SessionPane(Vertical):
         super().__init__(id=f"pane-{name}", classes="session-pane", **kwargs)
         self.session_name = name
         self.snapshot: SessionSnapshot | None = None
-        self.header = Static(Text(f" {name} ", style="bold reverse"), classes="pane-header", markup=False)
+        self.header = PaneHeader(name, classes="pane-header")
         self.log_view = StepLog(classes="pane-log")
         self.queued = Static("", classes="pane-queued", markup=False)
         self.input = SessionInput(history, completions, classes="pane-input", compact=True, placeholder=f"SQL, Python or \\command in {name} (help)")
         self.objects = ObjectPanel(classes="pane-objects")
+        self.vanished = Static("", classes="pane-vanished", markup=False)
         self.transactions = TransactionPanel(classes="pane-transactions")
         self.locks = LockPanel(classes="pane-locks")
 
@@ -64,6 +68,7 @@ class SessionPane(Vertical):
         yield self.input
         with Vertical(classes="pane-panels"):
             yield self.objects
+            yield self.vanished
             with Horizontal(classes="pane-small-panels"):
                 yield self.transactions
                 yield self.locks
@@ -73,6 +78,7 @@ class SessionPane(Vertical):
         self.transactions.border_title = "Transactions"
         self.locks.border_title = "Locks"
         self.queued.display = False
+        self.vanished.display = False
 
     @on(SessionInput.Submitted)
     def _submitted(self, event: SessionInput.Submitted) -> None:
@@ -91,13 +97,15 @@ class SessionPane(Vertical):
         """Draw a new snapshot of this session."""
         previous = self.snapshot
         self.snapshot = snapshot
-        if previous is None or (previous.badge, previous.isolation, previous.mode) != (snapshot.badge, snapshot.isolation, snapshot.mode):
-            # One line, always: no layout pass (a layout pass re-renders every scrollbar on screen).
-            self.header.update(render.header(snapshot), layout=False)
+        self.header.show(snapshot, waits, now)
         self.set_class(snapshot.status == "waiting", "-waiting")
         self.set_class(snapshot.status == "failed", "-failed")
         self.objects.show(snapshot.objects)
-        self.transactions.show(snapshot.transactions)
+        if previous is None or previous.vanished != snapshot.vanished:
+            self.vanished.display = bool(snapshot.vanished)
+            if snapshot.vanished:
+                self.vanished.update(render.vanished_line(snapshot.vanished))
+        self.transactions.show(snapshot.transactions, snapshot.unsent)
         self.locks.show(snapshot, waits, now)
 
     def show_queue(self, steps: list[str], runs_next: bool = False) -> None:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from collections import deque
+
+from rich.console import RenderableType
 from rich.text import Text
+from textual import events
 from textual.geometry import Size
 from textual.reactive import Reactive
 from textual.widgets import RichLog
@@ -12,7 +16,13 @@ from playground.ui import render
 
 
 class StepLog(RichLog):
-    """A RichLog that knows how to write steps."""
+    """A RichLog that knows how to write steps, and wraps them again when its width changes.
+
+    RichLog keeps lines rendered at the width they were written at; the log keeps what it
+    wrote (the last `REWRAP` entries) and writes it again at the new width.
+    """
+
+    REWRAP = 600
 
     DEFAULT_CSS = """
     StepLog { background: $surface; }
@@ -30,26 +40,54 @@ class StepLog(RichLog):
             self._scroll_update(size)
 
     def __init__(self, **kwargs) -> None:
-        super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, **kwargs)
+        # min_width=1: RichLog's default (78) renders wider than a pane, cutting every line.
+        super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, min_width=1, **kwargs)
+        self._written: deque[RenderableType] = deque(maxlen=self.REWRAP)
+        self._wrapped_at = 0
+
+    def put(self, renderable: RenderableType) -> None:
+        """Write `renderable`, and keep it to wrap again on a resize."""
+        self._written.append(renderable)
+        self.write(renderable)
+
+    def clear(self) -> StepLog:
+        """Empty the log (and what it keeps to wrap again)."""
+        self._written.clear()
+        return super().clear()
+
+    def on_resize(self, event: events.Resize) -> None:
+        width = self.scrollable_content_region.width
+        if self._wrapped_at and width != self._wrapped_at and self._written:
+            self._rewrap()
+        self._wrapped_at = width
+
+    def _rewrap(self) -> None:
+        at_end = self.scroll_y >= self.max_scroll_y
+        kept = list(self._written)
+        super().clear()
+        for renderable in kept:
+            self.write(renderable, scroll_end=False)
+        if at_end:
+            self.scroll_end(animate=False, immediate=True)
 
     def started(self, index: int, text: str, kind: str) -> None:
         """Echo the input when its step starts."""
-        self.write(render.step_input(index, text, kind))
+        self.put(render.step_input(index, text, kind))
 
     def waiting(self, index: int, wait: LockWait) -> None:
         """Say that step `index` waits, on whom and for what."""
         line = Text(f"⏳ [{index}] waiting on {', '.join(wait.holders) or 'a lock'}: {wait.lock}", style="bold yellow")
-        self.write(line)
+        self.put(line)
 
     def finished(self, result: StepResult, waited: bool, after: int) -> None:
         """Write what a step did; after a wait, say when it ended."""
         if waited:
-            self.write(Text(f"↳ [{result.index}] finished after step {after} (waited {result.waited:.1f} s)", style="yellow"))
+            self.put(Text(f"↳ [{result.index}] finished after step {after} (waited {result.waited:.1f} s)", style="yellow"))
         parts = render.step_result(result, show_input=False)
         for part in parts:
-            self.write(part)
+            self.put(part)
         if not parts:
-            self.write(Text("✓ done; no SQL was sent", style="dim"))
+            self.put(Text("✓ done; no SQL was sent", style="dim"))
 
     def expectations(self, checks: list[dict]) -> None:
         """Show a scenario step's expectations as passed or failed."""
@@ -58,8 +96,8 @@ class StepLog(RichLog):
             line = Text(f"  => {check['text']} {mark}", style=style)
             if not check["passed"] and check.get("reason"):
                 line.append(f"  ({check['reason']})", style="red")
-            self.write(line)
+            self.put(line)
 
     def note(self, text: str, style: str = "italic cyan") -> None:
         """A line of narration or a notice."""
-        self.write(Text(text, style=style))
+        self.put(Text(text, style=style))

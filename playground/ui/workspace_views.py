@@ -14,7 +14,7 @@ from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Select, Static
+from textual.widgets import Select, Static, TabbedContent
 
 from playground.engine.events import CommittedTable
 from playground.engine.snapshot import LockWait, TimelineEntry
@@ -261,6 +261,11 @@ class CommittedView(Vertical):
             self.select.value = tables[0]
 
     @property
+    def tables(self) -> list[str]:
+        """The tables offered."""
+        return list(self._tables or ())
+
+    @property
     def current(self) -> str | None:
         """The table shown, if any."""
         value = self.select.value
@@ -294,6 +299,12 @@ def _fit(text: str, width: int) -> str:
     return set_cell_size(text, width)
 
 
+class CrossViews(TabbedContent):
+    """The views across panes, as tabs; ctrl+g zooms them like a pane (a TabbedContent takes no focus)."""
+
+    ALLOW_MAXIMIZE = True
+
+
 class LockGraph(VerticalScroll):
     """Every waiter → holder edge, with the lock and how long."""
 
@@ -320,14 +331,15 @@ class Timeline(VerticalScroll):
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.body = Static("", markup=False)
-        self._drawn: tuple[tuple[TimelineEntry, ...], tuple[str, ...]] | None = None
+        self._drawn: tuple[object, ...] | None = None
 
     def compose(self):
         yield self.body
 
-    def show(self, entries: tuple[TimelineEntry, ...], sessions: tuple[str, ...]) -> None:
-        """Draw the swimlanes unless unchanged."""
-        key = (entries, sessions)
+    def show(self, entries: tuple[TimelineEntry, ...], sessions: tuple[str, ...], unsent: dict[int, tuple[str, ...]] | None = None) -> None:
+        """Draw the swimlanes unless unchanged; `unsent`: per step, the savepoints it ended without sending."""
+        unsent = unsent or {}
+        key = (entries, sessions, tuple(unsent.items()))
         if key == self._drawn:
             return
         self._drawn = key
@@ -341,13 +353,13 @@ class Timeline(VerticalScroll):
             table.add_column(lane, ratio=1, no_wrap=True, overflow="ellipsis")
         for entry in entries:
             cells = [Text("")] * len(lanes)
-            cells[lanes.index(entry.session)] = _timeline_cell(entry)
+            cells[lanes.index(entry.session)] = _timeline_cell(entry, unsent.get(entry.index, ()))
             table.add_row(str(entry.index), *cells)
         self.body.update(table)
         self.scroll_end(animate=False)
 
 
-def _timeline_cell(entry: TimelineEntry) -> Text:
+def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = ()) -> Text:
     first = entry.input.strip().splitlines()[0] if entry.input.strip() else ""
     styles = {"✓": "green", "✗": "red", "⏳": "yellow", "running": "blue", "queued": "dim"}
     mark = entry.outcome
@@ -358,4 +370,6 @@ def _timeline_cell(entry: TimelineEntry) -> Text:
     text.append(first)
     if entry.done_after is not None:
         text.append(f" → {mark} at {entry.done_after}", style=styles.get(mark, ""))
+    for name in unsent:
+        text.append(f" ∅ {name} never sent", style="italic cyan")
     return text

@@ -261,3 +261,74 @@ async def test_a_transaction_getting_its_connection_is_not_shown_as_failed(works
         event.remove(engine, "begin", on_begin)
     assert seen == [("active", "in transaction", ["active"])]
     assert workspace.snapshot().session("A").status == "active"
+
+
+def unsent(ws: Workspace, session: str = "A") -> list[tuple[str, str]]:
+    """Savepoints of the open transaction that ended without ever being sent: (name, how)."""
+    return [(r.name, r.state) for r in ws.snapshot().session(session).unsent]
+
+
+def topics(result) -> list[str]:
+    """The topics of a step's notices."""
+    return [getattr(m, "topic", None) for m in result.messages if getattr(m, "topic", None)]
+
+
+async def test_savepoint_rolled_back_before_it_was_sent_is_shown_as_never_sent(workspace):
+    await ok(workspace, "A", "select 1")
+    await ok(workspace, "A", "n = session.begin_nested()")
+    result = await ok(workspace, "A", "n.rollback()")
+    assert not any("SAVEPOINT" in s for s in statements(result))
+    assert topics(result) == ["savepoint-never-sent"]
+    assert "n rolled back without ever being sent" in " ".join(result.messages)
+    assert names(workspace) == ["transaction"]
+    assert unsent(workspace) == [("n", "rolled back")]
+    assert workspace.snapshot().session("A").to_json()["never_sent_savepoints"][0]["name"] == "n"
+    # A released one too; both last as long as their transaction.
+    result = await ok(workspace, "A", "with session.begin_nested():\n    pass\n")
+    assert "released without ever being sent" in " ".join(result.messages)
+    assert unsent(workspace) == [("n", "rolled back"), ("sp1", "released")]
+    await ok(workspace, "A", "rollback")
+    assert unsent(workspace) == []
+
+
+async def test_savepoints_ended_with_their_whole_transaction_get_no_notice(workspace):
+    await ok(workspace, "A", "select 1")
+    result = await ok(workspace, "A", "session.begin_nested()\nsession.rollback()")
+    assert topics(result) == []
+    await ok(workspace, "A", "select 1")
+    result = await ok(workspace, "A", "session.begin_nested()\nsession.commit()")
+    assert topics(result) == []
+
+
+async def test_nested_rollback_says_it_ended_the_savepoint_where_rollback_to_keeps_it(workspace):
+    await ok(workspace, "A", "m = session.begin_nested(); session.execute(text('select 1'))")
+    result = await ok(workspace, "A", "m.rollback()")
+    assert [s for s in statements(result) if s.startswith("ROLLBACK")] == ["ROLLBACK TO SAVEPOINT sa_savepoint_1"]
+    said = " ".join(result.messages)
+    assert "m (sa_savepoint_1) rolled back and ended" in said and "keeps it open" in said
+    assert names(workspace) == ["transaction"]
+    await ok(workspace, "A", "\\savepoint")
+    await ok(workspace, "A", "select 1")
+    result = await ok(workspace, "A", "\\rollback-to")
+    assert topics(result) == []
+    assert "it is open again" in " ".join(result.messages)
+    assert names(workspace) == ["transaction", "sp1"]
+
+
+async def test_savepoint_shows_its_sql_name_and_answers_to_it(workspace):
+    await ok(workspace, "A", "select 1")
+    await ok(workspace, "A", "\\savepoint")
+    assert workspace.snapshot().session("A").transactions[1].sql_name is None
+    await ok(workspace, "A", "select 1")
+    row = workspace.snapshot().session("A").transactions[1]
+    assert (row.name, row.sql_name) == ("sp1", "sa_savepoint_1")
+    assert workspace.snapshot().session("A").to_json()["transactions"][1]["sql_name"] == "sa_savepoint_1"
+    for text in ("ROLLBACK TO sa_savepoint_1", "\\rollback-to sa_savepoint_1"):
+        result = await ok(workspace, "A", text)
+        assert "rolled back to savepoint sp1" in " ".join(result.messages)
+        # SQLAlchemy opens it anew (sa_savepoint_2 once sent); the first SQL name still finds it.
+        await ok(workspace, "A", "select 1")
+    assert workspace.snapshot().session("A").transactions[1].sql_name == "sa_savepoint_3"
+    result = await ok(workspace, "A", "RELEASE sa_savepoint_1")
+    assert "savepoint sp1 released" in " ".join(result.messages)
+    assert names(workspace) == ["transaction"]

@@ -94,3 +94,12 @@ async def show_big_table(pilot, rows: int):
     view = app.committed.rows
     assert view.table == "big" and view.total == rows, (view.table, view.total)
     return view
+
+
+def drawn(widget) -> str:
+    """What `widget` shows on screen now, line by line, as plain text."""
+    from textual.geometry import Region
+
+    width, height = widget.size
+    strips = widget.render_lines(Region(0, 0, width, height))
+    return "\n".join("".join(segment.text for segment in strip).rstrip() for strip in strips)

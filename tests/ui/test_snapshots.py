@@ -1,4 +1,5 @@
-"""SVG snapshots of the main screens at a projector's 100×30 and a large 220×60."""
+"""SVG snapshots of the main screens at a projector's 100×30 and a large 220×60, and a zoomed
+pane at 80×24."""
 
 from __future__ import annotations
 
@@ -61,3 +62,16 @@ def test_savepoint_rolled_back_with_expunged_object(snap_compare, app_factory, s
 @pytest.mark.parametrize("size", SIZES, ids=lambda s: f"{s[0]}x{s[1]}")
 def test_demo_mode_with_narration(snap_compare, app_factory, size):
     assert snap_compare(app_factory(scenario="flush_is_not_commit"), terminal_size=size, run_before=_demo)
+
+
+async def _zoomed_small(pilot) -> None:
+    await pilot.pause()
+    await run_in(pilot, "A", "u = session.get(User, 1)")
+    await run_in(pilot, "A", "\\savepoint")
+    await run_in(pilot, "A", "u.name = 'annie'; session.flush()")
+    await pilot.press("ctrl+g")
+    await _settled(pilot)
+
+
+def test_zoomed_pane_at_80x24(snap_compare, app_factory):
+    assert snap_compare(app_factory(), terminal_size=(80, 24), run_before=_zoomed_small)
