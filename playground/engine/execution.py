@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Result, Row
+from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from playground.engine.errors import PlaygroundError as StepError
@@ -70,10 +71,15 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
         if result.returns_rows:
             _collect_rows(result, outcome)
         else:
-            count = result.rowcount
-            if count is not None and count >= 0:
-                outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
+            _count_rows(result, outcome)
     return outcome
+
+
+def _count_rows(result: Any, outcome: Outcome) -> None:
+    """`n rows affected` for a result without rows, where the driver knows the count."""
+    count = getattr(result, "rowcount", None)
+    if isinstance(count, int) and count >= 0:
+        outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
 
 
 _READS = re.compile(r"\s*(select|with\s+\w+\s+as|values|table)\b(?![\s\S]*\b(insert|update|delete|for\s+update|for\s+share|skip\s+locked)\b)", re.I)
@@ -212,7 +218,11 @@ def _set_value(outcome: Outcome, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, Result):
-        _collect_rows(value, outcome)
+        if _returns_asked_rows(value):
+            _collect_rows(value, outcome)
+        else:
+            # A DML statement's result has no rows to read: its row count, as an SQL step shows it.
+            _count_rows(value, outcome)
         return
     if isinstance(value, list) and value and all(isinstance(r, Row) for r in value[:MAX_ROWS]):
         outcome.columns = tuple(value[0]._fields)
@@ -220,6 +230,29 @@ def _set_value(outcome: Outcome, value: Any) -> None:
         outcome.rows_omitted = max(0, len(value) - MAX_ROWS)
     outcome.value = value
     outcome.has_value = True
+
+
+def _returns_asked_rows(result: Result[Any]) -> bool:
+    """Whether a result holds rows the statement asked for (a SELECT, a RETURNING clause).
+
+    An ORM UPDATE/DELETE with synchronize_session='fetch' fetches RETURNING rows for the ORM's
+    own use: the result then says it returns rows but gives none. SQLAlchemy has no public flag
+    for "RETURNING was asked for", so the execution context's own is read here.
+    """
+    returns_rows = getattr(result, "returns_rows", None)
+    if returns_rows is None:
+        # An ORM result (an ORM bulk INSERT without RETURNING gives one closed, without rows).
+        try:
+            result.keys()
+        except ResourceClosedError:
+            return False
+        return True
+    if not returns_rows:
+        return False
+    context = getattr(result, "context", None)
+    if not any(getattr(context, flag, False) for flag in ("isinsert", "isupdate", "isdelete")):
+        return True
+    return bool(getattr(context, "_is_explicit_returning", True))
 
 
 def value_repr(value: Any) -> str:
