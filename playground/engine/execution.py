@@ -15,7 +15,15 @@ from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from playground.engine.errors import PlaygroundError as StepError
-from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
+from playground.engine.language import (
+    COMMANDS,
+    COMMAND_PREFIX,
+    Classified,
+    Command,
+    SqlStatement,
+    control_character_problem,
+    escape_colons,
+)
 from playground.engine.namespace import bound_names
 from playground.engine.session import PlaygroundSession
 
@@ -40,6 +48,10 @@ async def execute(ps: PlaygroundSession, item: Classified, index: int) -> Outcom
     """Run a classified input in `ps`; raises what the input raised."""
     if len(item.text) > MAX_INPUT:
         raise StepError(f"input of {len(item.text):,} characters is longer than txplay accepts ({MAX_INPUT:,})")
+    problem = control_character_problem(item.text)
+    if problem is not None:
+        # Refused before anything is sent: a pasted control character is never what was meant.
+        raise StepError(problem)
     if item.kind == "sql":
         return await _run_sql(ps, item.statements)
     if item.kind == "command":

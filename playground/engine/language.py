@@ -37,6 +37,8 @@ SQL_KEYWORDS = frozenset(
 _PYTHON_AFTER_KEYWORD = re.compile(r"\s*(\(|\.|\[|=(?!=)|,|:(?!:)|\+=|-=)")
 _SQL_WITH = re.compile(r"with\s+(recursive\s+)?\w+\s*(\([^)]*\)\s*)?as\s*(not\s+)?(materialized\s+)?\(", re.I)
 _WORD = re.compile(r"[A-Za-z_][A-Za-z_\-]*")
+_TYPED_SPACE = " \t\r\n"
+_COMMAND_SPACE = re.compile(r"[ \t\r\n]+")
 
 
 @dataclass(frozen=True)
@@ -68,11 +70,12 @@ class Classified:
 
 def classify(text: str) -> Classified:
     """Decide whether `text` is SQL, Python or a command."""
-    stripped = text.strip()
+    # Only the whitespace a user types: str.strip() would also drop control characters (\x1c…).
+    stripped = text.strip(_TYPED_SPACE)
     if not stripped:
         return Classified("empty", text)
     if stripped.startswith(COMMAND_PREFIX):
-        words = stripped[len(COMMAND_PREFIX) :].split()
+        words = [word for word in _COMMAND_SPACE.split(stripped[len(COMMAND_PREFIX) :]) if word]
         name = words[0].lower() if words else ""
         return Classified("command", text, command=Command(name, tuple(words[1:])))
     if stripped.lower() in ("help", "help()", "?"):
@@ -198,3 +201,32 @@ def escape_colons(stmt: str) -> str:
             quote = ch
         out.append(ch)
     return "".join(out)
+
+
+# C0 controls, DEL and C1 controls, except tab, newline and carriage return (README: refused).
+_CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+_C0_NAMES = (
+    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
+    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
+).split()
+
+
+def control_character_problem(text: str) -> str | None:
+    """Why `text` may not run because it holds a control character, or None when it holds none.
+
+    Names the first one (code point, abbreviation, line and column) and counts the others.
+    """
+    match = _CONTROL_CHARACTER.search(text)
+    if match is None:
+        return None
+    char = match.group()
+    code = ord(char)
+    name = _C0_NAMES[code] if code < 0x20 else "DEL" if code == 0x7F else "C1 control"
+    line = text.count("\n", 0, match.start()) + 1
+    column = match.start() - (text.rfind("\n", 0, match.start()) + 1) + 1
+    others = len(_CONTROL_CHARACTER.findall(text)) - 1
+    more = f" (and {others} more)" if others else ""
+    return (
+        f"the input holds the control character U+{code:04X} ({name}) at line {line}, column {column}{more}; "
+        "nothing ran: only tab, newline and carriage return may be typed (build others with chr() / char())"
+    )
