@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ast
+import keyword
 import re
 from dataclasses import dataclass
 
@@ -29,14 +31,17 @@ COMMANDS: dict[str, str] = {
 SQL_KEYWORDS = frozenset(
     """select insert update delete with create drop alter begin commit rollback savepoint release
     start end pragma explain set show values replace truncate lock grant revoke analyze vacuum
-    reindex describe call do table reset declare fetch merge upsert abort prepare deallocate
-    listen notify discard comment checkpoint cluster refresh load use handler kill""".split()
+    reindex describe desc call do table reset declare fetch merge upsert abort prepare deallocate
+    listen unlisten notify discard comment checkpoint cluster refresh load use handler kill copy
+    execute close move security import reassign attach detach optimize repair check checksum
+    rename flush purge xa""".split()
 )
+# SQL keywords that are a whole statement alone; any other keyword alone is a Python name.
+BARE_SQL = frozenset("begin commit rollback end savepoint release abort checkpoint vacuum analyze reindex cluster reset start".split())
 
-# A keyword followed by one of these is Python (`select(User)`, `values = 1`, `update.x`).
-_PYTHON_AFTER_KEYWORD = re.compile(r"\s*(\(|\.|\[|=(?!=)|,|:(?!:)|\+=|-=)")
-_SQL_WITH = re.compile(r"with\s+(recursive\s+)?\w+\s*(\([^)]*\)\s*)?as\s*(not\s+)?(materialized\s+)?\(", re.I)
-_WORD = re.compile(r"[A-Za-z_][A-Za-z_\-]*")
+# Leading whitespace and SQL comments (`-- …`, `/* … */`, MySQL's `# …`) before the first word.
+_LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
+_FIRST_WORD = re.compile(r"(\(\s*)*([A-Za-z_]\w*)")
 _TYPED_SPACE = " \t\r\n"
 _COMMAND_SPACE = re.compile(r"[ \t\r\n]+")
 
@@ -86,26 +91,51 @@ def classify(text: str) -> Classified:
 
 
 def looks_like_sql(text: str) -> bool:
-    """Whether `text` starts like an SQL statement rather than Python code."""
-    match = _WORD.match(text)
-    if not match:
+    """Whether `text` is SQL rather than Python, decided from the parse of the whole input.
+
+    Only input whose first word (after SQL comments and opening parentheses) is an SQL keyword
+    can be SQL. Then: input that is not valid Python is SQL (`select * from t`,
+    `with x as (select 1) select * from x`, `values (1), (2)`), except a keyword glued to a
+    bracket or dot in an unfinished input, which is Python with a typo (`select(User).where(`).
+    Input that is valid Python is Python (`select(User)`, `values = [1]`, `with session.begin():`),
+    except the few statements that read the same in both: SQL keywords alone (`commit;`,
+    `begin; commit`), and a keyword followed by whitespace and then a parenthesis or a sign, as
+    SQL is written and Python is not (`select (1 + 2) * 2`, `select -1`).
+    """
+    body = text[_LEADING_COMMENTS.match(text).end() :]
+    first = _FIRST_WORD.match(body)
+    if first is None or first.group(2).lower() not in SQL_KEYWORDS:
         return False
-    word = match.group().lower()
-    if word not in SQL_KEYWORDS:
-        return False
-    if word == "with":
-        return bool(_SQL_WITH.match(text))
-    rest = text[match.end() :]
-    if _PYTHON_AFTER_KEYWORD.match(rest):
-        return False
-    if rest.strip() == "" and _is_python_name_bound_hint(word):
-        return False
-    return True
+    word = first.group(2)
+    rest = body[first.end() :]
+    tree, incomplete = _parse_python(text)
+    if tree is None:
+        glued = first.group(1) is None and rest[:1] in ("(", ".", "[")
+        return not (incomplete and glued)
+    if first.group(1) is not None or keyword.iskeyword(word) or not tree.body:
+        return False  # `(select(User))`, `with session.begin():`, `import x`
+    if all(_is_bare_sql_word(stmt) for stmt in tree.body):
+        return True
+    after = rest.lstrip(" \t")
+    if not isinstance(tree.body[0], ast.Expr) or len(after) == len(rest):
+        return False  # `values = [1]`, `select(User).where(...)`, `values[0]`
+    return after[:1] == "(" or (after[:1] in ("-", "+", "~") and after[1:2] not in ("", " ", "\t", "=", "\n"))
 
 
-def _is_python_name_bound_hint(word: str) -> bool:
-    # A bare `values` or `table` alone is more likely a Python name than SQL.
-    return word not in {"begin", "commit", "rollback", "end", "savepoint", "release", "abort", "checkpoint", "vacuum", "analyze", "reset", "start"}
+def _parse_python(text: str) -> tuple[ast.Module | None, bool]:
+    """The Python parse of `text` (None if it is not Python), and whether it only ended too early."""
+    try:
+        tree = compile(text, "<input>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
+    except SyntaxError as exc:
+        message = str(exc.msg)
+        return None, "never closed" in message or "unexpected EOF" in message
+    except (ValueError, RecursionError, MemoryError, OverflowError):
+        return None, False
+    return tree, False
+
+
+def _is_bare_sql_word(stmt: ast.stmt) -> bool:
+    return isinstance(stmt, ast.Expr) and isinstance(stmt.value, ast.Name) and stmt.value.id.lower() in BARE_SQL
 
 
 def split_sql(text: str) -> list[SqlStatement]:

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import itertools
+import subprocess
+import textwrap
+from pathlib import Path
+
 import pytest
 
 from playground.engine import Workspace
+from playground.engine.language import classify, split_sql
 from tests.conftest import committed_rows, ok
 
 # -- a Python step whose last expression is a DML session.execute(...) -----------------------
@@ -131,3 +137,147 @@ async def test_the_headless_runner_refuses_a_control_character():
     assert report.exit_code == 0, report.events
     step = next(event for event in report.events if event["event"] == "step")
     assert step["status"] == "error" and step["sql"] == []
+
+
+# -- SQL or Python: decided from the parse of the whole input --------------------------------
+
+REPO = Path(__file__).resolve().parents[2]
+SEEDS = REPO.parent / "shared" / "seeds"
+
+SQL_THAT_LOOKS_LIKE_PYTHON = [
+    "select (1 + 2) * 2", "select (select count(*) from jobs) as n", "values (1), (2)", "VALUES (1)",
+    "with x as (select 1) select * from x", "with recursive t(n) as (select 1) select n from t", "select (1)",
+    "select -1", "select +1", "SELECT (setting in ('on', 'off')) AS b FROM pg_settings", "(select 1) union (select 2)",
+    "-- a comment first\nselect 1", "/* a comment first */ select 1", "commit;", "COMMIT", "begin; commit", "END;",
+    "ABORT;", "vacuum", "analyze;", "checkpoint", "UNLISTEN *;", "EXECUTE getrow_idx;", "kill 42", "set x = 1",
+    "select\n  1", "table items", "delete from jobs", "update items set stock = 1", "copy items to stdout",
+    "import foreign schema s from server x into y", "with x as (select 1) delete from jobs",
+]
+PYTHON_THAT_STARTS_WITH_A_KEYWORD = [
+    "select(User)", "select(User).where(User.id == 1)", "update(Item).values(stock=1)", "delete(Job)",
+    "values = [1, 2]", 'table = "x"', 'insert(Job).values(payload="p")', "values", "table", "values[0]",
+    "values.append(3)", "set([1, 2])", "begin = session.begin()", "commit_ = 1", "end - start", "select(User), 2",
+    "with session.begin():\n    pass", "with session.begin_nested() as sp:\n    session.add(Item(name='n'))",
+    "import os", "execute(1)", "close()", "kill(42)", "kill = 1", "flush", "show = False", "delete_ = 1",
+    "select(User).where(", "update(Item).values(stock=", "(select(User))", "# a comment\nselect(User)",
+    "values, table = 1, 2", "values += [3]", "delete: int = 1", "select = None", "lock = 1\nlock",
+    "await session.execute(select(User))", "values = await session.scalars(select(User))",
+]
+# Python as DESIGN.md (§3) writes it.
+DESIGN_PYTHON = [
+    "session.add(u)", "session.flush()", "sp = session.begin_nested()", "sp.rollback()", "await session.flush()",
+    "async with session.begin_nested():\n    pass", "u = session.get(User, 1)", "session.commit()",
+]
+
+
+@pytest.mark.parametrize("text", SQL_THAT_LOOKS_LIKE_PYTHON)
+def test_sql_classifies_as_sql(text):
+    assert classify(text).kind == "sql"
+
+
+@pytest.mark.parametrize("text", PYTHON_THAT_STARTS_WITH_A_KEYWORD + DESIGN_PYTHON)
+def test_python_classifies_as_python(text):
+    assert classify(text).kind == "python"
+
+
+def _isolation_specs() -> Path:
+    """PostgreSQL's isolation specs, as installed with the server's development files."""
+    try:
+        pgxs = subprocess.run(["pg_config", "--pgxs"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        pytest.skip("pg_config is not installed, so PostgreSQL's isolation specs cannot be found")
+    specs = Path(pgxs).parent.parent / "test" / "isolation" / "specs"
+    if not specs.is_dir() or not any(specs.glob("*.spec")):
+        pytest.skip(f"PostgreSQL's isolation specs are not installed at {specs.resolve()}")
+    return specs
+
+
+def spec_sql_blocks(text: str) -> list[str]:
+    """The SQL of every setup, teardown and step block of an isolation spec.
+
+    As isolationtester reads a spec: `#` starts a comment outside blocks, and a block runs from
+    `{` to the first `}`.
+    """
+    blocks, i = [], 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "#":
+            end = text.find("\n", i)
+            i = len(text) if end == -1 else end
+        elif ch == '"':
+            i = text.index('"', i + 1) + 1
+        elif ch == "{":
+            end = text.index("}", i)
+            blocks.append(text[i + 1 : end].strip())
+            i = end + 1
+        else:
+            i += 1
+    return [block for block in blocks if block]
+
+
+def test_every_step_of_postgresqls_isolation_specs_classifies_as_sql():
+    specs = sorted(_isolation_specs().glob("*.spec"))
+    python = []
+    count = 0
+    for spec in specs:
+        for block in spec_sql_blocks(spec.read_text(encoding="utf-8")):
+            # The block as pasted, and each of its statements typed alone.
+            for text in [block, *(stmt.text for stmt in split_sql(block))]:
+                count += 1
+                if classify(text).kind != "sql":
+                    python.append(f"{spec.name}: {text[:80]!r}")
+    assert python == []
+    assert count >= 2 * len(specs), f"only {count} SQL texts in {len(specs)} specs: are they read right?"
+
+
+def _seed_python() -> list[str]:
+    """Every line of the seed articles that is Python, and every block that starts with a keyword."""
+    if not SEEDS.is_dir():
+        pytest.skip(f"the seed articles are not here: {SEEDS} is absent")
+    texts = []
+    for path in sorted(SEEDS.glob("*.txt")):
+        lines = path.read_text(encoding="utf-8").splitlines()
+        for i, line in enumerate(lines):
+            stripped = line.strip()
+            if stripped.endswith(":"):
+                # A compound statement with its indented body, where the article kept the indentation;
+                depth = len(line) - len(line.lstrip())
+                body = list(itertools.takewhile(lambda l: not l.strip() or len(l) - len(l.lstrip()) > depth, lines[i + 1 :]))
+                # Where the article lost it, the header alone, with a body that does nothing.
+                stripped = textwrap.dedent("\n".join([line, *body])).strip() if body else f"{stripped}\n    pass"
+            try:
+                compile(stripped, "<seed>", "exec")
+            except SyntaxError:
+                continue
+            if stripped and stripped != "FAQ":  # a heading, not code
+                texts.append(stripped)
+    return texts
+
+
+def test_the_seed_articles_python_classifies_as_python():
+    texts = _seed_python()
+    assert len(texts) > 50 and any(text.startswith("with ") and "\n" in text for text in texts)
+    assert [text for text in texts if classify(text).kind != "python"] == []
+
+
+# (SQL that reads like Python, the backends where it is valid, the rows it gives)
+SQL_RUNS = [
+    ("select (1 + 2) * 2", None, [(6,)]),
+    ("select (select count(*) from jobs) as n", None, [(3,)]),
+    ("values (1), (2)", None, [(1,), (2,)]),
+    ("with x as (select 1) select * from x", None, [(1,)]),
+    ("select (1)", None, [(1,)]),
+    ("select -1", None, [(-1,)]),
+    ("-- a comment first\nselect 1", None, [(1,)]),
+    ("(select 1) union all (select 2)", ("postgresql", "mysql"), [(1,), (2,)]),
+]
+
+
+@pytest.mark.parametrize(("text", "backends", "rows"), SQL_RUNS, ids=[case[0] for case in SQL_RUNS])
+async def test_sql_that_reads_like_python_runs_as_sql(any_workspace: Workspace, text, backends, rows):
+    ws = any_workspace
+    if backends is not None and ws.backend.name not in backends:
+        pytest.skip(f"{text!r} is not valid SQL on {ws.backend.name}")
+    result = await ok(ws, "A", text)
+    assert result.kind == "sql"
+    assert [tuple(row) for row in result.rows or ()] == rows
