@@ -52,14 +52,18 @@ async def execute(ps: PlaygroundSession, item: Classified, index: int) -> Outcom
     if problem is not None:
         # Refused before anything is sent: a pasted control character is never what was meant.
         raise StepError(problem)
-    if item.kind == "sql":
-        return await _run_sql(ps, item.statements)
-    if item.kind == "command":
-        assert item.command is not None
-        return await run_command(ps, item.command)
-    if item.kind == "python":
-        return await _run_python(ps, item.text, f"<{ps.name}:{index}>")
-    return Outcome()
+    ps.tracker.begin_step()
+    try:
+        if item.kind == "sql":
+            return await _run_sql(ps, item.statements)
+        if item.kind == "command":
+            assert item.command is not None
+            return await run_command(ps, item.command)
+        if item.kind == "python":
+            return await _run_python(ps, item.text, f"<{ps.name}:{index}>")
+        return Outcome()
+    finally:
+        ps.tracker.end_step()
 
 
 # -- SQL ------------------------------------------------------------------------------------

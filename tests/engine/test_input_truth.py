@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import subprocess
 import textwrap
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from playground.engine import Workspace
 from playground.engine.language import classify, split_sql
@@ -281,3 +283,69 @@ async def test_sql_that_reads_like_python_runs_as_sql(any_workspace: Workspace, 
     result = await ok(ws, "A", text)
     assert result.kind == "sql"
     assert [tuple(row) for row in result.rows or ()] == rows
+
+
+# -- a step that waited redraws the objects it touched ---------------------------------------
+
+
+def _item_row(ws: Workspace, session: str, identity: tuple):
+    rows = [row for row in ws.snapshot().session(session).objects if row.cls == "Item" and row.identity == identity]
+    assert len(rows) == 1, rows
+    return rows[0]
+
+
+async def _flush_that_waits_on_a(ws: Workspace, flush: str) -> None:
+    """B flushes a change to item 1 while A holds its lock; the panel is drawn during the wait."""
+    sent = asyncio.Event()
+
+    def on_send(*args: object) -> None:
+        sent.set()
+
+    # The flush's first statement is the one that waits for A (UPDATE; on SQLite, BEGIN IMMEDIATE).
+    engine = ws.sessions["B"].base_engine.sync_engine
+    event.listen(engine, "before_cursor_execute", on_send)
+    try:
+        waiting = ws.submit("B", flush)
+        await sent.wait()
+    finally:
+        event.remove(engine, "before_cursor_execute", on_send)
+    # What the app does while a step waits: it draws B's pane, which shows the change unflushed.
+    assert not waiting.done.is_set()
+    assert _item_row(ws, "B", (1,)).modified != ()
+    await ok(ws, "A", "commit")
+    await waiting.done.wait()
+    assert waiting.result is not None and waiting.result.status == "ok", waiting.result.error
+    assert any(entry.statement.startswith("UPDATE") for entry in waiting.result.sql)
+
+
+@pytest.mark.parametrize("flush", ["session.flush()", "\\flush"])
+async def test_a_flush_that_waited_on_a_row_lock_shows_the_change_flushed(any_workspace: Workspace, flush):
+    ws = any_workspace
+    if ws.backend.name == "sqlite":
+        pytest.skip("SQLite locks the database, not a row: see the write-lock test below")
+    await ok(ws, "A", "update items set stock = 1 where id = 1")
+    await ok(ws, "B", "i = session.get(Item, 1)\ni.stock = 5")
+    assert _item_row(ws, "B", (1,)).modified == (("stock", "10", "5"),)
+
+    await _flush_that_waits_on_a(ws, flush)
+
+    row = _item_row(ws, "B", (1,))
+    assert row.modified == () and row.panel == "persistent"
+    assert dict(zip(row.kind.columns, row.values))["stock"] == 5
+
+
+@pytest.mark.parametrize("flush", ["session.flush()", "\\flush"])
+async def test_a_flush_that_waited_on_sqlites_write_lock_shows_the_change_flushed(workspace: Workspace, flush):
+    ws = workspace
+    # BEGIN IMMEDIATE: B waits for A's write lock holding nothing, so A can commit while B waits.
+    await ok(ws, "B", "\\begin-mode immediate")
+    # B holds item 1 loaded and changed, and no lock at all: its transaction ended after the load.
+    await ok(ws, "B", "session.expire_on_commit = False\ni = session.get(Item, 1)\nsession.commit()\ni.stock = 5")
+    await ok(ws, "A", "update items set stock = 1 where id = 1")
+    assert _item_row(ws, "B", (1,)).modified == (("stock", "10", "5"),)
+
+    await _flush_that_waits_on_a(ws, flush)
+
+    row = _item_row(ws, "B", (1,))
+    assert row.modified == () and row.panel == "persistent"
+    assert dict(zip(row.kind.columns, row.values))["stock"] == 5
