@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import ast
+import codeop
 import keyword
 import re
+import warnings
 from dataclasses import dataclass
 
 COMMAND_PREFIX = "\\"
@@ -41,6 +43,7 @@ BARE_SQL = frozenset("begin commit rollback end savepoint release abort checkpoi
 
 # Leading whitespace and SQL comments (`-- …`, `/* … */`, MySQL's `# …`) before the first word.
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
+_SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _FIRST_WORD = re.compile(r"(\(\s*)*([A-Za-z_]\w*)")
 _TYPED_SPACE = " \t\r\n"
 _COMMAND_SPACE = re.compile(r"[ \t\r\n]+")
@@ -95,23 +98,28 @@ def looks_like_sql(text: str) -> bool:
 
     Only input whose first word (after SQL comments and opening parentheses) is an SQL keyword
     can be SQL. Then: input that is not valid Python is SQL (`select * from t`,
-    `with x as (select 1) select * from x`, `values (1), (2)`), except a keyword glued to a
-    bracket or dot in an unfinished input, which is Python with a typo (`select(User).where(`).
+    `with x as (select 1) select * from x`, `values (1), (2)`), except unfinished Python that
+    starts as Python does (`select(User).where(`, `with session.begin():` before its body).
     Input that is valid Python is Python (`select(User)`, `values = [1]`, `with session.begin():`),
     except the few statements that read the same in both: SQL keywords alone (`commit;`,
     `begin; commit`), and a keyword followed by whitespace and then a parenthesis or a sign, as
     SQL is written and Python is not (`select (1 + 2) * 2`, `select -1`).
     """
-    body = text[_LEADING_COMMENTS.match(text).end() :]
+    leading = _LEADING_COMMENTS.match(text).group()
+    body = text[len(leading) :]
     first = _FIRST_WORD.match(body)
     if first is None or first.group(2).lower() not in SQL_KEYWORDS:
         return False
+    sql_comments = re.sub(r"#[^\n]*", "", leading)  # a `#` comment may mention `--` or `/*`
+    if "--" in sql_comments or "/*" in sql_comments:
+        return True  # an SQL comment before an SQL keyword (as Python, `-- done` would negate `done` twice)
     word = first.group(2)
     rest = body[first.end() :]
     tree, incomplete = _parse_python(text)
     if tree is None:
-        glued = first.group(1) is None and rest[:1] in ("(", ".", "[")
-        return not (incomplete and glued)
+        # Python still being typed: `select(User).where(`, a `with …:` header awaiting its body.
+        python_start = first.group(1) is None and (rest[:1] in ("(", ".", "[") or keyword.iskeyword(word))
+        return not (incomplete and python_start)
     if first.group(1) is not None or keyword.iskeyword(word) or not tree.body:
         return False  # `(select(User))`, `with session.begin():`, `import x`
     if all(_is_bare_sql_word(stmt) for stmt in tree.body):
@@ -123,15 +131,19 @@ def looks_like_sql(text: str) -> bool:
 
 
 def _parse_python(text: str) -> tuple[ast.Module | None, bool]:
-    """The Python parse of `text` (None if it is not Python), and whether it only ended too early."""
-    try:
-        tree = compile(text, "<input>", "exec", ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT, dont_inherit=True)
-    except SyntaxError as exc:
-        message = str(exc.msg)
-        return None, "never closed" in message or "unexpected EOF" in message
-    except (ValueError, RecursionError, MemoryError, OverflowError):
-        return None, False
-    return tree, False
+    """The Python parse of `text` (None if it is not Python), and whether it is Python unfinished."""
+    flags = ast.PyCF_ONLY_AST | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    with warnings.catch_warnings():
+        # Only classifying: the step's own compile reports the warnings (`x is 1`) once.
+        warnings.simplefilter("ignore")
+        try:
+            return compile(text, "<input>", "exec", flags, dont_inherit=True), False
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            pass
+        try:
+            return None, codeop.compile_command(text, "<input>", "exec") is None
+        except (SyntaxError, ValueError, RecursionError, MemoryError, OverflowError):
+            return None, False
 
 
 def _is_bare_sql_word(stmt: ast.stmt) -> bool:
@@ -207,7 +219,8 @@ _CONTROL = [
 
 def classify_statement(stmt: str) -> SqlStatement:
     """Recognise BEGIN / COMMIT / ROLLBACK / SAVEPOINT / RELEASE / ROLLBACK TO."""
-    flat = " ".join(stmt.split())
+    # A comment must not hide a COMMIT from the Session (it would be sent behind its back).
+    flat = " ".join(_SQL_COMMENT.sub(" ", stmt).split())
     for pattern, control in _CONTROL:
         m = pattern.match(flat)
         if m:

@@ -161,9 +161,11 @@ PYTHON_THAT_STARTS_WITH_A_KEYWORD = [
     "values.append(3)", "set([1, 2])", "begin = session.begin()", "commit_ = 1", "end - start", "select(User), 2",
     "with session.begin():\n    pass", "with session.begin_nested() as sp:\n    session.add(Item(name='n'))",
     "import os", "execute(1)", "close()", "kill(42)", "kill = 1", "flush", "show = False", "delete_ = 1",
-    "select(User).where(", "update(Item).values(stock=", "(select(User))", "# a comment\nselect(User)",
+    "select(User).where(", "update(Item).values(stock=", "(select(User))", "# a comment\nselect(User)", "# x -- y /* z\nselect(User)",
     "values, table = 1, 2", "values += [3]", "delete: int = 1", "select = None", "lock = 1\nlock",
     "await session.execute(select(User))", "values = await session.scalars(select(User))",
+    # unfinished: the pane waits for the rest of the block instead of running it as SQL
+    "with session.begin():", "with session.begin_nested() as sp:", "select(User).where(User.id ==",
 ]
 # Python as DESIGN.md (§3) writes it.
 DESIGN_PYTHON = [
@@ -180,6 +182,17 @@ def test_sql_classifies_as_sql(text):
 @pytest.mark.parametrize("text", PYTHON_THAT_STARTS_WITH_A_KEYWORD + DESIGN_PYTHON)
 def test_python_classifies_as_python(text):
     assert classify(text).kind == "python"
+
+
+@pytest.mark.parametrize("commit", ["-- done\ncommit", "/* done */ COMMIT", "commit -- done"])
+async def test_a_commented_commit_is_the_sessions_commit(workspace: Workspace, commit):
+    ws = workspace
+    await ok(ws, "A", "update items set stock = 2 where id = 1")
+    result = await ok(ws, "A", commit)
+    assert result.kind == "sql"
+    # Sent behind the Session's back, it would leave the Session believing it is still inside.
+    assert ws.snapshot().session("A").status == "idle"
+    assert await committed_rows(ws, "select stock from items where id = 1") == [(2,)]
 
 
 def _isolation_specs() -> Path:
