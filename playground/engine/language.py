@@ -191,6 +191,12 @@ def split_sql(text: str) -> list[SqlStatement]:
             buf.append(text[i:end])
             i = end
             continue
+        elif text.startswith("/*", i):
+            end = text.find("*/", i + 2)
+            end = len(text) if end == -1 else end + 2
+            buf.append(text[i:end])
+            i = end
+            continue
         elif ch == ";":
             _flush(buf, statements)
             buf = []
@@ -203,7 +209,7 @@ def split_sql(text: str) -> list[SqlStatement]:
 
 def _flush(buf: list[str], out: list[SqlStatement]) -> None:
     stmt = "".join(buf).strip()
-    if stmt and not all(line.strip().startswith("--") or not line.strip() for line in stmt.splitlines()):
+    if _SQL_COMMENT.sub("", stmt).strip():  # not comments alone
         out.append(classify_statement(stmt))
 
 

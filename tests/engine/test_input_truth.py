@@ -195,6 +195,11 @@ async def test_a_commented_commit_is_the_sessions_commit(workspace: Workspace, c
     assert await committed_rows(ws, "select stock from items where id = 1") == [(2,)]
 
 
+def test_sql_splits_on_semicolons_outside_comments():
+    statements = split_sql("/* one; */ select 1; -- two; three\nselect 2; /* only a comment */")
+    assert [stmt.text for stmt in statements] == ["/* one; */ select 1", "-- two; three\nselect 2"]
+
+
 def _isolation_specs() -> Path:
     """PostgreSQL's isolation specs, as installed with the server's development files."""
     try:
