@@ -38,11 +38,16 @@ DML_CASES = [
 ]
 
 
+async def _in_mode(ws: Workspace, mode: str) -> str:
+    """Switch A to sync or async mode; the prefix its calls of session.execute() need."""
+    await ok(ws, "A", f"\\mode {mode}")
+    return "await " if mode == "async" else ""
+
+
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_python_dml_execute_shows_its_row_count_and_is_applied(any_workspace: Workspace, mode):
     ws = any_workspace
-    await ok(ws, "A", f"\\mode {mode}")
-    prefix = "await " if mode == "async" else ""
+    prefix = await _in_mode(ws, mode)
     for call, check, after in DML_CASES:
         # An object in the identity map gives the synchronize_session strategies something to do.
         result = await ws.run("A", f"i = {prefix}session.get(Item, 1)\n{prefix}{call}")
@@ -56,8 +61,7 @@ async def test_a_python_dml_execute_shows_its_row_count_and_is_applied(any_works
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_python_dml_execute_counts_every_row_it_changed(any_workspace: Workspace, mode):
     ws = any_workspace
-    await ok(ws, "A", f"\\mode {mode}")
-    prefix = "await " if mode == "async" else ""
+    prefix = await _in_mode(ws, mode)
     result = await ok(ws, "A", f"{prefix}session.execute(update(Job).values(taken_by='A'))")
     assert "3 rows affected" in result.messages
     result = await ok(ws, "A", f'{prefix}session.execute(text("delete from jobs where id > 1"))')
@@ -69,8 +73,7 @@ async def test_a_python_dml_execute_counts_every_row_it_changed(any_workspace: W
 @pytest.mark.parametrize("mode", ["sync", "async"])
 async def test_a_python_dml_execute_with_returning_shows_its_rows(any_workspace: Workspace, mode):
     ws = any_workspace
-    await ok(ws, "A", f"\\mode {mode}")
-    prefix = "await " if mode == "async" else ""
+    prefix = await _in_mode(ws, mode)
     result = await ok(ws, "A", f'{prefix}session.execute(insert(Job).values(payload="r").returning(Job.payload))')
     assert result.columns == ("payload",) and result.rows == (("r",),)
     await ok(ws, "A", "commit")
