@@ -43,6 +43,8 @@ BARE_SQL = frozenset("begin commit rollback end savepoint release abort checkpoi
 
 # Leading whitespace and SQL comments (`-- …`, `/* … */`, MySQL's `# …`) before the first word.
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
+# What follows a name in Python and never a keyword in SQL: a call, attribute or item, an assignment.
+_PYTHON_AFTER_NAME = re.compile(r"[(.\[]|\s*(=(?!=)|,|:(?!:)|(//|\*\*|>>|<<|[-+*/%&|^@])=)")
 _SQL_COMMENT = re.compile(r"--[^\n]*|/\*.*?\*/", re.S)
 _FIRST_WORD = re.compile(r"(\(\s*)*([A-Za-z_]\w*)")
 _TYPED_SPACE = " \t\r\n"
@@ -117,8 +119,8 @@ def looks_like_sql(text: str) -> bool:
     rest = body[first.end() :]
     tree, incomplete = _parse_python(text)
     if tree is None:
-        # Python still being typed: `select(User).where(`, a `with …:` header awaiting its body.
-        python_start = first.group(1) is None and (rest[:1] in ("(", ".", "[") or keyword.iskeyword(word))
+        # Python still being typed: `select(User).where(`, `values = [`, a `with …:` header.
+        python_start = first.group(1) is None and (keyword.iskeyword(word) or _PYTHON_AFTER_NAME.match(rest) is not None)
         return not (incomplete and python_start)
     if first.group(1) is not None or keyword.iskeyword(word) or not tree.body:
         return False  # `(select(User))`, `with session.begin():`, `import x`

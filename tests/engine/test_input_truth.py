@@ -155,7 +155,7 @@ SQL_THAT_LOOKS_LIKE_PYTHON = [
     "select -1", "select +1", "SELECT (setting in ('on', 'off')) AS b FROM pg_settings", "(select 1) union (select 2)",
     "-- a comment first\nselect 1", "/* a comment first */ select 1", "commit;", "COMMIT", "begin; commit", "END;",
     "ABORT;", "vacuum", "analyze;", "checkpoint", "UNLISTEN *;", "EXECUTE getrow_idx;", "kill 42", "set x = 1",
-    "select\n  1", "table items", "delete from jobs", "update items set stock = 1", "copy items to stdout",
+    "select\n  1", "select (1 +", "values (1,", "select .5", "table items", "delete from jobs", "update items set stock = 1", "copy items to stdout",
     "import foreign schema s from server x into y", "with x as (select 1) delete from jobs",
 ]
 PYTHON_THAT_STARTS_WITH_A_KEYWORD = [
@@ -169,6 +169,7 @@ PYTHON_THAT_STARTS_WITH_A_KEYWORD = [
     "await session.execute(select(User))", "values = await session.scalars(select(User))",
     # unfinished: the pane waits for the rest of the block instead of running it as SQL
     "with session.begin():", "with session.begin_nested() as sp:", "select(User).where(User.id ==",
+    "values = [\n    1,", "table = {", "values += [", "values.extend([", "values[0] = (", "values: list = [",
 ]
 # Python as DESIGN.md (§3) writes it.
 DESIGN_PYTHON = [
