@@ -76,6 +76,10 @@ async def test_a_python_dml_execute_with_returning_shows_its_rows(any_workspace:
     prefix = await _in_mode(ws, mode)
     result = await ok(ws, "A", f'{prefix}session.execute(insert(Job).values(payload="r").returning(Job.payload))')
     assert result.columns == ("payload",) and result.rows == (("r",),)
+    if ws.backend.name != "mysql":  # MariaDB has no UPDATE … RETURNING
+        result = await ok(ws, "A", f"{prefix}session.execute(update(Item).where(Item.id == 2).values(stock=4)"
+                                   ".returning(Item.id, Item.stock), execution_options={'synchronize_session': 'fetch'})")
+        assert result.rows == ((2, 4),)
     await ok(ws, "A", "commit")
     assert await committed_rows(ws, "select payload from jobs where payload = 'r'") == [("r",)]
 
