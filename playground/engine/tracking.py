@@ -202,8 +202,9 @@ class ObjectTracker:
         state the rest of the step changed without an event this tracker hears.
         """
         self._in_step = False
-        self._dirty |= self._drawn_in_step
+        self._dirty |= self._drawn_in_step | self._flushing  # a failed flush leaves its objects here
         self._drawn_in_step.clear()
+        self._flushing = set()
 
     def _entry(self, obj: object) -> _Entry:
         state = instance_state(obj)
