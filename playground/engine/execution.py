@@ -11,10 +11,19 @@ from typing import Any
 
 from sqlalchemy import text as sql_text
 from sqlalchemy.engine import Result, Row
+from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.orm import Session, SessionTransaction
 
 from playground.engine.errors import PlaygroundError as StepError
-from playground.engine.language import COMMANDS, COMMAND_PREFIX, Classified, Command, SqlStatement, escape_colons
+from playground.engine.language import (
+    COMMANDS,
+    COMMAND_PREFIX,
+    Classified,
+    Command,
+    SqlStatement,
+    control_character_problem,
+    escape_colons,
+)
 from playground.engine.namespace import bound_names
 from playground.engine.session import PlaygroundSession
 
@@ -39,14 +48,22 @@ async def execute(ps: PlaygroundSession, item: Classified, index: int) -> Outcom
     """Run a classified input in `ps`; raises what the input raised."""
     if len(item.text) > MAX_INPUT:
         raise StepError(f"input of {len(item.text):,} characters is longer than txplay accepts ({MAX_INPUT:,})")
-    if item.kind == "sql":
-        return await _run_sql(ps, item.statements)
-    if item.kind == "command":
-        assert item.command is not None
-        return await run_command(ps, item.command)
-    if item.kind == "python":
-        return await _run_python(ps, item.text, f"<{ps.name}:{index}>")
-    return Outcome()
+    problem = control_character_problem(item.text)
+    if problem is not None:
+        # Refused before anything is sent: a pasted control character is never what was meant.
+        raise StepError(problem)
+    ps.tracker.begin_step()
+    try:
+        if item.kind == "sql":
+            return await _run_sql(ps, item.statements)
+        if item.kind == "command":
+            assert item.command is not None
+            return await run_command(ps, item.command)
+        if item.kind == "python":
+            return await _run_python(ps, item.text, f"<{ps.name}:{index}>")
+        return Outcome()
+    finally:
+        ps.tracker.end_step()
 
 
 # -- SQL ------------------------------------------------------------------------------------
@@ -70,10 +87,15 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
         if result.returns_rows:
             _collect_rows(result, outcome)
         else:
-            count = result.rowcount
-            if count is not None and count >= 0:
-                outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
+            _count_rows(result, outcome)
     return outcome
+
+
+def _count_rows(result: Any, outcome: Outcome) -> None:
+    """`n rows affected` for a result without rows, where the driver knows the count."""
+    count = getattr(result, "rowcount", None)
+    if isinstance(count, int) and count >= 0:
+        outcome.messages.append(f"{count} row{'s' if count != 1 else ''} affected")
 
 
 _READS = re.compile(r"\s*(select|with\s+\w+\s+as|values|table)\b(?![\s\S]*\b(insert|update|delete|for\s+update|for\s+share|skip\s+locked)\b)", re.I)
@@ -212,7 +234,11 @@ def _set_value(outcome: Outcome, value: Any) -> None:
     if value is None:
         return
     if isinstance(value, Result):
-        _collect_rows(value, outcome)
+        if _returns_asked_rows(value):
+            _collect_rows(value, outcome)
+        else:
+            # A DML statement's result has no rows to read: its row count, as an SQL step shows it.
+            _count_rows(value, outcome)
         return
     if isinstance(value, list) and value and all(isinstance(r, Row) for r in value[:MAX_ROWS]):
         outcome.columns = tuple(value[0]._fields)
@@ -220,6 +246,29 @@ def _set_value(outcome: Outcome, value: Any) -> None:
         outcome.rows_omitted = max(0, len(value) - MAX_ROWS)
     outcome.value = value
     outcome.has_value = True
+
+
+def _returns_asked_rows(result: Result[Any]) -> bool:
+    """Whether a result holds rows the statement asked for (a SELECT, a RETURNING clause).
+
+    An ORM UPDATE/DELETE with synchronize_session='fetch' fetches RETURNING rows for the ORM's
+    own use: the result then says it returns rows but gives none. SQLAlchemy has no public flag
+    for "RETURNING was asked for", so the execution context's own is read here.
+    """
+    returns_rows = getattr(result, "returns_rows", None)
+    if returns_rows is None:
+        # An ORM result (an ORM bulk INSERT without RETURNING gives one closed, without rows).
+        try:
+            result.keys()
+        except ResourceClosedError:
+            return False
+        return True
+    if not returns_rows:
+        return False
+    context = getattr(result, "context", None)
+    if not any(getattr(context, flag, False) for flag in ("isinsert", "isupdate", "isdelete")):
+        return True
+    return bool(getattr(context, "_is_explicit_returning", True))
 
 
 def value_repr(value: Any) -> str:

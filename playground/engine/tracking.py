@@ -161,6 +161,11 @@ class ObjectTracker:
         self._dirty: set[InstanceState] = set()
         self._named: set[InstanceState] = set()  # the objects whose rows show names
         self._marked_deleted: set[InstanceState] = set()
+        # While a step runs: the objects whose rows were built since it started (see end_step).
+        self._in_step = False
+        self._drawn_in_step: set[InstanceState] = set()
+        # The objects the flush in progress writes: their rows change again when it completes.
+        self._flushing: set[InstanceState] = set()
         self.visits = 0  # rows built since the tracker started (the incremental design's gauge)
         _install_global_listeners()
         _TRACKERS.add(self)
@@ -183,11 +188,33 @@ class ObjectTracker:
         event.listen(s, "after_rollback", self._after_rollback)
         event.listen(s, "after_soft_rollback", self._after_soft_rollback)
         event.listen(s, "before_flush", self._before_flush)
+        event.listen(s, "after_flush_postexec", self._after_flush)
 
     def _before_flush(self, session: Session, context: Any, instances: Any) -> None:
         # A flush clears what is pending, dirty or deleted: their rows change.
-        for obj in (*session.new, *session.dirty, *session.deleted):
-            self._dirty.add(instance_state(obj))
+        self._flushing = {instance_state(obj) for obj in (*session.new, *session.dirty, *session.deleted)}
+        self._dirty |= self._flushing
+
+    def _after_flush(self, session: Session, context: Any) -> None:
+        # A row built while the flush waited on a lock still shows the changes as unflushed.
+        self._dirty |= self._flushing
+        self._flushing = set()
+
+    def begin_step(self) -> None:
+        """A step starts: remember the rows built while it runs."""
+        self._in_step = True
+        self._drawn_in_step.clear()
+
+    def end_step(self) -> None:
+        """A step ended: every object drawn while it ran is drawn again, however long it took.
+
+        A row built mid-step (the app draws a pane while its step waits on a lock) may show a
+        state the rest of the step changed without an event this tracker hears.
+        """
+        self._in_step = False
+        self._dirty |= self._drawn_in_step | self._flushing  # a failed flush leaves its objects here
+        self._drawn_in_step.clear()
+        self._flushing = set()
 
     def _entry(self, obj: object) -> _Entry:
         state = instance_state(obj)
@@ -311,6 +338,8 @@ class ObjectTracker:
         deleted = {instance_state(obj) for obj in self.session.deleted}
         self._dirty |= deleted ^ self._marked_deleted
         self._marked_deleted = deleted
+        if self._in_step:
+            self._drawn_in_step |= self._dirty
         for state in self._dirty:
             entry = entries.get(state)
             obj = entry() if entry is not None else None

@@ -98,10 +98,10 @@ BAD_INPUTS = [
     pytest.param("\\release nosuch", "txplay", "nosuch", None, id="release-unknown-savepoint-command"),
     pytest.param("rollback to savepoint nosuch", "txplay", "nosuch", None, id="rollback-to-unknown-savepoint"),
     # control characters, NUL bytes, lone surrogates
-    pytest.param("select 1\x07\x1b[2J", None, None, None, id="control-characters-sql"),
-    pytest.param("\x01\x02\x03", "SyntaxError", "non-printable", None, id="control-characters-only"),
-    pytest.param("select 1\x00", "ProgrammingError", "null character", None, id="nul-byte-sql"),
-    pytest.param("x = 1\x00", "SyntaxError", "null bytes", None, id="nul-byte-python"),
+    pytest.param("select 1\x07\x1b[2J", "txplay", "U+0007 (BEL)", None, id="control-characters-sql"),
+    pytest.param("\x01\x02\x03", "txplay", "U+0001 (SOH)", None, id="control-characters-only"),
+    pytest.param("select 1\x00", "txplay", "U+0000 (NUL)", None, id="nul-byte-sql"),
+    pytest.param("x = 1\x00", "txplay", "U+0000 (NUL)", None, id="nul-byte-python"),
     pytest.param("select '\ud800'", "UnicodeEncodeError", "surrogates", None, id="lone-surrogate"),
     # size and depth
     pytest.param("select " + "1 + " * 70_000 + "1", "txplay", "longer than txplay accepts", None, id="very-long-line"),
@@ -296,8 +296,11 @@ async def test_a_long_line_below_the_limit_runs(workspace):
     assert result.rows is not None and result.rows[0][0] == 90_000 and result.rows[0][1] == long_text
 
 
-async def test_control_characters_inside_a_string_literal_are_data_not_errors(workspace):
-    result = await ok(workspace, "A", "select 'a\x1b[31mb\x07'")
+async def test_control_characters_inside_a_string_literal_are_refused_but_can_be_built(workspace):
+    # README: a pasted control character is a clear error, wherever it is; the functions build one.
+    refused = await workspace.run("A", "select 'a\x1b[31mb\x07'")
+    _assert_clear_error(refused, "txplay", "U+001B (ESC) at line 1, column 10 (and 1 more)", None)
+    result = await ok(workspace, "A", "select 'a' || char(27) || '[31mb' || char(7)")
     assert result.rows == (("a\x1b[31mb\x07",),)
 
 
