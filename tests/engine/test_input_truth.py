@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import subprocess
 import textwrap
 from pathlib import Path
@@ -209,14 +210,21 @@ def test_sql_splits_on_semicolons_outside_comments():
 
 
 def _isolation_specs() -> Path:
-    """PostgreSQL's isolation specs, as installed with the server's development files."""
-    try:
-        pgxs = subprocess.run(["pg_config", "--pgxs"], capture_output=True, text=True, check=True).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        pytest.skip("pg_config is not installed, so PostgreSQL's isolation specs cannot be found")
-    specs = Path(pgxs).parent.parent / "test" / "isolation" / "specs"
+    """PostgreSQL's isolation specs: from TXPLAY_PG_ISOLATION_DIR (`.ci/run` fetches PostgreSQL 15's
+    source with scripts/upstream_suites.sh), else where the server's development files put them."""
+    folder = os.environ.get("TXPLAY_PG_ISOLATION_DIR")
+    if folder:
+        specs = Path(folder) / "specs"
+    else:
+        try:
+            pgxs = subprocess.run(["pg_config", "--pgxs"], capture_output=True, text=True, check=True).stdout.strip()
+        except (OSError, subprocess.CalledProcessError):
+            pytest.skip("pg_config is not installed and TXPLAY_PG_ISOLATION_DIR is not set "
+                        "(scripts/upstream_suites.sh fetches PostgreSQL's isolation specs)")
+        specs = Path(pgxs).parent.parent / "test" / "isolation" / "specs"
     if not specs.is_dir() or not any(specs.glob("*.spec")):
-        pytest.skip(f"PostgreSQL's isolation specs are not installed at {specs.resolve()}")
+        pytest.skip(f"PostgreSQL's isolation specs are not at {specs.resolve()} "
+                    "(scripts/upstream_suites.sh fetches them; point TXPLAY_PG_ISOLATION_DIR at the folder it prints)")
     return specs
 
 
