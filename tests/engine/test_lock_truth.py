@@ -17,19 +17,9 @@ from playground.engine import SessionSettings, StepWaiting, Workspace
 from playground.engine import session as session_module
 from playground.scenario import parse, run_scenario
 from tests.conftest import ok, server_url
+from tests.engine.test_servers import SETUP, server  # noqa: F401 (the fixture: A and B on each server)
 
-SETUP = "create table t (id int primary key, v int); insert into t (id, v) values (1, 10), (2, 20)"
 SLEEP = {"postgresql": "select pg_sleep(2)", "mysql": "select sleep(2)"}
-
-
-@pytest.fixture(params=["postgresql", "mysql"])
-async def server(request):
-    url = server_url(request.param)
-    ws = await Workspace.open(url, sessions=("A", "B"), setup=SETUP, isolate=True, defaults=SessionSettings(lock_timeout=20))
-    try:
-        yield ws
-    finally:
-        await ws.close()
 
 
 def waits_reported(ws: Workspace) -> list[int]:
@@ -41,9 +31,9 @@ def waits_reported(ws: Workspace) -> list[int]:
 
 async def settled(ws: Workspace, session: str, text: str):
     """Issue a step as the scenario runner does: wait for the session's previous step, then settle."""
-    previous = [h for h in ws._running.get(session, ()) if not h.done.is_set()]
-    for handle in previous:
-        await handle.done.wait()
+    for entry in ws.snapshot().timeline:
+        if entry.session == session:
+            await ws.handle(entry.index).done.wait()
     handle = ws.submit(session, text)
     await ws.settle()
     return handle
@@ -77,7 +67,7 @@ class HeldAnswer:
         return result
 
 
-async def test_a_look_taken_while_the_previous_step_waited_is_not_applied_to_the_next(server):
+async def test_a_look_taken_while_the_previous_step_waited_is_not_applied_to_the_next(server):  # noqa: F811
     ws = server
     backend = ws.backend.name
     reported = waits_reported(ws)
@@ -106,7 +96,7 @@ async def test_a_look_taken_while_the_previous_step_waited_is_not_applied_to_the
     assert reported == [update.index]
 
 
-async def test_steps_after_a_wait_are_never_reported_waiting(server):
+async def test_steps_after_a_wait_are_never_reported_waiting(server):  # noqa: F811
     ws = server
     reported = waits_reported(ws)
     updates = []
