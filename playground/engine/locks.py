@@ -11,7 +11,6 @@ its query was issued. It applies to that statement only, never to a later one of
 
 from __future__ import annotations
 
-import re
 import time
 from dataclasses import dataclass
 from typing import Iterable, Protocol
@@ -20,14 +19,13 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from playground.engine.backends import Backend
-from playground.engine.session import Inflight, PlaygroundSession
+from playground.engine.session import Inflight, PlaygroundSession, sql_names
 from playground.engine.snapshot import LockWait
 
 # A SQLite statement with no progress-handler call for this long has stopped executing: not
 # much shorter, for a running statement's thread may wait a while for the GIL or a core.
 STALL = 0.15
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 @dataclass(frozen=True)
@@ -393,7 +391,7 @@ def _row_wait_is_current(wait_age: float | None, waiting_sql: str | None, curren
 
 def named_tables(sql: str, tables: set[str]) -> set[str]:
     """The tables among `tables` (lower case) whose names appear in `sql`."""
-    return {word for word in (w.lower() for w in IDENTIFIER.findall(sql)) if word in tables}
+    return sql_names(sql) & tables
 
 
 def metadata_holders(
@@ -402,18 +400,16 @@ def metadata_holders(
     """The sessions that hold or queue first for the metadata lock `statement` waits for.
 
     A table's metadata lock is held by every transaction that used the table until it ends;
-    a statement that came earlier and waits for the same lock is ahead in the queue.
+    a statement on it sent earlier (running, or waiting for the same lock) is ahead in the queue.
     """
     wanted = named_tables(statement.statement, tables)
     found = []
     for other in sessions:
         if other is waiter or other.closed:
             continue
-        sent = other.transaction_sql
-        later = other.inflight is not None and other.inflight.since > statement.since
-        if later and sent and sent[-1] is other.inflight.statement:
-            sent = sent[:-1]  # queued behind `statement`: it holds nothing `statement` waits for
-        if any(named_tables(sql, tables) & wanted for sql in sent):
+        running = other.inflight
+        ahead = running is not None and running.since < statement.since and named_tables(running.statement, wanted)
+        if ahead or other.transaction_names & wanted:
             found.append(other)
     return found
 

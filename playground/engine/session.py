@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 MAX_PARAM_REPR = 300
 WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
 SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 @dataclass
@@ -88,7 +90,8 @@ class PlaygroundSession:
         self.inflight: Inflight | None = None
         self.lock_level = "none"  # SQLite: none | shared | reserved | exclusive
         self.progress = 0  # SQLite: progress-handler calls, counted on the driver's thread
-        self.transaction_sql: list[str] = []  # sent in the open transaction: who may hold a metadata lock
+        # Names in the statements that ended in the open transaction: who may hold a table's metadata lock.
+        self.transaction_names: set[str] = set()
         self.driver_connection: Any = None
         self.dbapi_connection: Any = None
         self.server_id: Any = None
@@ -140,7 +143,6 @@ class PlaygroundSession:
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic(), self.progress)
-        self.transaction_sql.append(statement)
         self.log.sql.append(SqlEntry(statement.strip(), _params(parameters)))
         if statement.lstrip()[:9].upper() == "SAVEPOINT":
             self.tree.saw_savepoint_sql(statement.strip())
@@ -148,7 +150,10 @@ class PlaygroundSession:
     def _on_statement_done(self, error: BaseException | None) -> None:
         """A statement ended, successfully or with `error`: what locks does the connection hold now?"""
         inflight, self.inflight = self.inflight, None
-        if inflight is None or self.backend.name != "sqlite":
+        if inflight is None:
+            return
+        self.transaction_names |= sql_names(inflight.statement)
+        if self.backend.name != "sqlite":
             return
         # A cancelled await may leave the statement running on the driver's thread: do not ask then.
         held = sqlite_txn_state(self.driver_connection) if error is None or isinstance(error, Exception) else None
@@ -187,7 +192,7 @@ class PlaygroundSession:
         elif what == "ROLLBACK":
             self.inflight = None
             self.lock_level = "none"
-            self.transaction_sql.clear()
+            self.transaction_names.clear()
             self.db_failed = False
 
     def _after_commit(self, session: Any) -> None:
@@ -196,7 +201,7 @@ class PlaygroundSession:
             self._in_commit = False
             self.inflight = None
             self.lock_level = "none"
-        self.transaction_sql.clear()
+        self.transaction_names.clear()
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         # A COMMIT that SQLite refused leaves the driver inside the transaction while
@@ -205,7 +210,7 @@ class PlaygroundSession:
             self.driver_connection = self.dbapi_connection = None
             self.lock_level = "none"
             self.inflight = None
-            self.transaction_sql.clear()
+            self.transaction_names.clear()
             return
         if self.in_database_transaction():
             dbapi_connection.rollback()
@@ -213,7 +218,7 @@ class PlaygroundSession:
             self.log.messages.append("the connection was still inside a transaction on its way back to the pool: rolled back")
         self.lock_level = "none"
         self.inflight = None
-        self.transaction_sql.clear()
+        self.transaction_names.clear()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -345,6 +350,11 @@ class PlaygroundSession:
             await self.base_engine.dispose()
             self.closed = True
         return rolled_back
+
+
+def sql_names(statement: str) -> set[str]:
+    """The words of a statement that could name a table, in lower case."""
+    return {word.lower() for word in IDENTIFIER.findall(statement)}
 
 
 def _inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
