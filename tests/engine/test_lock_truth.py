@@ -278,8 +278,9 @@ STEPS = [
 ]
 
 
-async def test_the_write_lock_a_session_shows_is_the_one_sqlite_holds_after_every_step():
-    ws = await Workspace.open(sessions=("A",))
+@pytest.mark.parametrize("journal_mode", ["delete", "wal"])
+async def test_the_write_lock_a_session_shows_is_the_one_sqlite_holds_after_every_step(journal_mode):
+    ws = await Workspace.open(sessions=("A",), journal_mode=journal_mode)
     try:
         for text in STEPS:
             await ws.run("A", text)
