@@ -7,14 +7,20 @@ it (`application_name`), and a connection can never wander to another pane.
 
 from __future__ import annotations
 
+import ctypes
 import importlib.util
+import platform
+import sqlite3
+import sys
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.util import await_
 
 ASYNC_DRIVERS = {
     "sqlite": ("aiosqlite", ("aiosqlite",), None),
@@ -24,6 +30,9 @@ ASYNC_DRIVERS = {
 }
 DRIVER_MODULES = {"aiosqlite": "aiosqlite", "asyncpg": "asyncpg", "psycopg": "psycopg", "asyncmy": "asyncmy", "aiomysql": "aiomysql"}
 JOURNAL_MODES = ("delete", "wal")
+# SQLite calls the progress handler every this many VM instructions: often enough to tell a
+# running statement from one stuck in the busy handler, seldom enough to cost nothing.
+PROGRESS_INSTRUCTIONS = 1000
 BEGIN_MODES = ("deferred", "immediate", "exclusive")
 # What a user who picks an isolation level should know that the database will not say.
 ISOLATION_NOTES = {
@@ -91,13 +100,23 @@ def server_settings(backend: Backend, application_name: str, lock_timeout: float
         if options:
             args["options"] = " ".join(options)
     elif backend.name == "mysql" and lock_timeout is not None:
-        args["init_command"] = f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(lock_timeout)}"
+        args["init_command"] = mysql_lock_timeout_sql(lock_timeout)
     return args
 
 
 def mysql_lock_timeout(seconds: float) -> int:
-    """innodb_lock_wait_timeout takes whole seconds, at least 1."""
+    """innodb_lock_wait_timeout and lock_wait_timeout take whole seconds, at least 1."""
     return max(1, int(round(seconds)))
+
+
+def mysql_lock_timeout_sql(seconds: float) -> str:
+    """SET the lock timeout for row locks (InnoDB) and metadata locks (DDL, LOCK TABLES) alike.
+
+    The server's default lock_wait_timeout is a day: without it an ALTER waiting for a
+    transaction that read the table would outlive any `lock-timeout`.
+    """
+    value = mysql_lock_timeout(seconds)
+    return f"SET SESSION innodb_lock_wait_timeout = {value}, SESSION lock_wait_timeout = {value}"
 
 
 SERVER_ID_QUERY = {"postgresql": "SELECT pg_backend_pid()", "mysql": "SELECT CONNECTION_ID()"}
@@ -163,10 +182,11 @@ class ConnectionHooks:
     journal_mode: Callable[[], str]
     on_connect: Callable[[Any, Any, Any], None]
     on_statement: Callable[[str, Any], None]
-    on_statement_done: Callable[[], None]
+    on_statement_done: Callable[[BaseException | None], None]
     on_error: Callable[[Any], None]
     on_txn_event: Callable[[str], None]
     on_checkin: Callable[[Any, Any], None]
+    on_progress: Callable[[], int]
 
 
 def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngine:
@@ -188,6 +208,8 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
             cursor = dbapi_connection.cursor()
             cursor.execute(f"PRAGMA journal_mode={hooks.journal_mode()}")
             cursor.close()
+            # Progress calls stop while SQLite sleeps in its busy handler: running vs waiting.
+            await_(record.driver_connection.set_progress_handler(hooks.on_progress, PROGRESS_INSTRUCTIONS))
             server_id = None
         else:
             # Who this connection is on the server: the lock monitor matches waits by it.
@@ -211,10 +233,11 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
 
     @event.listens_for(sync, "after_cursor_execute")
     def _after(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:
-        hooks.on_statement_done()
+        hooks.on_statement_done(None)
 
     @event.listens_for(sync, "handle_error")
     def _error(context: Any) -> None:
+        hooks.on_statement_done(context.original_exception)
         hooks.on_error(context)
 
     @event.listens_for(sync, "commit")
@@ -286,3 +309,46 @@ async def drop_namespace(backend: Backend, namespace: str) -> None:
                 await conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {quoted}")
     finally:
         await engine.dispose()
+
+
+def sqlite_txn_state(driver_connection: Any) -> str | None:
+    """What SQLite says an aiosqlite connection holds: "none", "read" or "write"; None if it cannot tell.
+
+    Python's sqlite3 has no API for the connection's lock, and a failed statement may keep the
+    lock it took (a constraint violation keeps RESERVED), so ask SQLite: sqlite3_txn_state()
+    (SQLite >= 3.34) on the handle that CPython's sqlite3.Connection stores first after its
+    object header. Call it only while no statement runs on the connection: it takes the
+    connection's mutex, which a statement in the busy handler holds.
+    """
+    txn_state = _sqlite_txn_state_function()
+    conn = getattr(driver_connection, "_conn", None)  # aiosqlite's sqlite3.Connection (no public accessor)
+    if txn_state is None or not isinstance(conn, sqlite3.Connection):
+        return None
+    handle = ctypes.c_void_p.from_address(id(conn) + object.__basicsize__).value
+    if not handle:
+        return None
+    return {0: "none", 1: "read", 2: "write"}.get(txn_state(ctypes.c_void_p(handle), None))
+
+
+@lru_cache(maxsize=1)
+def _sqlite_txn_state_function() -> Any:
+    """sqlite3_txn_state from the very library the sqlite3 module uses, or None where unsafe or absent."""
+    # The handle's place in the object is known for CPython's sqlite3 module of these versions only.
+    if platform.python_implementation() != "CPython" or not (3, 8) <= sys.version_info[:2] <= (3, 13):
+        return None
+    if sqlite3.sqlite_version_info < (3, 34, 0):
+        return None
+    try:
+        import _sqlite3
+
+        library = ctypes.CDLL(_sqlite3.__file__)  # its symbols and those of the libsqlite3 it links
+        version = library.sqlite3_libversion
+        txn_state = library.sqlite3_txn_state
+    except (ImportError, OSError, AttributeError):
+        return None  # a statically linked SQLite that exports nothing: infer instead
+    version.restype = ctypes.c_char_p
+    if version().decode() != sqlite3.sqlite_version:
+        return None  # another SQLite than the module's: its handle is not ours to read
+    txn_state.argtypes = (ctypes.c_void_p, ctypes.c_char_p)
+    txn_state.restype = ctypes.c_int
+    return txn_state

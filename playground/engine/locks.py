@@ -1,30 +1,59 @@
 """Lock monitors: who waits for whom, one monitor per backend.
 
-SQLite has no lock table to read. Its waits are inferred: a statement that has been running
-longer than a short settle time while another session holds a conflicting lock is waiting in
-SQLite's busy handler, and that session is the holder. The locks each session holds are
-tracked from the statements its connection ran in the current transaction.
+SQLite has no lock table to read. Its waits are inferred: a statement that has stopped
+executing (no progress-handler calls for a short settle time) while another session holds a
+conflicting lock is waiting in SQLite's busy handler, and that session is the holder. The lock
+each session holds is asked of SQLite after every statement (see `sqlite_txn_state`).
+
+Every wait a monitor reports is an `Observation`: the statement it saw waiting and the moment
+its query was issued. It applies to that statement only, never to a later one of the session.
 """
 
 from __future__ import annotations
 
+import time
+from dataclasses import dataclass
 from typing import Iterable, Protocol
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from playground.engine.backends import Backend
-from playground.engine.session import PlaygroundSession
+from playground.engine.session import Inflight, PlaygroundSession, sql_names
 from playground.engine.snapshot import LockWait
 
-SETTLE = 0.08
+# A SQLite statement with no progress-handler call for this long has stopped executing: not
+# much shorter, for a running statement's thread may wait a while for the GIL or a core.
+STALL = 0.15
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
+
+
+@dataclass(frozen=True)
+class Observation:
+    """A wait a monitor saw: on which statement, and when the look that saw it was taken."""
+
+    wait: LockWait
+    session: PlaygroundSession
+    statement: Inflight
+    issued: float  # monotonic time the monitor's query was issued
+
+    def applies_to(self, step_started: float | None) -> bool:
+        """Whether this wait belongs to the step that started at `step_started`.
+
+        Only if that step was already running when the look was taken, and the statement
+        seen waiting is still the one the session runs now.
+        """
+        return (
+            step_started is not None
+            and step_started <= self.issued
+            and self.session.inflight is self.statement
+        )
 
 
 class LockMonitor(Protocol):
     """Reports the current waits of a workspace's sessions."""
 
-    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, LockWait]:
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
         """session name → its wait, for every session known to be waiting now."""
         ...
 
@@ -46,6 +75,8 @@ class SqliteLockMonitor:
 
     def __init__(self, journal_mode: str) -> None:
         self.journal_mode = journal_mode
+        # session name → (statement, progress calls seen, since when they have not changed)
+        self._progress: dict[str, tuple[Inflight, int, float]] = {}
 
     async def start(self) -> None:
         """Nothing to open: SQLite's waits are inferred."""
@@ -65,17 +96,20 @@ class SqliteLockMonitor:
             "(\\timeout sets how long)"
         )
 
-    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, LockWait]:
-        """Waits as inferred now."""
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+        """Waits as inferred now: stalled statements that need a lock another session holds."""
         sessions = list(sessions)
-        waits: dict[str, LockWait] = {}
+        waits: dict[str, Observation] = {}
         for ps in sessions:
             inflight = ps.inflight
-            if inflight is None or now - inflight.since < SETTLE:
+            if inflight is None:
+                self._progress.pop(ps.name, None)
+                continue
+            if not self.stalled(ps, inflight, now):
                 continue
             holders, lock = self.blockers(ps, sessions)
             if holders:
-                waits[ps.name] = LockWait(
+                wait = LockWait(
                     waiter=ps.name,
                     holders=tuple(holders),
                     lock=lock,
@@ -83,7 +117,24 @@ class SqliteLockMonitor:
                     statement=inflight.statement.strip(),
                     timeout=ps.settings.lock_timeout,
                 )
+                waits[ps.name] = Observation(wait, ps, inflight, now)
         return waits
+
+    def stalled(self, ps: PlaygroundSession, inflight: Inflight, now: float) -> bool:
+        """Whether `inflight` has made no progress-handler call for STALL: SQLite is not executing it.
+
+        A slow statement keeps calling the handler; one in SQLite's busy handler sleeps.
+        """
+        count = ps.progress
+        seen = self._progress.get(ps.name)
+        if seen is None or seen[0] is not inflight:
+            still_since = inflight.since if count == inflight.progress else now
+        elif count != seen[1]:
+            still_since = now
+        else:
+            still_since = seen[2]
+        self._progress[ps.name] = (inflight, count, still_since)
+        return now - still_since >= STALL
 
     def blockers(self, ps: PlaygroundSession, sessions: list[PlaygroundSession]) -> tuple[list[str], str]:
         """Which other sessions block `ps`'s in-flight statement, and the lock it needs."""
@@ -117,14 +168,13 @@ class ServerLockMonitor:
     """Reads waits from the server on a connection of its own, outside every session."""
 
     min_interval = 0.05
-    query = ""
 
     def __init__(self, backend: Backend) -> None:
         self.backend = backend
         self.engine: AsyncEngine | None = None
         self.conn: AsyncConnection | None = None
-        self._last: dict[str, LockWait] = {}
-        self._last_poll = 0.0
+        self._last: list[Observation] = []
+        self._last_poll = float("-inf")
 
     async def start(self) -> None:
         """Open the monitor's connection (autocommit: every poll sees the present)."""
@@ -136,41 +186,38 @@ class ServerLockMonitor:
         await self._detect()
 
     async def _detect(self) -> None:
-        """Choose the query this server understands."""
+        """Choose the queries this server understands."""
 
-    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, LockWait]:
-        """Waits as the server reports them (cached for `min_interval`)."""
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+        """Waits as the server reports them; a look is reused for `min_interval`, for the same statements only."""
         if self.conn is None:
             return {}
         if now - self._last_poll < self.min_interval:
-            return self._last
-        by_id = {ps.server_id: ps for ps in sessions if ps.server_id is not None and not ps.closed}
-        if not by_id:
-            return {}
-        statement = text(self.query)
-        if self.backend.name == "mysql":
-            statement = statement.bindparams(bindparam("ids", expanding=True))
-        rows = (await self.conn.execute(statement, self._params(list(by_id)))).all()
-        waits: dict[str, LockWait] = {}
-        for waiter_id, holder_ids, lock, elapsed, statement in self._edges(rows):
-            ps = by_id.get(waiter_id)
-            if ps is None:
+            return _still_waiting(self._last)
+        live = [ps for ps in sessions if ps.server_id is not None and not ps.closed]
+        # What each session runs as the look is taken: a wait seen applies to that statement only.
+        running = {ps.server_id: (ps, ps.inflight) for ps in live if ps.inflight is not None}
+        issued = time.monotonic()
+        edges = await self._edges(running, live) if running else []
+        by_id = {ps.server_id: ps for ps in live}
+        found: dict[str, Observation] = {}
+        for waiter_id, holder_ids, lock in edges:
+            if waiter_id not in running:
                 continue
+            ps, inflight = running[waiter_id]
             holders = tuple(by_id[h].name if h in by_id else f"connection {h}" for h in holder_ids)
-            previous = waits.get(ps.name)
+            previous = found.get(ps.name)
             if previous is not None:
-                holders = tuple(dict.fromkeys(previous.holders + holders))
-                lock = previous.lock if lock in previous.lock else f"{previous.lock}; {lock}"
-            since = ps.inflight.since if ps.inflight is not None else now - float(elapsed or 0)
-            waits[ps.name] = LockWait(ps.name, holders, lock, since, statement or "", ps.settings.lock_timeout)
-        self._last, self._last_poll = waits, now
-        return waits
+                holders = tuple(dict.fromkeys(previous.wait.holders + holders))
+                lock = previous.wait.lock if lock in previous.wait.lock else f"{previous.wait.lock}; {lock}"
+            wait = LockWait(ps.name, holders, lock, inflight.since, inflight.statement.strip(), ps.settings.lock_timeout)
+            found[ps.name] = Observation(wait, ps, inflight, issued)
+        self._last, self._last_poll = list(found.values()), now
+        return _still_waiting(self._last)
 
-    def _params(self, ids: list) -> dict:
-        return {"ids": ids}
-
-    def _edges(self, rows: list) -> Iterable[tuple]:
-        return rows
+    async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
+        """(waiter id, holder ids, lock) for every wait of the `running` connections."""
+        raise NotImplementedError
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """Cancel the statement `ps` is running, as the server allows."""
@@ -184,6 +231,11 @@ class ServerLockMonitor:
             await self.engine.dispose()
 
 
+def _still_waiting(observations: Iterable[Observation]) -> dict[str, Observation]:
+    """The observations whose statement is still the one its session runs."""
+    return {o.wait.waiter: o for o in observations if o.session.inflight is o.statement}
+
+
 class PostgresLockMonitor(ServerLockMonitor):
     """`pg_blocking_pids()`, `pg_locks` and `pg_stat_activity`."""
 
@@ -195,12 +247,15 @@ class PostgresLockMonitor(ServerLockMonitor):
                        WHEN l.locktype = 'tuple' THEN 'row (' || l.page || ',' || l.tuple || ') of ' || l.relation::regclass::text
                        WHEN l.locktype = 'transactionid' THEN 'transaction ' || l.transactionid
                        ELSE l.locktype END, '; ')
-                 FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.wait_event),
-               extract(epoch FROM clock_timestamp() - a.query_start),
-               a.query
+                 FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.wait_event)
         FROM pg_stat_activity a
         WHERE a.pid = ANY(:ids) AND a.wait_event_type = 'Lock'
     """
+
+    async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
+        assert self.conn is not None
+        rows = (await self.conn.execute(text(self.query), {"ids": list(running)})).all()
+        return [(pid, tuple(blockers or ()), lock) for pid, blockers, lock in rows]
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """pg_cancel_backend(pid)."""
@@ -210,55 +265,153 @@ class PostgresLockMonitor(ServerLockMonitor):
 
 
 class MysqlLockMonitor(ServerLockMonitor):
-    """MySQL 8's performance_schema.data_lock_waits, or MariaDB's INNODB_LOCK_WAITS."""
+    """Row locks from MySQL 8's data_lock_waits or MariaDB's INNODB_LOCK_WAITS; metadata locks too.
 
-    # MariaDB refreshes INNODB_TRX at most every 0.1 s: polling faster reads stale waits.
-    min_interval = 0.1
+    A metadata-lock wait (an ALTER waiting for a transaction that read the table) shows in the
+    processlist state; its holders come from performance_schema.metadata_locks where that is
+    on, otherwise from what the other sessions sent in their open transactions.
+    """
+
+    # MariaDB refills INNODB_TRX only when it was last read more than 0.1 s ago: polling
+    # faster reads the same stale rows again and again.
+    min_interval = 0.12
 
     MARIADB = """
         SELECT r.trx_mysql_thread_id, b.trx_mysql_thread_id,
                concat(coalesce(l.lock_mode, ''), ' ', coalesce(l.lock_type, ''), ' lock on ',
                       coalesce(l.lock_table, '?'), coalesce(concat(' index ', l.lock_index), '')),
                timestampdiff(MICROSECOND, r.trx_wait_started, now(6)) / 1000000,
-               r.trx_query
+               r.trx_query, p.INFO, p.TIME_MS / 1000
         FROM information_schema.INNODB_LOCK_WAITS w
         JOIN information_schema.INNODB_TRX r ON r.trx_id = w.requesting_trx_id
         JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id
         LEFT JOIN information_schema.INNODB_LOCKS l ON l.lock_id = w.requested_lock_id
-        WHERE r.trx_mysql_thread_id IN :ids
+        JOIN information_schema.PROCESSLIST p ON p.ID = r.trx_mysql_thread_id
+        WHERE r.trx_mysql_thread_id IN :ids AND p.COMMAND = 'Query'
     """
     MYSQL8 = """
         SELECT rt.PROCESSLIST_ID, bt.PROCESSLIST_ID,
                concat(l.LOCK_MODE, ' ', l.LOCK_TYPE, ' lock on ', l.OBJECT_SCHEMA, '.', l.OBJECT_NAME,
                       coalesce(concat(' index ', l.INDEX_NAME), '')),
-               NULL, NULL
+               NULL, NULL, NULL, NULL
         FROM performance_schema.data_lock_waits w
         JOIN performance_schema.threads rt ON rt.THREAD_ID = w.REQUESTING_THREAD_ID
         JOIN performance_schema.threads bt ON bt.THREAD_ID = w.BLOCKING_THREAD_ID
         JOIN performance_schema.data_locks l ON l.ENGINE_LOCK_ID = w.REQUESTING_ENGINE_LOCK_ID
         WHERE rt.PROCESSLIST_ID IN :ids
     """
+    # The processlist is read live (no cache): a thread stuck on a metadata or table lock says so.
+    METADATA_WAITS = """
+        SELECT ID, STATE FROM information_schema.PROCESSLIST
+        WHERE ID IN :ids AND STATE LIKE 'Waiting for %lock'
+    """
+    METADATA_HOLDERS = """
+        SELECT wt.PROCESSLIST_ID, ht.PROCESSLIST_ID
+        FROM performance_schema.metadata_locks w
+        JOIN performance_schema.metadata_locks h
+          ON h.OBJECT_TYPE = w.OBJECT_TYPE AND h.OBJECT_SCHEMA <=> w.OBJECT_SCHEMA
+         AND h.OBJECT_NAME <=> w.OBJECT_NAME AND h.LOCK_STATUS = 'GRANTED'
+         AND h.OWNER_THREAD_ID <> w.OWNER_THREAD_ID
+        JOIN performance_schema.threads wt ON wt.THREAD_ID = w.OWNER_THREAD_ID
+        JOIN performance_schema.threads ht ON ht.THREAD_ID = h.OWNER_THREAD_ID
+        WHERE w.LOCK_STATUS = 'PENDING' AND wt.PROCESSLIST_ID IN :ids
+    """
+    TABLES = "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = DATABASE()"
+
+    query = MARIADB
+    metadata_locks_table = False
 
     async def _detect(self) -> None:
         assert self.conn is not None
-        found = (await self.conn.execute(text(
-            "SELECT count(*) FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'performance_schema' "
-            "AND TABLE_NAME = 'data_lock_waits'"
-        ))).scalar()
-        self.query = self.MYSQL8 if found else self.MARIADB
+        found = {
+            name for (name,) in await self.conn.execute(text(
+                "SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'performance_schema' "
+                "AND TABLE_NAME IN ('data_lock_waits', 'metadata_locks')"
+            ))
+        }
+        self.query = self.MYSQL8 if "data_lock_waits" in found else self.MARIADB
+        enabled = (await self.conn.execute(text("SELECT @@performance_schema"))).scalar()
+        self.metadata_locks_table = bool(enabled) and "metadata_locks" in found
 
-    def _params(self, ids: list) -> dict:
-        return {"ids": list(ids)}
+    async def _rows(self, query: str, ids: list) -> list:
+        assert self.conn is not None
+        statement = text(query).bindparams(bindparam("ids", expanding=True))
+        return (await self.conn.execute(statement, {"ids": ids})).all()
 
-    def _edges(self, rows: list) -> Iterable[tuple]:
-        for waiter, holder, lock, elapsed, statement in rows:
-            yield waiter, (holder,), lock, elapsed, statement
+    async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
+        ids = list(running)
+        edges = [
+            (waiter, (holder,), lock)
+            for waiter, holder, lock, wait_age, waiting_sql, current_sql, statement_age in await self._rows(self.query, ids)
+            if _row_wait_is_current(wait_age, waiting_sql, current_sql, statement_age)
+        ]
+        metadata = await self._rows(self.METADATA_WAITS, ids)
+        if metadata:
+            edges.extend(await self._metadata_edges(metadata, running, sessions))
+        return edges
+
+    async def _metadata_edges(self, waits: list, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
+        """Metadata-lock waits with their holders: the server's view when on, else the sessions' SQL."""
+        from_server: dict = {}
+        if self.metadata_locks_table:
+            for waiter, holder in await self._rows(self.METADATA_HOLDERS, [w for w, _ in waits]):
+                from_server.setdefault(waiter, []).append(holder)
+        assert self.conn is not None
+        tables = {name.lower() for (name,) in await self.conn.execute(text(self.TABLES))}
+        edges = []
+        for waiter_id, state in waits:
+            ps, inflight = running[waiter_id]
+            named = sorted(named_tables(inflight.statement, tables))
+            holders = from_server.get(waiter_id) or [o.server_id for o in metadata_holders(ps, inflight, sessions, tables)]
+            what = str(state).removeprefix("Waiting for ")
+            edges.append((waiter_id, tuple(dict.fromkeys(holders)), f"{what} on {', '.join(named)}" if named else what))
+        return edges
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """KILL QUERY id."""
         assert self.conn is not None
         await self.conn.execute(text(f"KILL QUERY {int(ps.server_id)}"))
         return f"sent KILL QUERY {ps.server_id}"
+
+
+def _row_wait_is_current(wait_age: float | None, waiting_sql: str | None, current_sql: str | None, statement_age: float | None) -> bool:
+    """Whether a (possibly cached) InnoDB wait belongs to the statement the thread runs now.
+
+    MariaDB's INNODB_TRX may be older than the live processlist it is joined with: a wait
+    of a statement that has since ended must not be pinned on the next one. Its text must
+    be the current statement's, and it cannot have begun before that statement did
+    (trx_wait_started has whole seconds, hence the second of slack).
+    """
+    if current_sql is None:
+        return waiting_sql is None  # MySQL 8: data_lock_waits is live, nothing to check
+    if waiting_sql and not current_sql.startswith(waiting_sql):
+        return False
+    return wait_age is None or statement_age is None or float(wait_age) - 1.0 <= float(statement_age)
+
+
+def named_tables(sql: str, tables: set[str]) -> set[str]:
+    """The tables among `tables` (lower case) whose names appear in `sql`."""
+    return sql_names(sql) & tables
+
+
+def metadata_holders(
+    waiter: PlaygroundSession, statement: Inflight, sessions: Iterable[PlaygroundSession], tables: set[str]
+) -> list[PlaygroundSession]:
+    """The sessions that hold or queue first for the metadata lock `statement` waits for.
+
+    A table's metadata lock is held by every transaction that used the table until it ends;
+    a statement on it sent earlier (running, or waiting for the same lock) is ahead in the queue.
+    """
+    wanted = named_tables(statement.statement, tables)
+    found = []
+    for other in sessions:
+        if other is waiter or other.closed:
+            continue
+        running = other.inflight
+        ahead = running is not None and running.since < statement.since and named_tables(running.statement, wanted)
+        if ahead or other.transaction_names & wanted:
+            found.append(other)
+    return found
 
 
 def monitor_for(backend: Backend, journal_mode: str) -> LockMonitor:

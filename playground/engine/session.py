@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -10,7 +11,7 @@ from typing import TYPE_CHECKING, Any, Callable
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from playground.engine.backends import Backend, ConnectionHooks, create_session_engine
+from playground.engine.backends import Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
 from playground.engine.tracking import ObjectTracker, TrackedSession
@@ -21,6 +22,8 @@ if TYPE_CHECKING:
 
 MAX_PARAM_REPR = 300
 WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
+SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
+IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 @dataclass
@@ -35,11 +38,16 @@ class SessionSettings:
 
 @dataclass
 class Inflight:
-    """The statement a session's connection is executing right now."""
+    """The statement a session's connection is executing right now.
+
+    Each statement gets an object of its own: a lock monitor's observation names the one it
+    saw waiting, and applies to nothing else (not to the next statement of the same session).
+    """
 
     statement: str
     kind: str  # read | write | commit
     since: float
+    progress: int = 0  # SQLite: the connection's progress-handler calls when it started
 
 
 def statement_kind(statement: str) -> str:
@@ -80,7 +88,10 @@ class PlaygroundSession:
         self.settings = settings
         self.log = StepLog()
         self.inflight: Inflight | None = None
-        self.lock_level = "none"  # SQLite inference: none | shared | reserved | exclusive
+        self.lock_level = "none"  # SQLite: none | shared | reserved | exclusive
+        self.progress = 0  # SQLite: progress-handler calls, counted on the driver's thread
+        # Names in the statements that ended in the open transaction: who may hold a table's metadata lock.
+        self.transaction_names: set[str] = set()
         self.driver_connection: Any = None
         self.dbapi_connection: Any = None
         self.server_id: Any = None
@@ -99,6 +110,7 @@ class PlaygroundSession:
             on_error=self._on_error,
             on_txn_event=self._on_txn_event,
             on_checkin=self._on_checkin,
+            on_progress=self._on_progress,
         )
         self.base_engine = create_session_engine(backend, hooks)
         self.engine = self.base_engine
@@ -125,24 +137,35 @@ class PlaygroundSession:
         self.server_id = server_id
         self.db_failed = False  # a new connection holds no transaction, failed or not
 
+    def _on_progress(self) -> int:
+        # Called on the driver's thread inside a running statement: count, and never stop it.
+        self.progress += 1
+        return 0
+
     def _on_statement(self, statement: str, parameters: Any) -> None:
-        self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
+        self.inflight = Inflight(statement, statement_kind(statement), time.monotonic(), self.progress)
         self.log.sql.append(SqlEntry(statement.strip(), _params(parameters)))
         if statement.lstrip()[:9].upper() == "SAVEPOINT":
             self.tree.saw_savepoint_sql(statement.strip())
 
-    def _on_statement_done(self) -> None:
-        if self.inflight is not None:
-            kind = self.inflight.kind
-            statement = self.inflight.statement.lstrip().upper()
-            if statement.startswith("BEGIN EXCLUSIVE"):
-                self.lock_level = "exclusive"
-            elif kind == "write":
-                if self.lock_level != "exclusive":
-                    self.lock_level = "reserved"
-            elif self.lock_level == "none" and not statement.startswith(("BEGIN", "PRAGMA")):
-                self.lock_level = "shared"
-        self.inflight = None
+    def _on_statement_done(self, error: BaseException | None) -> None:
+        """A statement ended, successfully or with `error`: what locks does the connection hold now?"""
+        inflight, self.inflight = self.inflight, None
+        if inflight is None:
+            return
+        self.transaction_names |= sql_names(inflight.statement)
+        if self.backend.name != "sqlite":
+            return
+        # A cancelled await may leave the statement running on the driver's thread: do not ask then.
+        held = sqlite_txn_state(self.driver_connection) if error is None or isinstance(error, Exception) else None
+        if held is not None:
+            level = SQLITE_LEVELS[held]
+        else:
+            level = _inferred_sqlite_level(self.lock_level, inflight, error)
+        began_exclusive = error is None and inflight.statement.lstrip().upper().startswith("BEGIN EXCLUSIVE")
+        if level == "reserved" and (began_exclusive or self.lock_level == "exclusive"):
+            level = "exclusive"  # sqlite3_txn_state says "write" for RESERVED and EXCLUSIVE alike
+        self.lock_level = level
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
@@ -166,10 +189,11 @@ class PlaygroundSession:
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
             self._in_commit = True
-            self.inflight = Inflight("COMMIT", "commit", time.monotonic())
+            self.inflight = Inflight("COMMIT", "commit", time.monotonic(), self.progress)
         elif what == "ROLLBACK":
             self.inflight = None
             self.lock_level = "none"
+            self.transaction_names.clear()
             self.db_failed = False
 
     def _after_commit(self, session: Any) -> None:
@@ -178,6 +202,7 @@ class PlaygroundSession:
             self._in_commit = False
             self.inflight = None
             self.lock_level = "none"
+        self.transaction_names.clear()
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         # A COMMIT that SQLite refused leaves the driver inside the transaction while
@@ -186,6 +211,7 @@ class PlaygroundSession:
             self.driver_connection = self.dbapi_connection = None
             self.lock_level = "none"
             self.inflight = None
+            self.transaction_names.clear()
             return
         if self.in_database_transaction():
             dbapi_connection.rollback()
@@ -193,6 +219,7 @@ class PlaygroundSession:
             self.log.messages.append("the connection was still inside a transaction on its way back to the pool: rolled back")
         self.lock_level = "none"
         self.inflight = None
+        self.transaction_names.clear()
 
     # -- state -----------------------------------------------------------------------------
 
@@ -308,6 +335,7 @@ class PlaygroundSession:
         """Start collecting SQL, messages and printed output for a new step."""
         self._names_cache = None
         self.log = StepLog()
+        self.inflight = None  # the previous step's statements have all ended
         self.commit_failed = False
         self.repaired = False
         return self.log
@@ -325,6 +353,29 @@ class PlaygroundSession:
             await self.base_engine.dispose()
             self.closed = True
         return rolled_back
+
+
+def sql_names(statement: str) -> set[str]:
+    """The words of a statement that could name a table, in lower case."""
+    return {word.lower() for word in IDENTIFIER.findall(statement)}
+
+
+def _inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
+    """The lock after `inflight` ended, where SQLite cannot be asked.
+
+    A busy/locked error acquired nothing; any other error from a write inside a transaction
+    kept the lock the write took (SQLite undoes the statement, not the transaction's lock).
+    """
+    statement = inflight.statement.lstrip().upper()
+    if error is not None and "locked" in str(error).lower():
+        return level
+    if statement.startswith("BEGIN EXCLUSIVE"):
+        return "exclusive"
+    if inflight.kind == "write":
+        return level if level == "exclusive" else "reserved"
+    if level == "none" and error is None and not statement.startswith(("BEGIN", "PRAGMA")):
+        return "shared"
+    return level
 
 
 def _params(parameters: Any) -> str | None:

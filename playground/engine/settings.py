@@ -117,10 +117,10 @@ class WorkspaceSettings:
         elif self.backend.url.drivername == "postgresql+asyncpg":
             await driver.execute(f"SET lock_timeout = {int(seconds * 1000)}")
         elif self.backend.name == "mysql":
-            from playground.engine.backends import mysql_lock_timeout
+            from playground.engine.backends import mysql_lock_timeout_sql
 
             async with driver.cursor() as cursor:
-                await cursor.execute(f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(seconds)}")
+                await cursor.execute(mysql_lock_timeout_sql(seconds))
 
 
     async def tables(self) -> list[str]:

@@ -434,15 +434,17 @@ class Workspace(WorkspaceSettings):
             await asyncio.sleep(POLL)
             now = time.monotonic()
             try:
-                waits = await self.monitor.poll(self.sessions.values(), now)
-            except Exception:  # a monitor hiccup must not stop the steps
-                waits = dict(self._waits)
+                seen = await self.monitor.poll(self.sessions.values(), now)
+            except Exception:  # a monitor hiccup must not stop the steps, nor change what they show
+                seen = None
             changed = False
             for name, handles in self._running.items():
                 active = next((h for h in handles if h.started is not None and not h.done.is_set()), None)
-                wait = waits.get(name) if active is not None else None
-                if active is None:
+                if active is None or seen is None:
                     continue
+                observation = seen.get(name)
+                # A look taken before this step (or its statement) started says nothing about it.
+                wait = observation.wait if observation is not None and observation.applies_to(active.started) else None
                 if wait is not None and (active.wait is None or active.wait.holders != wait.holders):
                     first = active.waited is None
                     active.wait = wait
