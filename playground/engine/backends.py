@@ -55,6 +55,76 @@ class Backend:
         """The same server, working in another schema/database."""
         return Backend(self.url, self.name, namespace)
 
+    @property
+    def traits(self) -> Traits:
+        """How this database treats transactions after errors, and its settings."""
+        return TRAITS[self.name]
+
+    def transaction_failure(self, error: BaseException | None, is_disconnect: bool, in_server_transaction: bool) -> str | None:
+        """What a failed statement did to the server's transaction.
+
+        None: only the statement failed; "aborted": the server refuses every further statement
+        until a rollback (PostgreSQL, 25P02); "ended": the server rolled the whole transaction
+        back by itself (a deadlock victim on MySQL, a lost connection anywhere).
+        `in_server_transaction` is False where the connection is known to hold no transaction
+        (AUTOCOMMIT): then an error aborts nothing.
+        """
+        if is_disconnect:
+            return "ended"
+        errno = mysql_errno(error)
+        if errno is not None and errno in self.traits.ending_errnos:
+            return "ended"
+        if self.traits.aborts_on_error and in_server_transaction and reached_server(error):
+            return "aborted"
+        return None
+
+    def repairs_refused_commit(self, error: BaseException | None) -> bool:
+        """Whether a COMMIT refused with `error` leaves the driver inside the transaction.
+
+        Only SQLite's busy COMMIT does: sqlite3 stays in the transaction while SQLAlchemy has
+        let go of it, and the connection would go back to the pool mid-transaction.
+        """
+        return self.traits.busy_commit_stays_open and getattr(error, "sqlite_errorname", None) == "SQLITE_BUSY"
+
+@dataclass(frozen=True)
+class Traits:
+    """What one database does to a transaction after an error, and to session settings."""
+
+    aborts_on_error: bool  # any server error refuses every later statement until a rollback
+    ending_errnos: frozenset[int]  # MySQL error numbers after which the server has rolled back
+    busy_commit_stays_open: bool  # a COMMIT refused as busy leaves the driver in the transaction
+    settings_roll_back: bool  # a SET inside a transaction is undone when it rolls back
+    aborted_note: str  # what an aborted transaction needs, for hints
+
+
+TRAITS = {
+    "sqlite": Traits(False, frozenset(), True, False, "the transaction is aborted: `rollback`"),
+    "postgresql": Traits(True, frozenset(), False, True, "PostgreSQL aborted the transaction: `rollback` (or ROLLBACK TO a savepoint)"),
+    "mysql": Traits(False, frozenset({1213}), False, False, "the transaction is aborted: `rollback`"),
+}
+
+
+def reached_server(error: BaseException | None) -> bool:
+    """Whether a driver error is the server's answer, not a client-side refusal.
+
+    asyncpg fills `severity` only for messages the server sent (a bad argument type is
+    refused before anything is sent); psycopg keeps it in `diag`.
+    """
+    orig = getattr(error, "orig", error)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        if getattr(candidate, "severity", None) or getattr(getattr(candidate, "diag", None), "severity", None):
+            return True
+    return False
+
+
+def mysql_errno(error: BaseException | None) -> int | None:
+    """MySQL's error number, for errors from asyncmy/aiomysql."""
+    orig = getattr(error, "orig", error)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
+        return args[0]
+    return None
+
 
 def server_settings(backend: Backend, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
     """connect_args that name the connection, and set its schema and lock timeout."""

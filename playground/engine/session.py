@@ -11,6 +11,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from playground.engine.backends import Backend, ConnectionHooks, create_session_engine
+from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
 from playground.engine.tracking import ObjectTracker, TrackedSession
@@ -86,7 +87,11 @@ class PlaygroundSession:
         self.server_id: Any = None
         self._in_commit = False
         self.commit_failed = False
-        self.db_failed = False
+        self.commit_error: BaseException | None = None
+        # The root transaction the server aborted or ended ("aborted" | "ended"), and the one
+        # whose COMMIT was refused: each counts only while that very transaction is open.
+        self._server_failure: tuple[Any, str] | None = None
+        self._refused_commit: Any = None
         self.repaired = False
         hooks = ConnectionHooks(
             name=name,
@@ -113,6 +118,7 @@ class PlaygroundSession:
             savepoint_name=lambda t: self.tree.label(t, bound_names(self.namespace)),
         )
         event.listen(self.sync, "after_commit", self._after_commit)
+        event.listen(self.sync, "after_transaction_end", self._after_transaction_end)
         self.set_mode(settings.mode)
         self.closed = False
 
@@ -122,7 +128,7 @@ class PlaygroundSession:
         self.dbapi_connection = dbapi_connection
         self.driver_connection = record.driver_connection
         self.server_id = server_id
-        self.db_failed = False  # a new connection holds no transaction, failed or not
+        self._server_failure = None  # a new connection holds no transaction, failed or not
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
@@ -145,34 +151,47 @@ class PlaygroundSession:
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
-        if context.is_disconnect and self.sync.in_transaction():
-            # The server ended the connection, and the transaction with it: only `rollback` goes on.
-            self.db_failed = True
-        if self.backend.name == "postgresql" and not context.is_disconnect and self.sync.in_transaction():
-            # PostgreSQL aborts the transaction on any error: only ROLLBACK (TO SAVEPOINT) helps.
-            self.db_failed = True
-        if self.backend.name == "mysql" and getattr(context.original_exception, "args", (None,))[:1] == (1213,):
-            # The deadlock victim's whole transaction is gone on the server; the Session must roll back.
-            self.db_failed = True
+        root = self.sync.get_transaction()
+        # Only what reached the server can abort its transaction: a missing bind parameter or
+        # MissingGreenlet never left the client.
+        failure = self.backend.transaction_failure(
+            context.original_exception, context.is_disconnect, self.in_database_transaction() is not False
+        )
+        if root is not None and failure is not None:
+            self._server_failure = (root, failure)
         if self._in_commit:
             self.commit_failed = True
+            self.commit_error = context.original_exception
+            self._refused_commit = root  # SQLAlchemy keeps it `prepared` until rollback
             self._in_commit = False
 
     def _on_txn_event(self, what: str) -> None:
         if what == "ROLLBACK TO SAVEPOINT":
-            self.db_failed = False  # the statement itself is logged as it is sent
-            return
+            if self._server_failure is not None and self._server_failure[1] == "aborted":
+                self._server_failure = None  # PostgreSQL's way out of an aborted transaction
+            return  # the statement itself is logged as it is sent
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
+            if self.server_failure() == "aborted":
+                # PostgreSQL answers COMMIT with ROLLBACK here, and the driver raises nothing.
+                self.log.messages.append(
+                    "the server had aborted this transaction, so it answered COMMIT with ROLLBACK: "
+                    "the transaction was rolled back and nothing was committed"
+                )
             self._in_commit = True
             self.inflight = Inflight("COMMIT", "commit", time.monotonic())
         elif what == "ROLLBACK":
             self.inflight = None
             self.lock_level = "none"
-            self.db_failed = False
+            self._server_failure = None
+
+    def _after_transaction_end(self, session: Any, transaction: Any) -> None:
+        if transaction.parent is None:
+            # Whatever refused the next statement belonged to this transaction, now gone.
+            self._server_failure = None
+            self._refused_commit = None
 
     def _after_commit(self, session: Any) -> None:
-        self.db_failed = False
         if self._in_commit:
             self._in_commit = False
             self.inflight = None
@@ -195,8 +214,11 @@ class PlaygroundSession:
 
     # -- state -----------------------------------------------------------------------------
 
-    def in_database_transaction(self) -> bool:
-        """Whether the DBAPI connection itself is inside a transaction (SQLite: the driver's flag)."""
+    def in_database_transaction(self) -> bool | None:
+        """Whether the DBAPI connection itself is inside a transaction; None when the driver cannot tell.
+
+        None is falsy: without a driver flag, SQLAlchemy's reset-on-return rolls such connections back.
+        """
         driver = self.driver_connection
         if driver is None:
             return False
@@ -208,8 +230,8 @@ class PlaygroundSession:
             try:
                 return bool(probe())
             except Exception:
-                return False
-        return False  # no driver flag: SQLAlchemy's reset-on-return rolls such connections back
+                return None
+        return None
 
     def current_lock_level(self) -> str:
         """The SQLite lock this session's connection holds, as far as can be inferred."""
@@ -243,15 +265,40 @@ class PlaygroundSession:
             return self.settings.isolation
         return getattr(self.base_engine.dialect, "default_isolation_level", None) or "default"
 
+    def server_failure(self) -> str | None:
+        """"aborted" or "ended" when the server refused or ended the open transaction, else None."""
+        root = self.sync.get_transaction()
+        if self._server_failure is None or root is None or self._server_failure[0] is not root:
+            return None
+        return self._server_failure[1]
+
+    def failure(self) -> str | None:
+        """Why the next statement would be refused until a rollback, or None.
+
+        "deactivated": SQLAlchemy deactivated a transaction (PendingRollbackError);
+        "prepared": SQLAlchemy keeps a transaction whose COMMIT was refused (InvalidRequestError);
+        "aborted" / "ended": the server aborted the transaction or ended it by itself.
+        """
+        root = self.sync.get_transaction()
+        if root is None:
+            return None
+        if any(is_failed(t) for t in self.tree.chain()):
+            return "deactivated"
+        if self._refused_commit is root:
+            return "prepared"
+        return self.server_failure()
+
+    def aftermath(self) -> Aftermath:
+        """What the session is left in, for the hint of a step's error."""
+        return Aftermath(self.backend, self.sync.in_transaction(), self.failure())
+
     def status(self, waiting: LockWait | None) -> str:
         """idle | active | failed | waiting, as the transcript reports it."""
         if waiting is not None:
             return "waiting"
         if not self.sync.in_transaction():
             return "idle"
-        if self.db_failed or any(is_failed(t) for t in self.tree.chain()):
-            return "failed"
-        return "active"
+        return "failed" if self.failure() else "active"
 
     def badge(self, waiting: LockWait | None, now: float) -> str:
         """The pane header's badge."""
@@ -306,6 +353,7 @@ class PlaygroundSession:
         self._names_cache = None
         self.log = StepLog()
         self.commit_failed = False
+        self.commit_error = None
         self.repaired = False
         return self.log
 
