@@ -86,6 +86,23 @@ class Backend:
         """
         return self.traits.busy_commit_stays_open and getattr(error, "sqlite_errorname", None) == "SQLITE_BUSY"
 
+    async def set_lock_timeout(self, driver: Any, seconds: float) -> str | None:
+        """Set the lock timeout on a driver connection now; returns the statement sent, if any."""
+        if self.name == "sqlite":
+            statement = f"PRAGMA busy_timeout = {int(seconds * 1000)}"
+            await driver.execute(statement)
+        elif self.url.drivername == "postgresql+asyncpg":
+            statement = f"SET lock_timeout = {int(seconds * 1000)}"
+            await driver.execute(statement)
+        elif self.name == "mysql":
+            statement = f"SET SESSION innodb_lock_wait_timeout = {mysql_lock_timeout(seconds)}"
+            async with driver.cursor() as cursor:
+                await cursor.execute(statement)
+        else:
+            return None
+        return statement
+
+
 @dataclass(frozen=True)
 class Traits:
     """What one database does to a transaction after an error, and to session settings."""
@@ -217,6 +234,14 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
         connect_args = server_settings(backend, f"txplay {hooks.name}", hooks.lock_timeout())
     engine = create_async_engine(backend.session_url, connect_args=connect_args, **kwargs)
     sync = engine.sync_engine
+
+    @event.listens_for(sync, "do_connect")
+    def _do_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        # A reconnect carries the lock timeout wanted now, not the one the engine was made with.
+        if backend.name == "sqlite":
+            cparams["timeout"] = hooks.lock_timeout()
+        else:
+            cparams.update(server_settings(backend, f"txplay {hooks.name}", hooks.lock_timeout()))
 
     @event.listens_for(sync, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
 from playground.engine.backends import Backend, ConnectionHooks, create_session_engine
 from playground.engine.errors import Aftermath
@@ -92,6 +93,8 @@ class PlaygroundSession:
         # whose COMMIT was refused: each counts only while that very transaction is open.
         self._server_failure: tuple[Any, str] | None = None
         self._refused_commit: Any = None
+        self.timeout_in_force = settings.lock_timeout
+        self._timeout_undone_by_rollback = False
         self.repaired = False
         hooks = ConnectionHooks(
             name=name,
@@ -118,6 +121,7 @@ class PlaygroundSession:
             savepoint_name=lambda t: self.tree.label(t, bound_names(self.namespace)),
         )
         event.listen(self.sync, "after_commit", self._after_commit)
+        event.listen(self.sync, "after_rollback", self._after_rollback)
         event.listen(self.sync, "after_transaction_end", self._after_transaction_end)
         self.set_mode(settings.mode)
         self.closed = False
@@ -129,6 +133,9 @@ class PlaygroundSession:
         self.driver_connection = record.driver_connection
         self.server_id = server_id
         self._server_failure = None  # a new connection holds no transaction, failed or not
+        # The connection was opened with the wanted timeout in its connect arguments.
+        self.timeout_in_force = self.settings.lock_timeout
+        self._timeout_undone_by_rollback = False
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic())
@@ -191,7 +198,14 @@ class PlaygroundSession:
             self._server_failure = None
             self._refused_commit = None
 
+    def _after_rollback(self, session: Any) -> None:
+        self._reapply_timeout(after="the rollback")
+
     def _after_commit(self, session: Any) -> None:
+        if self.server_failure() == "aborted":
+            self._reapply_timeout(after="the COMMIT answered with ROLLBACK")
+        elif self._timeout_undone_by_rollback and not self.in_database_transaction():
+            self._timeout_undone_by_rollback = False  # committed: the SET now holds for the session
         if self._in_commit:
             self._in_commit = False
             self.inflight = None
@@ -211,6 +225,58 @@ class PlaygroundSession:
             self.log.messages.append("the connection was still inside a transaction on its way back to the pool: rolled back")
         self.lock_level = "none"
         self.inflight = None
+        if self._timeout_undone_by_rollback:
+            # Closed mid-transaction: the pool's reset rolled back a SET made inside it.
+            self._reapply_timeout(after="the connection's reset")
+
+    # -- lock timeout ----------------------------------------------------------------------
+
+    async def apply_lock_timeout(self) -> str | None:
+        """Put `settings.lock_timeout` in force on the connection; says when, if not now.
+
+        Where a SET inside a transaction is undone by its rollback (PostgreSQL), it is set
+        again once the transaction or a savepoint rolls back, so the pane's value holds.
+        """
+        wanted = self.settings.lock_timeout
+        driver = self.driver_connection
+        if driver is None:
+            self.timeout_in_force = wanted  # the next connection is opened with it
+            return None
+        undone = self.backend.traits.settings_roll_back and bool(self.in_database_transaction())
+        if self.server_failure() == "aborted":
+            # PostgreSQL refuses even SET here; the rollback the user must type applies it.
+            self._timeout_undone_by_rollback = True
+            return f"the transaction is aborted, so the server refuses SET: {wanted:g} s applies after `rollback`"
+        await self.backend.set_lock_timeout(driver, wanted)
+        self.timeout_in_force = wanted
+        self._timeout_undone_by_rollback = self._timeout_undone_by_rollback or undone
+        return None
+
+    def _reapply_timeout(self, after: str) -> None:
+        """Set the wanted lock timeout again where a rollback undid it (runs inside SQLAlchemy)."""
+        driver = self.driver_connection
+        if not self._timeout_undone_by_rollback or driver is None:
+            return
+        if self.server_failure() == "aborted":
+            return  # a savepoint that was never sent: the transaction is still aborted
+        wanted = self.settings.lock_timeout
+        setting = self.backend.set_lock_timeout(driver, wanted)
+        try:
+            await_only(setting)
+        except Exception as exc:  # the step goes on; the pane shows the value really in force
+            setting.close()
+            self.log.messages.append(f"could not set the lock timeout again after {after}: {exc}")
+            return
+        self._timeout_undone_by_rollback = bool(self.in_database_transaction())  # a savepoint's rollback
+        self.timeout_in_force = wanted
+        self.log.messages.append(f"lock timeout set again to {wanted:g} s after {after}: it undoes a SET made inside the transaction")
+
+    def timeout_shown(self) -> str:
+        """The lock timeout in force, and the wanted one where it waits for a rollback."""
+        in_force, wanted = self.timeout_in_force, self.settings.lock_timeout
+        if in_force == wanted:
+            return f"{wanted:g} s"
+        return f"{in_force:g} s ({wanted:g} s after rollback)"
 
     # -- state -----------------------------------------------------------------------------
 
@@ -317,7 +383,7 @@ class PlaygroundSession:
         """What the pane shows now; reads only what is loaded, emits no SQL."""
         bound, named = self.names()
         rows = self.tracker.rows(named)
-        settings = [("mode", self.settings.mode), ("lock timeout", f"{self.settings.lock_timeout:g} s")]
+        settings = [("mode", self.settings.mode), ("lock timeout", self.timeout_shown())]
         if self.backend.name == "sqlite":
             settings.append(("begin", self.settings.begin_mode))
         return SessionSnapshot(

@@ -23,6 +23,8 @@ from tests.conftest import BACKENDS, committed_rows, ok, server_url
 FAILED_BADGE = "failed — rollback required"
 ORM_DUPLICATE = "session.add(User(name='dup', email='ann@example.com'))"
 SQL_DUPLICATE = "insert into items (id, name, stock) values (1, 'dup', 1)"
+TIMEOUT_QUERY = {"postgresql": "show lock_timeout", "mysql": "select @@innodb_lock_wait_timeout", "sqlite": "pragma busy_timeout"}
+TIMEOUT_SHOWN = {"postgresql": ("500ms",), "mysql": (1,), "sqlite": (500,)}
 
 
 def rollback_required(result: StepResult) -> bool:
@@ -285,6 +287,78 @@ async def test_a_real_lock_wait_that_times_out_still_says_the_timeout_expired(ba
         await ws.close()
 
 
+# -- the lock timeout survives the transaction -----------------------------------------------
+
+
+async def test_timeout_set_inside_a_transaction_survives_its_rollback(any_workspace):
+    ws = any_workspace
+    backend = ws.backend.name
+    await ok(ws, "A", "update items set stock = 3 where id = 1")
+    await ok(ws, "A", "\\timeout 0.5" if backend != "mysql" else "\\timeout 1")
+    await ok(ws, "A", "rollback")
+    assert (await ok(ws, "A", TIMEOUT_QUERY[backend])).rows == (TIMEOUT_SHOWN[backend],)
+    shown = dict(ws.snapshot().session("A").settings)["lock timeout"]
+    assert shown == ("1 s" if backend == "mysql" else "0.5 s")
+    await ok(ws, "A", "rollback")
+    # A real wait now ends at the new timeout: the holder keeps its lock past it.
+    await ok(ws, "B", "update items set stock = 4 where id = 1")
+    refused = await ws.run("A", "update items set stock = 5 where id = 1")
+    assert refused.status == "error"
+    assert "lock" in refused.error.message.lower()
+    await ok(ws, "A", "rollback")
+    await ok(ws, "B", "rollback")
+
+
+async def test_postgresql_timeout_inside_a_savepoint_survives_rollback_to_it():
+    ws = await open_server("postgresql")
+    try:
+        await ok(ws, "A", "select 1")
+        await ok(ws, "A", "savepoint s1")
+        await ok(ws, "A", "\\timeout 0.5")
+        rolled = await ok(ws, "A", "rollback to s1")
+        assert any("lock timeout set again" in m for m in rolled.messages), rolled.messages
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
+        await ok(ws, "A", "rollback")
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
+        await ok(ws, "A", "rollback")
+    finally:
+        await ws.close()
+
+
+async def test_postgresql_timeout_in_an_aborted_transaction_is_shown_as_pending_then_applied():
+    ws = await open_server("postgresql")
+    try:
+        await ok(ws, "A", "select 1")
+        assert (await ws.run("A", "select 1/0")).status == "error"
+        later = await ok(ws, "A", "\\timeout 0.5")
+        assert "after `rollback`" in later.messages[0]
+        assert dict(ws.snapshot().session("A").settings)["lock timeout"] == "5 s (0.5 s after rollback)"
+        await ok(ws, "A", "rollback")
+        assert dict(ws.snapshot().session("A").settings)["lock timeout"] == "0.5 s"
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
+        await ok(ws, "A", "rollback")
+    finally:
+        await ws.close()
+
+
+async def test_postgresql_a_new_connection_carries_the_timeout_set_since_the_pane_opened():
+    ws = await open_server("postgresql")
+    try:
+        await ok(ws, "A", "\\timeout 0.5")
+        await ok(ws, "A", "select 1")
+        victim = ws.sessions["A"].server_id
+        await ok(ws, "B", f"select pg_terminate_backend({victim}, 10000)")
+        await ok(ws, "B", "rollback")
+        assert (await ws.run("A", "select 1")).status == "error"
+        await ok(ws, "A", "rollback")
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
+        assert ws.sessions["A"].server_id != victim
+        assert dict(ws.snapshot().session("A").settings)["lock timeout"] == "0.5 s"
+        await ok(ws, "A", "rollback")
+    finally:
+        await ws.close()
+
+
 # -- the property: `failed` is exactly "the next statement is refused until a rollback" ------
 
 COMMON_STEPS = [
@@ -310,6 +384,7 @@ COMMON_STEPS = [
     "release s1",
     "session.begin_nested()",
     "try:\n    session.flush()\nexcept Exception:\n    pass",
+    "\\timeout 3",
     "\\mode async",
     "\\mode sync",
     "it = (await session.execute(select(Item).where(Item.id == 1))).scalar_one()",
