@@ -136,7 +136,7 @@ SERVER_HINTS = {
 NOWAIT_HINT = "another transaction holds the lock and NOWAIT does not wait: nothing waited, the statement failed at once"
 # The statement asked not to wait: its lock refusal is no timeout (PostgreSQL 55P03 says
 # "could not obtain lock"; MariaDB answers 1205 for NOWAIT, as for a timeout).
-_NO_WAIT = re.compile(r"\b(nowait|wait\s+0)\b", re.I)
+_NO_WAIT = re.compile(r"\b(nowait|wait\s+0)(?![.\w])", re.I)
 _LOCK_REFUSALS = frozenset({"55P03", "1205", "3572"})
 
 CONSEQUENCES = {

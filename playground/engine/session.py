@@ -25,6 +25,15 @@ MAX_PARAM_REPR = 300
 WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
 
 
+# What a COMMIT does to a transaction the server had already given up; the driver raises nothing.
+COMMIT_AFTER_FAILURE = {
+    "aborted": "the server had aborted this transaction, so it answered COMMIT with ROLLBACK: "
+    "the transaction was rolled back and nothing was committed",
+    "ended": "the server had already rolled this transaction back at its earlier error: "
+    "nothing done before that error was committed",
+}
+
+
 @dataclass
 class SessionSettings:
     """What a user can change per session."""
@@ -179,12 +188,9 @@ class PlaygroundSession:
             return  # the statement itself is logged as it is sent
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
-            if self.server_failure() == "aborted":
-                # PostgreSQL answers COMMIT with ROLLBACK here, and the driver raises nothing.
-                self.log.messages.append(
-                    "the server had aborted this transaction, so it answered COMMIT with ROLLBACK: "
-                    "the transaction was rolled back and nothing was committed"
-                )
+            failure = self.server_failure()
+            if failure in COMMIT_AFTER_FAILURE:
+                self.log.messages.append(COMMIT_AFTER_FAILURE[failure])
             self._in_commit = True
             self.inflight = Inflight("COMMIT", "commit", time.monotonic())
         elif what == "ROLLBACK":

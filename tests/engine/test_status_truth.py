@@ -239,6 +239,28 @@ async def test_postgresql_commit_of_an_aborted_transaction_says_it_was_rolled_ba
         await ws.close()
 
 
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_the_deadlock_victim_is_failed_and_its_commit_says_nothing_was_committed(backend):
+    ws = await open_server(backend)
+    try:
+        await ok(ws, "A", "update items set stock = 31 where id = 1")
+        await ok(ws, "B", "update items set stock = 32 where id = 2")
+        first = ws.submit("A", "update items set stock = 33 where id = 2")
+        await ws.settle()
+        second = ws.submit("B", "update items set stock = 34 where id = 1")
+        await asyncio.wait_for(asyncio.gather(first.done.wait(), second.done.wait()), 15)
+        victim, survivor = ("A", "B") if first.result.status == "error" else ("B", "A")
+        assert status_of(ws, victim) == ("failed", FAILED_BADGE)
+        await ok(ws, survivor, "commit")
+        committed = await ok(ws, victim, "commit")
+        assert any("nothing" in m and "committed" in m for m in committed.messages), committed.messages
+        assert status_of(ws, victim) == ("idle", "idle")
+        stock = await committed_rows(ws, "select id, stock from items where id in (1, 2) order by id")
+        assert stock == ([(1, 34), (2, 32)] if survivor == "B" else [(1, 31), (2, 33)])
+    finally:
+        await ws.close()
+
+
 async def test_a_plain_commit_says_nothing_about_a_rollback(any_workspace):
     ws = any_workspace
     await ok(ws, "A", "update items set stock = 8 where id = 1")
