@@ -171,7 +171,7 @@ class PlaygroundSession:
         # Only what reached the server can abort its transaction: a missing bind parameter or
         # MissingGreenlet never left the client.
         failure = self.backend.transaction_failure(
-            context.original_exception, context.is_disconnect, self.in_database_transaction() is not False
+            context.original_exception, context.is_disconnect, self._driver_transaction_flag() is not False
         )
         if root is not None and failure is not None:
             self._server_failure = (root, failure)
@@ -248,7 +248,7 @@ class PlaygroundSession:
         if driver is None:
             self.timeout_in_force = wanted  # the next connection is opened with it
             return None
-        undone = self.backend.traits.settings_roll_back and bool(self.in_database_transaction())
+        undone = self.backend.traits.settings_roll_back and self.in_database_transaction()
         if self.server_failure() == "aborted":
             # PostgreSQL refuses even SET here; the rollback the user must type applies it.
             self._timeout_undone_by_rollback = True
@@ -273,7 +273,7 @@ class PlaygroundSession:
             setting.close()
             self.log.messages.append(f"could not set the lock timeout again after {after}: {exc}")
             return
-        self._timeout_undone_by_rollback = bool(self.in_database_transaction())  # a savepoint's rollback
+        self._timeout_undone_by_rollback = self.in_database_transaction()  # a savepoint's rollback
         self.timeout_in_force = wanted
         self.log.messages.append(f"lock timeout set again to {wanted:g} s after {after}: it undoes a SET made inside the transaction")
 
@@ -286,11 +286,14 @@ class PlaygroundSession:
 
     # -- state -----------------------------------------------------------------------------
 
-    def in_database_transaction(self) -> bool | None:
-        """Whether the DBAPI connection itself is inside a transaction; None when the driver cannot tell.
+    def in_database_transaction(self) -> bool:
+        """Whether the DBAPI connection itself is inside a transaction (SQLite: the driver's flag).
 
-        None is falsy: without a driver flag, SQLAlchemy's reset-on-return rolls such connections back.
+        False also where the driver cannot tell: SQLAlchemy's reset-on-return rolls such connections back.
         """
+        return bool(self._driver_transaction_flag())
+
+    def _driver_transaction_flag(self) -> bool | None:
         driver = self.driver_connection
         if driver is None:
             return False
