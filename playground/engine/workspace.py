@@ -370,7 +370,7 @@ class Workspace(WorkspaceSettings):
                     await ps.asession.rollback()
                 messages.append("COMMIT failed, so the session was rolled back (SQLite keeps the transaction open after a failed COMMIT)")
             elif ps.failure() == "prepared":
-                messages.append("COMMIT was refused and nothing was committed; SQLAlchemy keeps the session in its transaction: `rollback` before going on")
+                messages.append("the COMMIT was refused; SQLAlchemy keeps the session in its transaction: `rollback` before going on")
         if not ps.sync.in_transaction() and ps.in_database_transaction() and ps.dbapi_connection is not None:
             # The Session has ended its transaction but the connection has not: never leave it so.
             with contextlib.suppress(Exception):

@@ -200,6 +200,29 @@ async def test_postgresql_deferred_fk_refused_at_commit_stays_as_sqlalchemy_leav
         await ws.close()
 
 
+async def test_the_json_transcript_status_follows_a_refused_commit_and_its_rollback():
+    from playground.scenario import parse, run_scenario
+
+    scenario = parse(
+        "sessions: A\n"
+        "setup:\n" + "".join(f"    {line.strip()};\n" for line in DEFERRED_FK.strip().split(";\n")) +
+        "A: insert into child (id, parent_id) values (1, 99)\n"
+        "A: commit\n"
+        "=> error foreign key\n"
+        "A: select 1\n"
+        "=> error prepared\n"
+        "A: rollback\n"
+        "A: select 1\n"
+        "=> rows [(1,)]\n",
+        "refused.txp",
+    )
+    events: list[dict] = []
+    report = await run_scenario(scenario, server_url("postgresql"), on_event=events.append)
+    assert report.exit_code == 0, [e for e in events if e["event"] == "step"]
+    states = {e["after"]: e["sessions"]["A"]["status"] for e in events if e["event"] == "state"}
+    assert [states[i] for i in range(1, 6)] == ["active", "failed", "failed", "idle", "active"]
+
+
 async def test_postgresql_commit_refused_with_40001_is_failed_until_the_rollback_then_active_at_once():
     ws = await open_server("postgresql", setup="create table doctors (id int primary key, on_call int);"
                                               "insert into doctors values (1, 1), (2, 1)")
