@@ -84,7 +84,8 @@ class Backend:
         Only SQLite's busy COMMIT does: sqlite3 stays in the transaction while SQLAlchemy has
         let go of it, and the connection would go back to the pool mid-transaction.
         """
-        return self.traits.busy_commit_stays_open and getattr(error, "sqlite_errorname", None) == "SQLITE_BUSY"
+        name = getattr(error, "sqlite_errorname", None) or ""
+        return self.traits.busy_commit_stays_open and name.startswith("SQLITE_BUSY")  # _SNAPSHOT etc. too
 
     async def set_lock_timeout(self, driver: Any, seconds: float) -> str | None:
         """Set the lock timeout on a driver connection now; returns the statement sent, if any."""
