@@ -173,6 +173,8 @@ class PlaygroundSession:
         failure = self.backend.transaction_failure(
             context.original_exception, context.is_disconnect, self._driver_transaction_flag() is not False
         )
+        if self._in_commit and failure == "aborted":
+            failure = "ended"  # a refused COMMIT ends the server's transaction; SET works again
         if root is not None and failure is not None:
             self._server_failure = (root, failure)
         if self._in_commit:

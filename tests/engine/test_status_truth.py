@@ -189,12 +189,15 @@ async def test_postgresql_deferred_fk_refused_at_commit_stays_as_sqlalchemy_leav
         assert "rollback" in after.error.hint
         assert status_of(ws) == ("failed", FAILED_BADGE)
 
+        # The server has ended the transaction: a \\timeout now holds at once.
+        assert (await ok(ws, "A", "\\timeout 0.5")).messages == ("a statement now waits at most 0.5 s on a lock",)
         plain = await _plain_sqlalchemy_after_refused_commit(url, ws.backend.namespace)
         assert plain == (True, InvalidRequestError)
 
         await ok(ws, "A", "rollback")
         assert status_of(ws) == ("idle", "idle")
         assert (await ok(ws, "A", "select count(*) from child")).rows == ((0,),)
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
         assert status_of(ws) == ("active", "in transaction")
     finally:
         await ws.close()
