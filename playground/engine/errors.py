@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 import traceback
 from dataclasses import dataclass
-
 from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
