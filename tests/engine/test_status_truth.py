@@ -357,6 +357,19 @@ async def test_timeout_set_inside_a_transaction_survives_its_rollback(any_worksp
     await ok(ws, "B", "rollback")
 
 
+@pytest.mark.parametrize("ending", ["session.close()", "\\rollback", "session.rollback()", "ROLLBACK"])
+async def test_postgresql_timeout_survives_every_way_a_transaction_is_rolled_back(ending):
+    ws = await open_server("postgresql")
+    try:
+        await ok(ws, "A", "update items set stock = 3 where id = 1")
+        await ok(ws, "A", "\\timeout 0.5")
+        await ok(ws, "A", ending)
+        assert (await ok(ws, "A", "show lock_timeout")).rows == (("500ms",),)
+        await ok(ws, "A", "rollback")
+    finally:
+        await ws.close()
+
+
 async def test_postgresql_timeout_inside_a_savepoint_survives_rollback_to_it():
     ws = await open_server("postgresql")
     try:
