@@ -35,6 +35,7 @@ class Aftermath:
     backend: Backend
     in_transaction: bool
     failure: str | None
+    commit_refused: bool = False
 
 
 def describe(
@@ -180,6 +181,8 @@ def hint_for(error: BaseException, after: Aftermath | None = None) -> str | None
         if after is not None and after.failure == "prepared":
             return f"a constraint refused the COMMIT; {rest}"
         return f"a constraint refused the row; {rest}" if rest else "a constraint refused the row"
+    if after is not None and after.commit_refused and "database is locked" in text:
+        return "another session's lock kept this COMMIT from finishing (in rollback-journal mode a reader's is enough); this session was rolled back"
     hint = _mistake_hint(error, text)
     if hint is None and after is not None and after.failure is not None:
         hint = consequence(after)

@@ -367,7 +367,7 @@ class PlaygroundSession:
 
     def aftermath(self) -> Aftermath:
         """What the session is left in, for the hint of a step's error."""
-        return Aftermath(self.backend, self.sync.in_transaction(), self.failure())
+        return Aftermath(self.backend, self.sync.in_transaction(), self.failure(), self.commit_failed)
 
     def status(self, waiting: LockWait | None) -> str:
         """idle | active | failed | waiting, as the transcript reports it."""

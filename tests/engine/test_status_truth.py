@@ -39,6 +39,11 @@ def rollback_required(result: StepResult) -> bool:
     )
 
 
+def statements(result: StepResult) -> list[str]:
+    """The SQL a step sent, as the pane's log shows it."""
+    return [entry.statement for entry in result.sql]
+
+
 def status_of(ws: Workspace, name: str = "A") -> tuple[str, str]:
     snap = ws.snapshot().session(name)
     return snap.status, snap.badge
@@ -178,7 +183,7 @@ async def test_postgresql_deferred_fk_refused_at_commit_stays_as_sqlalchemy_leav
         refused = await ws.run("A", "commit")
         assert refused.error.type == "IntegrityError" and refused.error.sqlstate == "23503"
         # No rollback of txplay's own: SQLAlchemy keeps the session in its transaction.
-        assert "ROLLBACK" not in refused.sql
+        assert "ROLLBACK" not in statements(refused)
         assert not any("was rolled back" in m for m in refused.messages), refused.messages
         assert any("`rollback`" in m for m in refused.messages), refused.messages
         assert "rollback" in refused.error.hint and "nothing was committed" in refused.error.hint
@@ -238,7 +243,7 @@ async def test_postgresql_commit_refused_with_40001_is_failed_until_the_rollback
         await ok(ws, "A", "commit")
         refused = await ws.run("B", "commit")
         assert refused.error.sqlstate == "40001"
-        assert "ROLLBACK" not in refused.sql
+        assert "ROLLBACK" not in statements(refused)
         # As plain SQLAlchemy: the session is still in its (prepared) transaction.
         assert status_of(ws, "B") == ("failed", FAILED_BADGE)
         assert rollback_required(await ws.run("B", "select 1"))
@@ -250,6 +255,20 @@ async def test_postgresql_commit_refused_with_40001_is_failed_until_the_rollback
         await ok(ws, "B", "rollback")
     finally:
         await ws.close()
+
+
+async def test_sqlite_busy_commit_is_still_rolled_back_and_its_hint_names_the_commit(workspace):
+    ws = workspace
+    await ok(ws, "A", "\\timeout 0.2")
+    await ok(ws, "A", "update items set stock = 5 where id = 1")
+    await ok(ws, "B", "select * from items")  # its SHARED lock keeps A's COMMIT from finishing
+    refused = await ws.run("A", "commit")
+    assert "database is locked" in refused.error.message
+    assert any("rolled back" in m for m in refused.messages), refused.messages
+    assert "COMMIT" in refused.error.hint and "rolled back" in refused.error.hint
+    assert status_of(ws) == ("idle", "idle")
+    assert ws.sessions["A"].in_database_transaction() is False
+    await ok(ws, "B", "rollback")
 
 
 async def test_postgresql_commit_of_an_aborted_transaction_says_it_was_rolled_back():
