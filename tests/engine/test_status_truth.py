@@ -339,6 +339,19 @@ async def test_for_update_nowait_does_not_say_a_timeout_expired(backend):
         await ws.close()
 
 
+def test_mysql8_nowait_refusal_3572_is_no_timeout_either():
+    """MySQL 8 answers NOWAIT with errno 3572 (no MySQL 8 server here: the driver's own error)."""
+    from asyncmy.errors import OperationalError as DriverError
+    from sqlalchemy.exc import OperationalError
+
+    from playground.engine.errors import Aftermath, hint_for
+
+    refused = DriverError(3572, "Statement aborted because lock(s) could not be acquired immediately and NOWAIT is set.")
+    wrapped = OperationalError("select * from items where id = 1 for update nowait", None, refused)
+    hint = hint_for(wrapped, Aftermath(resolve("mysql://root@localhost/test"), True, None))
+    assert "NOWAIT does not wait" in hint and "only this statement failed" in hint and "expired" not in hint
+
+
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_a_real_lock_wait_that_times_out_still_says_the_timeout_expired(backend):
     ws = await open_server(backend)
