@@ -79,6 +79,94 @@ class Backend:
         """The same server, working in another schema/database."""
         return Backend(self.url, self.name, namespace)
 
+    @property
+    def traits(self) -> Traits:
+        """How this database treats transactions after errors, and its settings."""
+        return TRAITS[self.name]
+
+    def transaction_failure(self, error: BaseException | None, is_disconnect: bool, in_server_transaction: bool) -> str | None:
+        """What a failed statement did to the server's transaction.
+
+        None: only the statement failed; "aborted": the server refuses every further statement
+        until a rollback (PostgreSQL, 25P02); "ended": the server rolled the whole transaction
+        back by itself (a deadlock victim on MySQL, a lost connection anywhere).
+        `in_server_transaction` is False where the connection is known to hold no transaction
+        (AUTOCOMMIT): then an error aborts nothing.
+        """
+        if is_disconnect:
+            return "ended"
+        errno = mysql_errno(error)
+        if errno is not None and errno in self.traits.ending_errnos:
+            return "ended"
+        if self.traits.aborts_on_error and in_server_transaction and reached_server(error):
+            return "aborted"
+        return None
+
+    def repairs_refused_commit(self, error: BaseException | None) -> bool:
+        """Whether a COMMIT refused with `error` leaves the driver inside the transaction.
+
+        Only SQLite's busy COMMIT does: sqlite3 stays in the transaction while SQLAlchemy has
+        let go of it, and the connection would go back to the pool mid-transaction.
+        """
+        name = getattr(error, "sqlite_errorname", None) or ""
+        return self.traits.busy_commit_stays_open and name.startswith("SQLITE_BUSY")  # _SNAPSHOT etc. too
+
+    async def set_lock_timeout(self, driver: Any, seconds: float) -> str | None:
+        """Set the lock timeout on a driver connection now; returns the statement sent, if any."""
+        if self.name == "sqlite":
+            statement = f"PRAGMA busy_timeout = {int(seconds * 1000)}"
+            await driver.execute(statement)
+        elif self.url.drivername == "postgresql+asyncpg":
+            statement = f"SET lock_timeout = {int(seconds * 1000)}"
+            await driver.execute(statement)
+        elif self.name == "mysql":
+            statement = mysql_lock_timeout_sql(seconds)
+            async with driver.cursor() as cursor:
+                await cursor.execute(statement)
+        else:
+            return None
+        return statement
+
+
+@dataclass(frozen=True)
+class Traits:
+    """What one database does to a transaction after an error, and to session settings."""
+
+    aborts_on_error: bool  # any server error refuses every later statement until a rollback
+    ending_errnos: frozenset[int]  # MySQL error numbers after which the server has rolled back
+    busy_commit_stays_open: bool  # a COMMIT refused as busy leaves the driver in the transaction
+    settings_roll_back: bool  # a SET inside a transaction is undone when it rolls back
+    aborted_note: str  # what an aborted transaction needs, for hints
+
+
+TRAITS = {
+    "sqlite": Traits(False, frozenset(), True, False, "the transaction is aborted: `rollback`"),
+    "postgresql": Traits(True, frozenset(), False, True, "PostgreSQL aborted the transaction: `rollback` (or ROLLBACK TO a savepoint)"),
+    "mysql": Traits(False, frozenset({1213}), False, False, "the transaction is aborted: `rollback`"),
+}
+
+
+def reached_server(error: BaseException | None) -> bool:
+    """Whether a driver error is the server's answer, not a client-side refusal.
+
+    asyncpg fills `severity` only for messages the server sent (a bad argument type is
+    refused before anything is sent); psycopg keeps it in `diag`.
+    """
+    orig = getattr(error, "orig", error)
+    for candidate in (orig, getattr(orig, "__cause__", None)):
+        if getattr(candidate, "severity", None) or getattr(getattr(candidate, "diag", None), "severity", None):
+            return True
+    return False
+
+
+def mysql_errno(error: BaseException | None) -> int | None:
+    """MySQL's error number, for errors from asyncmy/aiomysql."""
+    orig = getattr(error, "orig", error)
+    args = getattr(orig, "args", ())
+    if args and isinstance(args[0], int) and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
+        return args[0]
+    return None
+
 
 def server_settings(backend: Backend, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
     """connect_args that name the connection, and set its schema and lock timeout."""
@@ -198,6 +286,14 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
         connect_args = server_settings(backend, f"txplay {hooks.name}", hooks.lock_timeout())
     engine = create_async_engine(backend.session_url, connect_args=connect_args, **kwargs)
     sync = engine.sync_engine
+
+    @event.listens_for(sync, "do_connect")
+    def _do_connect(dialect: Any, record: Any, cargs: Any, cparams: dict[str, Any]) -> None:
+        # A reconnect carries the lock timeout wanted now, not the one the engine was made with.
+        if backend.name == "sqlite":
+            cparams["timeout"] = hooks.lock_timeout()
+        else:
+            cparams.update(server_settings(backend, f"txplay {hooks.name}", hooks.lock_timeout()))
 
     @event.listens_for(sync, "connect")
     def _connect(dbapi_connection: Any, record: Any) -> None:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import re
 import traceback
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy import exc as sa_exc
 
+from playground.engine.backends import mysql_errno
 from playground.engine.language import COMMANDS, COMMAND_PREFIX
 from playground.engine.snapshot import ErrorInfo
+
+if TYPE_CHECKING:
+    from playground.engine.backends import Backend
 
 MAX_MESSAGE = 2000
 PLAYGROUND = "txplay"
@@ -18,7 +24,23 @@ class PlaygroundError(Exception):
     """A request txplay itself refuses (bad command, unknown savepoint); shown as `txplay: …`."""
 
 
-def describe(error: BaseException, filename: str | None = None, source: str | None = None) -> ErrorInfo:
+@dataclass(frozen=True)
+class Aftermath:
+    """What the error left behind, so a hint says what the database really did.
+
+    `failure` is the session's state after the step (see `PlaygroundSession.failure`):
+    None, "deactivated", "prepared", "aborted" or "ended".
+    """
+
+    backend: Backend
+    in_transaction: bool
+    failure: str | None
+    commit_refused: bool = False
+
+
+def describe(
+    error: BaseException, filename: str | None = None, source: str | None = None, after: Aftermath | None = None
+) -> ErrorInfo:
     """An ErrorInfo for any exception a step raised (`source`: the input, for typo hints)."""
     multiline = bool(source and "\n" in source.strip())
     message = _message(error, multiline)
@@ -26,7 +48,7 @@ def describe(error: BaseException, filename: str | None = None, source: str | No
     if where:
         message = f"{message} ({where})"
     kind = PLAYGROUND if isinstance(error, PlaygroundError) else type(error).__name__
-    hint = hint_for(error)
+    hint = hint_for(error, after)
     if hint is None and isinstance(error, SyntaxError) and source:
         hint = sql_typo_hint(source)
     return ErrorInfo(type=kind, message=message, hint=hint, sqlstate=sqlstate_of(error))
@@ -111,13 +133,17 @@ SERVER_HINTS = {
 }
 
 
-def mysql_errno(error: BaseException) -> int | None:
-    """MySQL's error number, for errors from asyncmy/aiomysql."""
-    orig = getattr(error, "orig", error)
-    args = getattr(orig, "args", ())
-    if args and isinstance(args[0], int) and type(orig).__module__.startswith(("asyncmy", "pymysql", "aiomysql")):
-        return args[0]
-    return None
+NOWAIT_HINT = "another transaction holds the lock and NOWAIT does not wait: nothing waited, the statement failed at once"
+# The statement asked not to wait: its lock refusal is no timeout (PostgreSQL 55P03 says
+# "could not obtain lock"; MariaDB answers 1205 for NOWAIT, as for a timeout).
+_NO_WAIT = re.compile(r"\b(nowait|wait\s+0)(?![.\w])", re.I)
+_LOCK_REFUSALS = frozenset({"55P03", "1205", "3572"})
+
+CONSEQUENCES = {
+    "deactivated": "SQLAlchemy has deactivated the session's transaction: `rollback` before going on (PendingRollbackError until then)",
+    "prepared": "nothing was committed; SQLAlchemy keeps the session in its refused transaction: `rollback` before going on",
+    "ended": "the server rolled the whole transaction back: `rollback`, then retry",
+}
 
 
 # How each database says a table does not exist: PostgreSQL 42P01, MySQL/MariaDB 1146, SQLite.
@@ -140,18 +166,53 @@ def missing_demo_table_hint(error: BaseException) -> str | None:
             "the demo tables and rows (a scenario gets them when it has no `setup:`)")
 
 
-def hint_for(error: BaseException) -> str | None:
-    """A one-line hint for the mistakes people make most."""
+def consequence(after: Aftermath | None) -> str | None:
+    """What the error did to the transaction, as this database and SQLAlchemy decided."""
+    if after is None or not after.in_transaction:
+        return None
+    if after.failure == "aborted":
+        return after.backend.traits.aborted_note
+    if after.failure is not None:
+        return CONSEQUENCES[after.failure]
+    return "only this statement failed: the transaction stays open (roll back or go on)"
+
+
+def _lock_refusal_hint(error: BaseException, code: str, after: Aftermath | None) -> str | None:
+    statement = getattr(error, "statement", None) or ""
+    if not (_NO_WAIT.search(statement) or code == "3572" or "could not obtain lock" in str(error)):
+        return None
+    rest = consequence(after)
+    return f"{NOWAIT_HINT}; {rest}" if rest else NOWAIT_HINT
+
+
+def hint_for(error: BaseException, after: Aftermath | None = None) -> str | None:
+    """A one-line hint for the mistakes people make most, true to what the database did."""
     text = str(error)
     demo = missing_demo_table_hint(error)
     if demo:
         return demo
     errno = mysql_errno(error)
-    if errno is not None and str(errno) in SERVER_HINTS:
-        return SERVER_HINTS[str(errno)]
-    state = sqlstate_of(error)
-    if state in SERVER_HINTS:
-        return SERVER_HINTS[state]
+    code = str(errno) if errno is not None else sqlstate_of(error)
+    if code in _LOCK_REFUSALS:
+        nowait = _lock_refusal_hint(error, code, after)
+        if nowait:
+            return nowait
+    if code in SERVER_HINTS:
+        return SERVER_HINTS[code]
+    if isinstance(error, sa_exc.IntegrityError):
+        rest = consequence(after)
+        if after is not None and after.failure == "prepared":
+            return f"a constraint refused the COMMIT; {rest}"
+        return f"a constraint refused the row; {rest}" if rest else "a constraint refused the row"
+    if after is not None and after.commit_refused and "database is locked" in text:
+        return "another session's lock kept this COMMIT from finishing (in rollback-journal mode a reader's is enough); this session was rolled back"
+    hint = _mistake_hint(error, text)
+    if hint is None and after is not None and after.failure is not None:
+        hint = consequence(after)
+    return hint
+
+
+def _mistake_hint(error: BaseException, text: str) -> str | None:
     if isinstance(error, sa_exc.PendingRollbackError):
         return "this session's transaction failed; type `rollback` before going on"
     if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
@@ -175,8 +236,8 @@ def hint_for(error: BaseException) -> str | None:
         return "top-level await needs async mode: `\\mode async`"
     if isinstance(error, sa_exc.OperationalError) and "database is locked" in text:
         return "another session holds SQLite's write lock; commit or roll it back, or raise `\\timeout`"
-    if isinstance(error, sa_exc.IntegrityError):
-        return "a constraint refused the row; the transaction stays open (roll back or go on)"
+    if isinstance(error, sa_exc.InvalidRequestError) and "'prepared' state" in text:
+        return "this session's COMMIT was refused and SQLAlchemy keeps the transaction: type `rollback` before going on"
     if isinstance(error, sa_exc.InvalidRequestError) and "already begun" in text:
         return "the session autobegins; a transaction was already open (commit or roll back first)"
     return None

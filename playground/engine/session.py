@@ -10,8 +10,10 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.util import await_only
 
 from playground.engine.backends import Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
+from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
 from playground.engine.tracking import ObjectTracker, TrackedSession
@@ -24,6 +26,15 @@ MAX_PARAM_REPR = 300
 WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
 SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
+# What a COMMIT does to a transaction the server had already given up; the driver raises nothing.
+COMMIT_AFTER_FAILURE = {
+    "aborted": "the server had aborted this transaction, so it answered COMMIT with ROLLBACK: "
+    "the transaction was rolled back and nothing was committed",
+    "ended": "the server had already rolled this transaction back at its earlier error: "
+    "nothing done before that error was committed",
+}
 
 
 @dataclass
@@ -97,7 +108,13 @@ class PlaygroundSession:
         self.server_id: Any = None
         self._in_commit = False
         self.commit_failed = False
-        self.db_failed = False
+        self.commit_error: BaseException | None = None
+        # The root transaction the server aborted or ended ("aborted" | "ended"), and the one
+        # whose COMMIT was refused: each counts only while that very transaction is open.
+        self._server_failure: tuple[Any, str] | None = None
+        self._refused_commit: Any = None
+        self.timeout_in_force = settings.lock_timeout
+        self._timeout_undone_by_rollback = False
         self.repaired = False
         hooks = ConnectionHooks(
             name=name,
@@ -126,6 +143,8 @@ class PlaygroundSession:
             messages=lambda: self.log.messages,
         )
         event.listen(self.sync, "after_commit", self._after_commit)
+        event.listen(self.sync, "after_rollback", self._after_rollback)
+        event.listen(self.sync, "after_transaction_end", self._after_transaction_end)
         self.set_mode(settings.mode)
         self.closed = False
 
@@ -135,7 +154,10 @@ class PlaygroundSession:
         self.dbapi_connection = dbapi_connection
         self.driver_connection = record.driver_connection
         self.server_id = server_id
-        self.db_failed = False  # a new connection holds no transaction, failed or not
+        self._server_failure = None  # a new connection holds no transaction, failed or not
+        # The connection was opened with the wanted timeout in its connect arguments.
+        self.timeout_in_force = self.settings.lock_timeout
+        self._timeout_undone_by_rollback = False
 
     def _on_progress(self) -> int:
         # Called on the driver's thread inside a running statement: count, and never stop it.
@@ -169,40 +191,59 @@ class PlaygroundSession:
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
-        if context.is_disconnect and self.sync.in_transaction():
-            # The server ended the connection, and the transaction with it: only `rollback` goes on.
-            self.db_failed = True
-        if self.backend.name == "postgresql" and not context.is_disconnect and self.sync.in_transaction():
-            # PostgreSQL aborts the transaction on any error: only ROLLBACK (TO SAVEPOINT) helps.
-            self.db_failed = True
-        if self.backend.name == "mysql" and getattr(context.original_exception, "args", (None,))[:1] == (1213,):
-            # The deadlock victim's whole transaction is gone on the server; the Session must roll back.
-            self.db_failed = True
+        root = self.sync.get_transaction()
+        # Only what reached the server can abort its transaction: a missing bind parameter or
+        # MissingGreenlet never left the client.
+        failure = self.backend.transaction_failure(
+            context.original_exception, context.is_disconnect, self._driver_transaction_flag() is not False
+        )
+        if self._in_commit and failure == "aborted":
+            failure = "ended"  # a refused COMMIT ends the server's transaction; SET works again
+        if root is not None and failure is not None:
+            self._server_failure = (root, failure)
         if self._in_commit:
             self.commit_failed = True
+            self.commit_error = context.original_exception
+            self._refused_commit = root  # SQLAlchemy keeps it `prepared` until rollback
             self._in_commit = False
 
     def _on_txn_event(self, what: str) -> None:
         if what == "ROLLBACK TO SAVEPOINT":
-            self.db_failed = False  # the statement itself is logged as it is sent
-            return
+            if self._server_failure is not None and self._server_failure[1] == "aborted":
+                self._server_failure = None  # PostgreSQL's way out of an aborted transaction
+            return  # the statement itself is logged as it is sent
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
+            failure = self.server_failure()
+            if failure in COMMIT_AFTER_FAILURE:
+                self.log.messages.append(COMMIT_AFTER_FAILURE[failure])
             self._in_commit = True
             self.inflight = Inflight("COMMIT", "commit", time.monotonic(), self.progress)
         elif what == "ROLLBACK":
             self.inflight = None
             self.lock_level = "none"
             self.transaction_names.clear()
-            self.db_failed = False
+            self._server_failure = None
+
+    def _after_transaction_end(self, session: Any, transaction: Any) -> None:
+        if transaction.parent is None:
+            # Whatever refused the next statement belonged to this transaction, now gone.
+            self._server_failure = None
+            self._refused_commit = None
+            self.transaction_names.clear()  # a savepoint's RELEASE keeps the tables its transaction used
+
+    def _after_rollback(self, session: Any) -> None:
+        self._reapply_timeout(after="the rollback")
 
     def _after_commit(self, session: Any) -> None:
-        self.db_failed = False
+        if self.server_failure() == "aborted":
+            self._reapply_timeout(after="the COMMIT answered with ROLLBACK")
+        elif self._timeout_undone_by_rollback and not self.in_database_transaction():
+            self._timeout_undone_by_rollback = False  # committed: the SET now holds for the session
         if self._in_commit:
             self._in_commit = False
             self.inflight = None
             self.lock_level = "none"
-        self.transaction_names.clear()
 
     def _on_checkin(self, dbapi_connection: Any, record: Any) -> None:
         # A COMMIT that SQLite refused leaves the driver inside the transaction while
@@ -220,11 +261,69 @@ class PlaygroundSession:
         self.lock_level = "none"
         self.inflight = None
         self.transaction_names.clear()
+        if self._timeout_undone_by_rollback:
+            # Closed mid-transaction: the pool's reset rolled back a SET made inside it.
+            self._reapply_timeout(after="the connection's reset")
+
+    # -- lock timeout ----------------------------------------------------------------------
+
+    async def apply_lock_timeout(self) -> str | None:
+        """Put `settings.lock_timeout` in force on the connection; says when, if not now.
+
+        Where a SET inside a transaction is undone by its rollback (PostgreSQL), it is set
+        again once the transaction or a savepoint rolls back, so the pane's value holds.
+        """
+        wanted = self.settings.lock_timeout
+        driver = self.driver_connection
+        if driver is None:
+            self.timeout_in_force = wanted  # the next connection is opened with it
+            return None
+        undone = self.backend.traits.settings_roll_back and self.in_database_transaction()
+        if self.server_failure() == "aborted":
+            # PostgreSQL refuses even SET here; the rollback the user must type applies it.
+            self._timeout_undone_by_rollback = True
+            return f"the transaction is aborted, so the server refuses SET: {wanted:g} s applies after `rollback`"
+        await self.backend.set_lock_timeout(driver, wanted)
+        self.timeout_in_force = wanted
+        self._timeout_undone_by_rollback = self._timeout_undone_by_rollback or undone
+        return None
+
+    def _reapply_timeout(self, after: str) -> None:
+        """Set the wanted lock timeout again where a rollback undid it (runs inside SQLAlchemy)."""
+        driver = self.driver_connection
+        if not self._timeout_undone_by_rollback or driver is None:
+            return
+        if self.server_failure() == "aborted":
+            return  # a savepoint that was never sent: the transaction is still aborted
+        wanted = self.settings.lock_timeout
+        setting = self.backend.set_lock_timeout(driver, wanted)
+        try:
+            await_only(setting)
+        except Exception as exc:  # the step goes on; the pane shows the value really in force
+            setting.close()
+            self.log.messages.append(f"could not set the lock timeout again after {after}: {exc}")
+            return
+        self._timeout_undone_by_rollback = self.in_database_transaction()  # a savepoint's rollback
+        self.timeout_in_force = wanted
+        self.log.messages.append(f"lock timeout set again to {wanted:g} s after {after}: it undoes a SET made inside the transaction")
+
+    def timeout_shown(self) -> str:
+        """The lock timeout in force, and the wanted one where it waits for a rollback."""
+        in_force, wanted = self.timeout_in_force, self.settings.lock_timeout
+        if in_force == wanted:
+            return f"{wanted:g} s"
+        return f"{in_force:g} s ({wanted:g} s after rollback)"
 
     # -- state -----------------------------------------------------------------------------
 
     def in_database_transaction(self) -> bool:
-        """Whether the DBAPI connection itself is inside a transaction (SQLite: the driver's flag)."""
+        """Whether the DBAPI connection itself is inside a transaction (SQLite: the driver's flag).
+
+        False also where the driver cannot tell: SQLAlchemy's reset-on-return rolls such connections back.
+        """
+        return bool(self._driver_transaction_flag())
+
+    def _driver_transaction_flag(self) -> bool | None:
         driver = self.driver_connection
         if driver is None:
             return False
@@ -236,8 +335,8 @@ class PlaygroundSession:
             try:
                 return bool(probe())
             except Exception:
-                return False
-        return False  # no driver flag: SQLAlchemy's reset-on-return rolls such connections back
+                return None
+        return None
 
     def current_lock_level(self) -> str:
         """The SQLite lock this session's connection holds, as far as can be inferred."""
@@ -271,15 +370,40 @@ class PlaygroundSession:
             return self.settings.isolation
         return getattr(self.base_engine.dialect, "default_isolation_level", None) or "default"
 
+    def server_failure(self) -> str | None:
+        """"aborted" or "ended" when the server refused or ended the open transaction, else None."""
+        root = self.sync.get_transaction()
+        if self._server_failure is None or root is None or self._server_failure[0] is not root:
+            return None
+        return self._server_failure[1]
+
+    def failure(self) -> str | None:
+        """Why the next statement would be refused until a rollback, or None.
+
+        "deactivated": SQLAlchemy deactivated a transaction (PendingRollbackError);
+        "prepared": SQLAlchemy keeps a transaction whose COMMIT was refused (InvalidRequestError);
+        "aborted" / "ended": the server aborted the transaction or ended it by itself.
+        """
+        root = self.sync.get_transaction()
+        if root is None:
+            return None
+        if any(is_failed(t) for t in self.tree.chain()):
+            return "deactivated"
+        if self._refused_commit is root:
+            return "prepared"
+        return self.server_failure()
+
+    def aftermath(self) -> Aftermath:
+        """What the session is left in, for the hint of a step's error."""
+        return Aftermath(self.backend, self.sync.in_transaction(), self.failure(), self.commit_failed)
+
     def status(self, waiting: LockWait | None) -> str:
         """idle | active | failed | waiting, as the transcript reports it."""
         if waiting is not None:
             return "waiting"
         if not self.sync.in_transaction():
             return "idle"
-        if self.db_failed or any(is_failed(t) for t in self.tree.chain()):
-            return "failed"
-        return "active"
+        return "failed" if self.failure() else "active"
 
     def badge(self, waiting: LockWait | None, now: float) -> str:
         """The pane header's badge."""
@@ -298,7 +422,7 @@ class PlaygroundSession:
         """What the pane shows now; reads only what is loaded, emits no SQL."""
         bound, named = self.names()
         rows = self.tracker.rows(named)
-        settings = [("mode", self.settings.mode), ("lock timeout", f"{self.settings.lock_timeout:g} s")]
+        settings = [("mode", self.settings.mode), ("lock timeout", self.timeout_shown())]
         if self.backend.name == "sqlite":
             settings.append(("begin", self.settings.begin_mode))
         return SessionSnapshot(
@@ -337,6 +461,7 @@ class PlaygroundSession:
         self.log = StepLog()
         self.inflight = None  # the previous step's statements have all ended
         self.commit_failed = False
+        self.commit_error = None
         self.repaired = False
         return self.log
 

@@ -63,8 +63,8 @@ class WorkspaceSettings:
             if not 0 <= seconds <= 3600:
                 raise execution.StepError("the lock timeout must be between 0 and 3600 seconds")
             ps.settings.lock_timeout = seconds
-            await self._apply_timeout(ps)
-            outcome.messages.append(f"a statement now waits at most {seconds:g} s on a lock")
+            later = await self._apply_timeout(ps)
+            outcome.messages.append(later or f"a statement now waits at most {seconds:g} s on a lock")
         elif name == "begin-mode":
             if self.backend.name != "sqlite":
                 raise execution.StepError("the BEGIN mode is a SQLite setting")
@@ -107,21 +107,9 @@ class WorkspaceSettings:
                 f"{self.backend.url.get_backend_name()!r} are {', '.join(valid)}"
             )
 
-    async def _apply_timeout(self, ps: PlaygroundSession) -> None:
-        driver = ps.driver_connection
-        if driver is None:
-            return
-        seconds = ps.settings.lock_timeout
-        if self.backend.name == "sqlite":
-            await driver.execute(f"PRAGMA busy_timeout = {int(seconds * 1000)}")
-        elif self.backend.url.drivername == "postgresql+asyncpg":
-            await driver.execute(f"SET lock_timeout = {int(seconds * 1000)}")
-        elif self.backend.name == "mysql":
-            from playground.engine.backends import mysql_lock_timeout_sql
-
-            async with driver.cursor() as cursor:
-                await cursor.execute(mysql_lock_timeout_sql(seconds))
-
+    async def _apply_timeout(self, ps: PlaygroundSession) -> str | None:
+        """Put the session's lock timeout in force; says when it applies, if not at once."""
+        return await ps.apply_lock_timeout()
 
     async def tables(self) -> list[str]:
         """The tables a fresh connection sees."""

@@ -301,6 +301,7 @@ class Workspace(WorkspaceSettings):
             self._publish(StepStarted(handle.index, ps.name, handle.input))
             log = ps.new_step_log()
             error: ErrorInfo | None = None
+            raised: BaseException | None = None
             outcome = execution.Outcome()
             try:
                 try:
@@ -312,8 +313,11 @@ class Workspace(WorkspaceSettings):
                 await self._after_cancel(ps)
             except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 # Every user error becomes a message, `exit()` included: the session goes on.
-                error = describe(exc, execution.filename_prefix(ps), handle.input)
+                raised = exc
             await self._repair(ps, log.messages)
+            if raised is not None:
+                # Described once repaired: the hint says what the error left the session in.
+                error = describe(raised, execution.filename_prefix(ps), handle.input, ps.aftermath())
             ps.forget_names()  # the step may have bound new names
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)
@@ -355,12 +359,18 @@ class Workspace(WorkspaceSettings):
         self._publish_state()
 
     async def _repair(self, ps: PlaygroundSession, messages: list[str]) -> None:
-        """After a failed COMMIT, SQLite stays inside the transaction: roll the session back."""
+        """Roll back only where a refused COMMIT left the driver inside the transaction.
+
+        Elsewhere the session stays as SQLAlchemy leaves it (its transaction `prepared`, every
+        statement refused until `rollback`), and the step says so.
+        """
         if ps.commit_failed and ps.sync.in_transaction():
-            with contextlib.suppress(Exception):
-                await ps.asession.rollback()
-            why = " (SQLite keeps the transaction open after a failed COMMIT)" if self.backend.name == "sqlite" else ""
-            messages.append(f"COMMIT failed, so the session was rolled back{why}")
+            if self.backend.repairs_refused_commit(ps.commit_error):
+                with contextlib.suppress(Exception):
+                    await ps.asession.rollback()
+                messages.append("COMMIT failed, so the session was rolled back (SQLite keeps the transaction open after a failed COMMIT)")
+            elif ps.failure() == "prepared":
+                messages.append("the COMMIT was refused; SQLAlchemy keeps the session in its transaction: `rollback` before going on")
         if not ps.sync.in_transaction() and ps.in_database_transaction() and ps.dbapi_connection is not None:
             # The Session has ended its transaction but the connection has not: never leave it so.
             with contextlib.suppress(Exception):
