@@ -40,8 +40,14 @@ VOCABULARY: tuple[Step, ...] = (
 )
 
 
+OPENING = (
+    py("A", 'u = User(name="r", email="r@example.com")'),
+    py("A", "i = session.get(Item, 1)"),
+)
+
+
 def random_sequence(seed: int, length: int = 8) -> Scenario:
-    """A scenario of `length` steps drawn from the vocabulary with `seed`."""
+    """A scenario: the names `u` and `i` bound, then `length` steps drawn with `seed`."""
     rng = random.Random(seed)
-    steps = tuple(rng.choice(VOCABULARY) for _ in range(length))
+    steps = OPENING + tuple(rng.choice(VOCABULARY) for _ in range(length))
     return Scenario(f"random sequence {seed}", steps, sessions=("A",))

@@ -12,15 +12,14 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import AsyncIterator
 
 import pytest
-import pytest_asyncio
 
 from tests.conftest import BACKENDS, server_url
 from tests.differential.compare import diff
+from tests.differential.conftest import DatabasesByBackend
 from tests.differential.model import Scenario, StepFacts
-from tests.differential.reference import Databases, run_reference
+from tests.differential.reference import run_reference
 from tests.differential.scenarios import SCENARIOS
 from tests.differential.sequences import random_sequence
 from tests.differential.through_txplay import run_txplay
@@ -36,23 +35,10 @@ def _slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
 
-@pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def databases() -> AsyncIterator[dict[str, Databases]]:
-    """The reference's databases per backend, made on first use and dropped at the end."""
-    made: dict[str, Databases] = {}
-    try:
-        yield made
-    finally:
-        for dbs in made.values():
-            await dbs.close()
-
-
 @pytest.mark.parametrize(("backend", "scenario"), CASES, ids=[f"{b}-{_slug(s.name)}" for b, s in CASES])
-async def test_txplay_agrees_with_sqlalchemy(backend: str, scenario: Scenario, databases: dict[str, Databases]) -> None:
+async def test_txplay_agrees_with_sqlalchemy(backend: str, scenario: Scenario, databases: DatabasesByBackend) -> None:
     url = None if backend == "sqlite" else server_url(backend)
-    if backend not in databases:
-        databases[backend] = Databases(backend, url)
-    reference = await run_reference(scenario, databases[backend])
+    reference = await run_reference(scenario, databases.on(backend, url))
     txplay, _ = await run_txplay(scenario, url)
     found = diff(txplay, reference)
     if found:
