@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import ast
 import builtins
+import inspect as pyinspect
 import os
 import re
 import secrets
@@ -247,6 +248,7 @@ class RefSession:
     namespace: dict[str, Any]
     builtin: dict[str, Any]
     savepoints: dict[str, SessionTransaction] = field(default_factory=dict)
+    async_mode: bool = False  # after `\mode async`: `session` is the AsyncSession, top-level await
 
     @classmethod
     def open(cls, name: str, db: Database, isolation: str | None) -> RefSession:
@@ -273,6 +275,9 @@ class RefSession:
     async def run(self, step: Step) -> dict[str, Any]:
         """Run one step; returns the result fields (raises what the step raised)."""
         out: dict[str, Any] = {"rows": None, "rowcount": None, "value": None}
+        if step.kind == "python" and self.async_mode:
+            await self._python_async(step.text, out)
+            return out
 
         def body(session: Session) -> None:
             if step.kind == "python":
@@ -291,6 +296,20 @@ class RefSession:
         exec(compile(tree, "<step>", "exec"), self.namespace)
         if last is not None:
             _result_fields(eval(compile(ast.Expression(last.value), "<step>", "eval"), self.namespace), out)
+
+    async def _python_async(self, source: str, out: dict[str, Any]) -> None:
+        flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+        tree = compile(source, "<step>", "exec", flags=ast.PyCF_ONLY_AST | flags)
+        last = tree.body.pop() if tree.body and isinstance(tree.body[-1], ast.Expr) else None
+        pending = eval(compile(tree, "<step>", "exec", flags=flags), self.namespace)
+        if pyinspect.iscoroutine(pending):
+            await pending
+        if last is not None:
+            code = compile(ast.Expression(last.value), "<step>", "eval", flags=flags)
+            value = eval(code, self.namespace)
+            if code.co_flags & pyinspect.CO_COROUTINE:
+                value = await value
+            _result_fields(value, out)
 
     def _sql(self, session: Session, sql: str, out: dict[str, Any]) -> None:
         if _BEGIN.match(sql):
@@ -337,6 +356,9 @@ class RefSession:
             self._sql(session, f"rollback to {args[0]}", {})
         elif word in ("expunge", "refresh"):
             getattr(session, word)(eval(args[0], self.namespace))
+        elif word == "mode":
+            self.async_mode = args[0] == "async"
+            self.namespace["session"] = self.asession if self.async_mode else self.sync
         elif word == "isolation":
             level = " ".join(args).upper()
             if session.in_transaction():
@@ -380,11 +402,13 @@ class RefSession:
         return "active"
 
     async def close(self) -> None:
-        """Roll back, close, dispose."""
+        """Roll back, close, dispose; a connection left open would hold its locks on the server."""
         try:
-            if self.sync.in_transaction():
-                await self.asession.rollback()
-            await self.asession.close()
+            try:
+                if self.sync.in_transaction():
+                    await self.asession.rollback()
+            finally:
+                await self.asession.close()
         finally:
             await self.engine.dispose()
 

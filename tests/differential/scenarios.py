@@ -238,6 +238,27 @@ SCENARIOS: tuple[Scenario, ...] = (
         py("A", "i.stock"),
         py("A", "session.commit()"),
     )),
+    Scenario("async mode: a lazy load without await (MissingGreenlet)", (
+        cmd("A", "\\mode async"),
+        py("A", "u = await session.get(User, 1)"),
+        py("A", "u.accounts"),
+        sql("A", "select count(*) from users"),
+        py("A", "await session.rollback()"),
+        py("A", "u.name"),
+        py("A", "await session.rollback()"),
+    )),
+    Scenario("async mode: flush, commit, refresh with await", (
+        cmd("A", "\\mode async"),
+        py("A", 'n = Item(name="cup", stock=1)'),
+        py("A", "session.add(n)"),
+        py("A", "await session.flush()"),
+        py("A", "await session.commit()"),
+        py("A", "n.stock"),
+        py("A", "await session.refresh(n)"),
+        py("A", "n.stock"),
+        cmd("A", "\\mode sync"),
+        py("A", "session.rollback()"),
+    )),
     # -- DML through session.execute in Python, bulk ORM update/delete ------------------------
     Scenario("DML through session.execute(text(...))", (
         py("A", 'session.execute(text("update items set stock = 9 where id = 1"))'),
@@ -294,6 +315,15 @@ SCENARIOS: tuple[Scenario, ...] = (
         sql("A", "select @@tx_isolation"),
         sql("A", "rollback"),
     ), backends=("mysql",)),
+    Scenario("isolation change on SQLite", (
+        cmd("A", "\\isolation READ UNCOMMITTED"),
+        sql("A", "pragma read_uncommitted"),
+        cmd("A", "\\isolation SERIALIZABLE"),
+        sql("A", "rollback"),
+        cmd("A", "\\isolation SERIALIZABLE"),
+        sql("A", "pragma read_uncommitted"),
+        sql("A", "rollback"),
+    ), backends=("sqlite",)),
     Scenario("repeatable read keeps the first snapshot", (
         sql("A", "select stock from items where id = 1"),
         sql("B", "update items set stock = 5 where id = 1"),
