@@ -22,9 +22,15 @@ class DatabasesByBackend:
         return self.made[backend]
 
     async def close(self) -> None:
-        """Drop everything made."""
+        """Drop everything made; one backend's failure does not leave the others behind."""
+        failures = []
         for dbs in self.made.values():
-            await dbs.close()
+            try:
+                await dbs.close()
+            except Exception as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")

@@ -142,7 +142,8 @@ class Databases:
     async def _refilled_demo(self) -> Database:
         if self._demo is None:
             self._demo = await self._server_database()
-            self._demo_engine = create_async_engine(self._demo.url, connect_args=self._demo.connect_args, pool_size=1)
+            self._demo_engine = create_async_engine(self._demo.url, connect_args=self._demo.connect_args, pool_size=1,
+                                                     pool_pre_ping=True)
             async with self._demo_engine.begin() as conn:
                 await conn.run_sync(create_demo)
             return self._demo
@@ -170,7 +171,8 @@ class Databases:
         if self._admin_engine is None:
             driver = "postgresql+asyncpg" if self.backend == "postgresql" else "mysql+asyncmy"
             url = make_url(self.server_url).set(drivername=driver)
-            self._admin_engine = create_async_engine(url, pool_size=1, isolation_level="AUTOCOMMIT")
+            # Pre-pinged: these engines live for the whole module, longer than a server connection may.
+            self._admin_engine = create_async_engine(url, pool_size=1, pool_pre_ping=True, isolation_level="AUTOCOMMIT")
         async with self._admin_engine.connect() as conn:
             await conn.exec_driver_sql(statement)
 

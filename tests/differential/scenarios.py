@@ -177,6 +177,13 @@ SCENARIOS: tuple[Scenario, ...] = (
         sql("A", "select count(*) from items"),
         sql("A", "rollback"),
     )),
+    Scenario("a savepoint never sent, released after an error", (
+        sql("A", "insert into users (name, email) values ('x', 'ann@example.com')"),
+        py("A", "sp = session.begin_nested()"),
+        py("A", "sp.commit()"),
+        sql("A", "select 1"),
+        sql("A", "rollback"),
+    )),
     Scenario("ROLLBACK TO a savepoint named after the failed statement", (
         sql("A", "BEGIN"),
         sql("A", "SAVEPOINT s1"),
