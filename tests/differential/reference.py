@@ -11,7 +11,8 @@ as DESIGN §3 says a user's input runs, but by the kind the scenario gives them,
   → rollback of x (inner first), then `begin_nested()` again under x, as SQL keeps x open;
 - Python: `exec` in a namespace with `session` (the sync Session, through `run_sync`), the demo
   models, select/update/delete/insert/text/func/inspect and the `sqlalchemy.exc` exceptions; the
-  value of a last expression is the step's value;
+  value of a last expression is the step's value; after `\\mode async`, `session` is the
+  AsyncSession and the code runs on the loop with top-level `await`, as an async application's;
 - commands: the few playground commands the scenarios use, as the same Session calls.
 
 After each step it records, for every session, the status and the state of every object bound
@@ -25,15 +26,23 @@ How the status is decided, from behaviour only:
   transaction) or by the server (PostgreSQL 25P02); else `active`.
 
 "Would be refused" is found out by asking, without disturbing the run: the scenario's prefix up
-to that step is replayed in a fresh database of its own, and there the session runs `select 1`.
-The probe's answer is the status. A replay must repeat the run's outcomes step for step, or the
-test stops (the reference would not be deterministic, so it would prove nothing). Two facts
-spare most replays, both about behaviour, not about how a status is computed: a session's
-transaction can only become usable or unusable through its own steps (servers abort a
-transaction in answer to that session's statement, and SQLAlchemy deactivates a transaction
-inside that session's own calls), so a step of another session leaves it as it was; and a step
-that was one plain SQL statement which succeeded has just shown that the session runs
-statements, so it is `active` if still in a transaction.
+to that step is replayed in a database of its own, starting from the same data, and there the
+session runs `select 1` (without autoflush: a pending object that would fail to flush is not a
+refusal). The probe's answer is the status. A replay must repeat the run step for step
+(outcomes, transactions, object states), or the test stops: the reference would not be
+deterministic, so it would prove nothing. Three facts spare most replays, all about behaviour,
+none about how a status is computed:
+
+1. A session's transaction becomes usable or unusable only through its own steps (a server
+   aborts a transaction in answer to that session's statement; SQLAlchemy deactivates one inside
+   that session's own calls), so another session's step leaves its status as it was.
+2. A step that was one plain SQL statement and succeeded has just shown that the session runs
+   statements: `active`, if still in a transaction.
+3. By (1), the session's next step, when it is a plain SQL statement, is the probe itself: it
+   succeeded (`active`) or was refused (`failed`); any other error leaves the question to a replay.
+
+Lock waits are kept out: the reference runs steps one after another, so scenarios never make
+one session wait on another (a wait would end as a lock-timeout error after a few seconds).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from tests.differential.model import Scenario, Step, py, sql
+from tests.differential.model import Scenario, Step, cmd, py, sql
 
 VOCABULARY: tuple[Step, ...] = (
     py("A", 'u = User(name="r", email="r@example.com")'),
@@ -31,6 +31,12 @@ VOCABULARY: tuple[Step, ...] = (
     sql("A", "select count(*) from users"),
     sql("A", "update items set stock = stock + 1 where id = 3"),
     sql("A", "insert into users (name, email) values ('x', 'ann@example.com')"),
+    sql("A", "update items set stock = -1 where id = 2"),
+    py("A", "session.begin()"),
+    py("A", "session.expunge(u)"),
+    py("A", "m = session.merge(i)"),
+    cmd("A", "\\savepoint s1"),
+    cmd("A", "\\rollback-to s1"),
     sql("A", "BEGIN"),
     sql("A", "COMMIT"),
     sql("A", "ROLLBACK"),
