@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest_asyncio
 
-from tests.differential.reference import Databases
+from tests.differential.databases import Databases
 
 
 class DatabasesByBackend:
