@@ -288,10 +288,14 @@ def _result_fields(value: Any, out: dict[str, Any]) -> None:
     if value is None:
         return
     if isinstance(value, Result):
-        if isinstance(value, CursorResult) and not value.returns_rows:
-            out["rowcount"] = value.rowcount if value.rowcount is not None and value.rowcount >= 0 else None
-        else:
-            out["rows"] = [[plain(v) for v in row] for row in value]
+        rows = [] if isinstance(value, CursorResult) and not value.returns_rows else [[plain(v) for v in row] for row in value]
+        counted = isinstance(value, CursorResult) and value.rowcount is not None and value.rowcount >= 0
+        # An ORM UPDATE/DELETE with synchronize_session="fetch" claims rows (the RETURNING the
+        # ORM added for itself) and gives none: what the user sees of it is its row count.
+        if counted and not rows and (not value.returns_rows or value.rowcount > 0):
+            out["rowcount"] = value.rowcount
+        elif value.returns_rows:
+            out["rows"] = rows
         return
     if isinstance(value, list) and value and all(isinstance(r, Row) for r in value):
         out["rows"] = [[plain(v) for v in row] for row in value]
