@@ -44,6 +44,7 @@ class StepLog(RichLog):
         super().__init__(wrap=True, markup=False, highlight=False, max_lines=5000, min_width=1, **kwargs)
         self._written: deque[RenderableType] = deque(maxlen=self.REWRAP)
         self._wrapped_at = 0
+        self._at_end = True
 
     def put(self, renderable: RenderableType) -> None:
         """Write `renderable`, and keep it to wrap again on a resize."""
@@ -55,20 +56,31 @@ class StepLog(RichLog):
         self._written.clear()
         return super().clear()
 
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        super().watch_scroll_y(old_value, new_value)
+        # Known before a resize: by the time its event comes, the scroll position is clamped
+        # to the new size and says nothing of whether the end was in sight.
+        self._at_end = new_value >= self.max_scroll_y
+
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
         if self._wrapped_at and width != self._wrapped_at and self._written:
             self._rewrap()
+        elif self._at_end:
+            self._scroll_end_later()
         self._wrapped_at = width
 
     def _rewrap(self) -> None:
-        at_end = self.scroll_y >= self.max_scroll_y
         kept = list(self._written)
         super().clear()
         for renderable in kept:
             self.write(renderable, scroll_end=False)
-        if at_end:
-            self.scroll_end(animate=False, immediate=True)
+        if self._at_end:
+            self._scroll_end_later()
+
+    def _scroll_end_later(self) -> None:
+        # After the refresh: the new size's layout decides where the end is.
+        self.call_after_refresh(self.scroll_end, animate=False, immediate=True)
 
     def started(self, index: int, text: str, kind: str) -> None:
         """Echo the input when its step starts."""

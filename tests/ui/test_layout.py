@@ -196,3 +196,20 @@ async def test_closing_a_zoomed_pane_shows_the_others_again(app_factory):
         await caught_up(pilot)
         assert app.screen.maximized is None
         assert shown(app.pane("B")) and app.focused is app.pane("B").input
+
+
+async def test_a_log_at_its_end_stays_at_its_end_when_it_wraps_again(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(80, 24)) as pilot:
+        await caught_up(pilot)
+        a = app.pane("A")
+        for n in range(8):
+            await run_in(pilot, "A", f"select {n} as n, '" + "w" * 50 + "' as wide")
+        log = a.log_view
+        assert log.max_scroll_y > 0 and log.scroll_y == log.max_scroll_y
+        for size in ((200, 50), (80, 24), (120, 30)):
+            await pilot.resize_terminal(*size)
+            await pilot.pause()
+            await caught_up(pilot)
+            assert log.scroll_y == log.max_scroll_y, size  # the newest step is still in sight
+            assert "select 7 as n" in drawn(log)  # the last step, not the first
