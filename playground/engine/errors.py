@@ -36,6 +36,8 @@ class Aftermath:
     in_transaction: bool
     failure: str | None
     commit_refused: bool = False
+    failed_after: float | None = None  # seconds the failed statement ran before its error
+    lock_timeout: float | None = None  # the lock timeout in force on the connection
 
 
 def describe(
@@ -127,7 +129,8 @@ SERVER_HINTS = {
     "1213": "this session was chosen as the deadlock victim: MySQL rolled its whole transaction back; roll back and retry",
     "40001": "serialization failure: the database refused this transaction's view of the data; roll back and retry it",
     "55P03": "lock_timeout expired while waiting for a lock (`\\timeout` sets it); the transaction is aborted",
-    "1205": "innodb_lock_wait_timeout expired (`\\timeout` sets it); only the statement was rolled back",
+    "1205": "a lock wait timeout expired (innodb_lock_wait_timeout for rows, lock_wait_timeout for tables; "
+    "`\\timeout` sets both); only the statement was rolled back",
     "57014": "the statement was cancelled; PostgreSQL aborted the transaction: `rollback`",
     "1317": "the statement was cancelled; the transaction goes on",
 }
@@ -204,8 +207,8 @@ def hint_for(error: BaseException, after: Aftermath | None = None) -> str | None
         if after is not None and after.failure == "prepared":
             return f"a constraint refused the COMMIT; {rest}"
         return f"a constraint refused the row; {rest}" if rest else "a constraint refused the row"
-    if after is not None and after.commit_refused and "database is locked" in text:
-        return "another session's lock kept this COMMIT from finishing (in rollback-journal mode a reader's is enough); this session was rolled back"
+    if isinstance(error, sa_exc.OperationalError) and "database is locked" in text:
+        return sqlite_busy_hint(error, after)
     hint = _mistake_hint(error, text)
     if hint is None and after is not None and after.failure is not None:
         hint = consequence(after)
@@ -216,11 +219,12 @@ def _mistake_hint(error: BaseException, text: str) -> str | None:
     if isinstance(error, sa_exc.PendingRollbackError):
         return "this session's transaction failed; type `rollback` before going on"
     if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
-        return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"
+        return missing_greenlet_hint(error)
     if isinstance(error, sa_exc.ArgumentError) and "text(" in text:
         return "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own"
     if isinstance(error, ImportError) and "IsolationLevel" in text:
-        return "there is no IsolationLevel in SQLAlchemy; isolation levels are strings (see `\\isolation`)"
+        return ("SQLAlchemy has no IsolationLevel to import: levels are plain strings such as \"SERIALIZABLE\" "
+                "(typed as a Literal in sqlalchemy.engine.interfaces); `\\isolation` lists this database's")
     if isinstance(error, NameError):
         name = getattr(error, "name", None) or ""
         command = name.replace("_", "-")
@@ -234,10 +238,55 @@ def _mistake_hint(error: BaseException, text: str) -> str | None:
         return "exit() would end a script; in a pane it only ends this step (quit with ctrl+q)"
     if isinstance(error, SyntaxError) and ("await" in text or "async" in text) and "outside" in text:
         return "top-level await needs async mode: `\\mode async`"
-    if isinstance(error, sa_exc.OperationalError) and "database is locked" in text:
-        return "another session holds SQLite's write lock; commit or roll it back, or raise `\\timeout`"
     if isinstance(error, sa_exc.InvalidRequestError) and "'prepared' state" in text:
         return "this session's COMMIT was refused and SQLAlchemy keeps the transaction: type `rollback` before going on"
     if isinstance(error, sa_exc.InvalidRequestError) and "already begun" in text:
         return "the session autobegins; a transaction was already open (commit or roll back first)"
     return None
+
+
+# SQLite's busy handler waits up to the busy timeout; a refusal well before it did not wait.
+AT_ONCE = 0.5
+BUSY_HINTS = {
+    "snapshot": "WAL mode: another session committed after this transaction began reading, so its snapshot "
+    "is stale and it can never write; SQLite refused at once and nobody holds the lock, so `\\timeout` "
+    "cannot help: `rollback` and redo the transaction (`\\begin-mode immediate` takes the write lock at BEGIN)",
+    "upgrade": "this transaction holds a read lock and another session holds the write lock: SQLite refuses at "
+    "once rather than let both wait forever, so `\\timeout` cannot help: `rollback` and retry "
+    "(`\\begin-mode immediate` takes the write lock at BEGIN)",
+    "commit": "COMMIT needs SQLite's EXCLUSIVE lock and another session held a lock for the whole busy timeout "
+    "(in rollback-journal mode a reader's SHARED lock is enough); this session was rolled back",
+    "waited": "another session held SQLite's lock for the whole busy timeout: commit or roll it back, "
+    "or raise `\\timeout`",
+}
+
+
+def sqlite_busy_hint(error: BaseException, after: Aftermath | None) -> str:
+    """Which of SQLite's "database is locked" cases this is: the advice differs for each."""
+    orig = getattr(error, "orig", None)
+    if getattr(orig, "sqlite_errorname", None) == "SQLITE_BUSY_SNAPSHOT":
+        return BUSY_HINTS["snapshot"]
+    if after is not None and after.commit_refused:
+        return BUSY_HINTS["commit"]
+    if after is not None and after.failed_after is not None and after.lock_timeout:
+        if after.lock_timeout > AT_ONCE and after.failed_after < after.lock_timeout - AT_ONCE / 2:
+            return BUSY_HINTS["upgrade"]
+    return BUSY_HINTS["waited"]
+
+
+# Where SQLAlchemy loads an attribute: an expired one (after commit/expire) or a lazy relationship.
+_EXPIRED_LOAD = frozenset({"_load_expired", "load_scalar_attributes", "_load_scalar_attributes"})
+_LAZY_LOAD = frozenset({"_load_for_state", "_emit_lazyload"})
+
+
+def missing_greenlet_hint(error: BaseException) -> str:
+    """MissingGreenlet: an attribute load (expired or lazy) needs other advice than a sync call."""
+    frames = {frame.name for frame in traceback.extract_tb(error.__traceback__)}
+    if frames & _EXPIRED_LOAD:
+        return ("reading an expired attribute loads it from the database, which async mode cannot do "
+                "implicitly: `await session.refresh(obj)` first, `await obj.awaitable_attrs.name`, "
+                "or `expire_on_commit=False` (commit expires every attribute)")
+    if frames & _LAZY_LOAD:
+        return ("a lazy relationship loads on first access, which async mode cannot do implicitly: "
+                "`await obj.awaitable_attrs.name`, or load it up front with `selectinload(...)`")
+    return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"

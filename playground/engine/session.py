@@ -108,6 +108,7 @@ class PlaygroundSession:
         self.server_id: Any = None
         self._in_commit = False
         self.commit_failed = False
+        self.failed_after: float | None = None  # how long the step's failed statement ran
         self.commit_error: BaseException | None = None
         # The root transaction the server aborted or ended ("aborted" | "ended"), and the one
         # whose COMMIT was refused: each counts only while that very transaction is open.
@@ -175,6 +176,8 @@ class PlaygroundSession:
         inflight, self.inflight = self.inflight, None
         if inflight is None:
             return
+        if error is not None:
+            self.failed_after = time.monotonic() - inflight.since  # at once, or after a wait?
         self.transaction_names |= sql_names(inflight.statement)
         if self.backend.name != "sqlite":
             return
@@ -395,7 +398,10 @@ class PlaygroundSession:
 
     def aftermath(self) -> Aftermath:
         """What the session is left in, for the hint of a step's error."""
-        return Aftermath(self.backend, self.sync.in_transaction(), self.failure(), self.commit_failed)
+        return Aftermath(
+            self.backend, self.sync.in_transaction(), self.failure(), self.commit_failed,
+            failed_after=self.failed_after, lock_timeout=self.timeout_in_force,
+        )
 
     def status(self, waiting: LockWait | None) -> str:
         """idle | active | failed | waiting, as the transcript reports it."""
@@ -462,6 +468,7 @@ class PlaygroundSession:
         self.inflight = None  # the previous step's statements have all ended
         self.commit_failed = False
         self.commit_error = None
+        self.failed_after = None
         self.repaired = False
         return self.log
 
