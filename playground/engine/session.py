@@ -15,7 +15,7 @@ from sqlalchemy.util import await_only
 from playground.engine.backends import Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
 from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
-from playground.engine.snapshot import LockWait, SessionSnapshot, SqlEntry
+from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
 from playground.engine.tracking import ObjectTracker, TrackedSession
 from playground.engine.transactions import TransactionTree, is_failed
 
@@ -35,6 +35,22 @@ COMMIT_AFTER_FAILURE = {
     "ended": "the server had already rolled this transaction back at its earlier error: "
     "nothing done before that error was committed",
 }
+
+
+# An ok COMMIT that did not commit what the Session believes it did.
+COMMIT_WARNINGS = {
+    "commit-after-server-aborted": "COMMIT committed nothing: the server answered ROLLBACK",
+    "commit-after-server-ended": "COMMIT committed nothing: the server had rolled the transaction back",
+    "commit-after-server-rollback": "COMMIT committed only what ran after the server's rollback",
+}
+RAN_AFTER_END = (
+    "the server had already rolled this transaction back at its earlier error, so this statement ran in a "
+    "new transaction the Session does not know of (its COMMIT would commit it): `rollback` first"
+)
+COMMIT_AFTER_END_AND_MORE = (
+    "the server had rolled this transaction back at its earlier error: nothing done before that error was "
+    "committed, and this COMMIT committed what ran after it, in the new transaction the server had begun"
+)
 
 
 @dataclass
@@ -109,6 +125,7 @@ class PlaygroundSession:
         self._in_commit = False
         self.commit_failed = False
         self.failed_after: float | None = None  # how long the step's failed statement ran
+        self._ran_after_end: Any = None  # the transaction a statement ran in after the server ended it
         self.commit_error: BaseException | None = None
         # The root transaction the server aborted or ended ("aborted" | "ended"), and the one
         # whose COMMIT was refused: each counts only while that very transaction is open.
@@ -179,6 +196,12 @@ class PlaygroundSession:
         if error is not None:
             self.failed_after = time.monotonic() - inflight.since  # at once, or after a wait?
         self.transaction_names |= sql_names(inflight.statement)
+        root = self.sync.get_transaction()
+        if error is None and root is not None and self._ran_after_end is not root and self.server_failure() == "ended":
+            # MariaDB/MySQL rolled the transaction back at its error and went on: this statement
+            # began a new transaction on the server that the Session knows nothing of.
+            self._ran_after_end = root
+            self.log.messages.append(Notice(RAN_AFTER_END, topic="ran-after-server-rollback"))
         if self.backend.name != "sqlite":
             return
         # A cancelled await may leave the statement running on the driver's thread: do not ask then.
@@ -218,8 +241,10 @@ class PlaygroundSession:
         self.log.sql.append(SqlEntry(what))
         if what == "COMMIT":
             failure = self.server_failure()
-            if failure in COMMIT_AFTER_FAILURE:
-                self.log.messages.append(COMMIT_AFTER_FAILURE[failure])
+            if failure == "ended" and self._ran_after_end is self.sync.get_transaction():
+                self.log.messages.append(Notice(COMMIT_AFTER_END_AND_MORE, topic="commit-after-server-rollback"))
+            elif failure in COMMIT_AFTER_FAILURE:
+                self.log.messages.append(Notice(COMMIT_AFTER_FAILURE[failure], topic=f"commit-after-server-{failure}"))
             self._in_commit = True
             self.inflight = Inflight("COMMIT", "commit", time.monotonic(), self.progress)
         elif what == "ROLLBACK":

@@ -267,6 +267,7 @@ class StepResult:
     waited: float = 0.0
     started: float = 0.0
     finished: float | None = None
+    warning: str | None = None  # an ok step that did not do what it says (a COMMIT that committed nothing)
 
     @property
     def ok(self) -> bool:

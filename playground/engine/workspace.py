@@ -35,7 +35,7 @@ from playground.engine.backends import (
 from playground.engine.errors import describe
 from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor, monitor_for
-from playground.engine.session import PlaygroundSession, SessionSettings
+from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings
 from playground.engine.settings import WorkspaceSettings
 from playground.engine.events import (
     Event,
@@ -321,6 +321,9 @@ class Workspace(WorkspaceSettings):
             ps.forget_names()  # the step may have bound new names
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)
+            warning = None if error else next(
+                (COMMIT_WARNINGS[m.topic] for m in messages if getattr(m, "topic", None) in COMMIT_WARNINGS), None
+            )
             result = StepResult(
                 index=handle.index,
                 session=ps.name,
@@ -339,6 +342,7 @@ class Workspace(WorkspaceSettings):
                 waited=(finished - handle.waited.since) if handle.waited else 0.0,
                 started=handle.started,
                 finished=finished,
+                warning=warning,
             )
         self._finish(handle, result)
 
@@ -350,7 +354,7 @@ class Workspace(WorkspaceSettings):
             running.remove(handle)
             self._waits.pop(handle.session, None)
         handle.wait = None
-        outcome = "✓" if result.ok else "✗"
+        outcome = ("⚠" if result.warning else "✓") if result.ok else "✗"
         waited_on = handle.waited.holders if handle.waited else ()
         self._set_timeline(handle, outcome, waited_on, handle.after if handle.waited else None)
         handle.done.set()

@@ -352,6 +352,7 @@ def _result_fields(result: StepResult) -> dict[str, Any]:
         "sql": [e.statement for e in result.sql],
         "params": [e.parameters for e in result.sql],
         "waited": round(result.waited, 3),
+        "warning": result.warning,
     }
 
 

@@ -33,6 +33,8 @@ def outcome_word(event: dict[str, Any]) -> str:
     """The step's own outcome in words: `[ok]`, `[error]`, `[waiting on A]`."""
     if event["status"] == "waiting":
         return f"[waiting on {', '.join(event.get('waiting_for') or []) or 'a lock'}]"
+    if event.get("warning"):
+        return f"[{event['status']}, but {event['warning']}]"
     return f"[{event['status']}]"
 
 

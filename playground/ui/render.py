@@ -236,6 +236,8 @@ def step_result(result: StepResult, *, show_input: bool = True) -> list[Renderab
         out.append(Text(f"→ {result.value}", style="bold"))
     for message in result.messages:
         out.append(notice(message) if getattr(message, "topic", None) else Text(message, style="italic"))
+    if result.warning:
+        out.append(Text(f"⚠ {result.warning}", style="bold yellow"))
     if result.error is not None:
         out.append(Text(f"✗ {result.error.type}: {result.error.message}", style="bold red"))
         if result.error.hint:

@@ -361,7 +361,7 @@ class Timeline(VerticalScroll):
 
 def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = ()) -> Text:
     first = entry.input.strip().splitlines()[0] if entry.input.strip() else ""
-    styles = {"✓": "green", "✗": "red", "⏳": "yellow", "running": "blue", "queued": "dim"}
+    styles = {"✓": "green", "✗": "red", "⚠": "bold yellow", "⏳": "yellow", "running": "blue", "queued": "dim"}
     mark = entry.outcome
     text = Text()
     if entry.waited_on:
