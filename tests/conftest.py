@@ -91,3 +91,16 @@ async def committed_rows(ws: Workspace, sql: str) -> list[tuple]:
         rows = [tuple(r) for r in result]
         await conn.rollback()
     return rows
+
+
+async def deadlock(ws: Workspace) -> tuple[str, str]:
+    """A and B each update a row of items, then want the other's: returns (victim, survivor)."""
+    import asyncio
+
+    await ok(ws, "A", "update items set stock = 31 where id = 1")
+    await ok(ws, "B", "update items set stock = 32 where id = 2")
+    first = ws.submit("A", "update items set stock = 33 where id = 2")
+    await ws.settle()
+    second = ws.submit("B", "update items set stock = 34 where id = 1")
+    await asyncio.wait_for(asyncio.gather(first.done.wait(), second.done.wait()), 15)
+    return ("A", "B") if first.result.status == "error" else ("B", "A")

@@ -5,30 +5,12 @@ know of. An ok step that did not do what it says carries a warning, shown everyw
 
 from __future__ import annotations
 
-import asyncio
-
-from playground.engine import SessionSettings, Workspace
 from playground.engine.session import COMMIT_WARNINGS
 from playground.scenario.parser import parse
 from playground.scenario.runner import run_scenario
 from playground.scenario.transcript import outcome_word
-from tests.conftest import committed_rows, ok, server_url
-
-
-async def open_server(backend: str) -> Workspace:
-    return await Workspace.open(server_url(backend), sessions=("A", "B"), isolate=True,
-                                defaults=SessionSettings(lock_timeout=5.0))
-
-
-async def deadlock(ws: Workspace) -> tuple[str, str]:
-    """A and B each lock a row, then want the other's: returns (victim, survivor)."""
-    await ok(ws, "A", "update items set stock = 31 where id = 1")
-    await ok(ws, "B", "update items set stock = 32 where id = 2")
-    first = ws.submit("A", "update items set stock = 33 where id = 2")
-    await ws.settle()
-    second = ws.submit("B", "update items set stock = 34 where id = 1")
-    await asyncio.wait_for(asyncio.gather(first.done.wait(), second.done.wait()), 15)
-    return ("A", "B") if first.result.status == "error" else ("B", "A")
+from tests.conftest import committed_rows, deadlock, ok, server_url
+from tests.engine.test_status_truth import open_server
 
 
 async def test_postgresql_commit_of_an_aborted_transaction_is_ok_with_a_warning():

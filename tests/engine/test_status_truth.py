@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 from playground.engine import SessionSettings, Workspace
 from playground.engine.backends import resolve
 from playground.engine.snapshot import StepResult
-from tests.conftest import BACKENDS, committed_rows, ok, server_url
+from tests.conftest import BACKENDS, committed_rows, deadlock, ok, server_url
 
 FAILED_BADGE = "failed — rollback required"
 ORM_DUPLICATE = "session.add(User(name='dup', email='ann@example.com'))"
@@ -288,13 +288,7 @@ async def test_postgresql_commit_of_an_aborted_transaction_says_it_was_rolled_ba
 async def test_the_deadlock_victim_is_failed_and_its_commit_says_nothing_was_committed(backend):
     ws = await open_server(backend)
     try:
-        await ok(ws, "A", "update items set stock = 31 where id = 1")
-        await ok(ws, "B", "update items set stock = 32 where id = 2")
-        first = ws.submit("A", "update items set stock = 33 where id = 2")
-        await ws.settle()
-        second = ws.submit("B", "update items set stock = 34 where id = 1")
-        await asyncio.wait_for(asyncio.gather(first.done.wait(), second.done.wait()), 15)
-        victim, survivor = ("A", "B") if first.result.status == "error" else ("B", "A")
+        victim, survivor = await deadlock(ws)
         assert status_of(ws, victim) == ("failed", FAILED_BADGE)
         await ok(ws, survivor, "commit")
         committed = await ok(ws, victim, "commit")
