@@ -93,7 +93,10 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     except BackendError as exc:
         return str(exc)
     try:
-        asyncio.run(_connect_once(backend, timeout))
+        if backend.name == "sqlite":
+            _open_sqlite_file(backend)
+        else:
+            asyncio.run(_connect_once(backend, timeout))
     except asyncio.TimeoutError:
         reason = f"no answer within {timeout:g} s (is the host right, and is the server up?)"
     except Exception as exc:
@@ -105,6 +108,19 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     if password:  # whole words only: a short password must not garble the message
         reason = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", reason)
     return f"cannot open {backend.display_url}: {reason}"
+
+
+def _open_sqlite_file(backend: Backend) -> None:
+    # The stdlib driver, not aiosqlite: a failed aiosqlite connect can outlive the check's
+    # event loop in its worker thread and print a traceback at exit. The app creates the file
+    # anyway, so creating it here changes nothing.
+    import sqlite3
+
+    connection = sqlite3.connect(backend.url.database or "", timeout=1.0)
+    try:
+        connection.execute("PRAGMA schema_version").fetchone()
+    finally:
+        connection.close()
 
 
 async def _connect_once(backend: Backend, timeout: float) -> None:
