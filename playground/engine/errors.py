@@ -146,6 +146,7 @@ CONSEQUENCES = {
     "deactivated": "SQLAlchemy has deactivated the session's transaction: `rollback` before going on (PendingRollbackError until then)",
     "prepared": "nothing was committed; SQLAlchemy keeps the session in its refused transaction: `rollback` before going on",
     "ended": "the server rolled the whole transaction back: `rollback`, then retry",
+    "statement-only": "only this statement failed: the transaction stays open (roll back or go on)",
 }
 
 
@@ -177,7 +178,7 @@ def consequence(after: Aftermath | None) -> str | None:
         return after.backend.traits.aborted_note
     if after.failure is not None:
         return CONSEQUENCES[after.failure]
-    return "only this statement failed: the transaction stays open (roll back or go on)"
+    return CONSEQUENCES["statement-only"]
 
 
 def _lock_refusal_hint(error: BaseException, code: str, after: Aftermath | None) -> str | None:
@@ -215,33 +216,50 @@ def hint_for(error: BaseException, after: Aftermath | None = None) -> str | None
     return hint
 
 
+# The hints for mistakes people make, by name: tests/engine/test_every_hint.py provokes each.
+HINTS = {
+    "pending-rollback": "this session's transaction failed; type `rollback` before going on",
+    "needs-text": "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own",
+    "isolation-level-import": "SQLAlchemy has no IsolationLevel to import: levels are plain strings such as "
+    "\"SERIALIZABLE\" (typed as a Literal in sqlalchemy.engine.interfaces); `\\isolation` lists this database's",
+    "command-prefix": "commands start with {prefix}: {prefix}{command}",
+    "connection-lost": "the connection to the server was lost (a restart or a killed connection?): `rollback`, "
+    "and the next step reconnects",
+    "not-utf8": "the input holds bytes that are not UTF-8 (pasted from a binary or Latin-1 file?)",
+    "exit": "exit() would end a script; in a pane it only ends this step (quit with ctrl+q)",
+    "await-needs-async": "top-level await needs async mode: `\\mode async`",
+    "commit-refused-kept": "this session's COMMIT was refused and SQLAlchemy keeps the transaction: type "
+    "`rollback` before going on",
+    "already-begun": "the session autobegins; a transaction was already open (commit or roll back first)",
+}
+
+
 def _mistake_hint(error: BaseException, text: str) -> str | None:
     if isinstance(error, sa_exc.PendingRollbackError):
-        return "this session's transaction failed; type `rollback` before going on"
+        return HINTS["pending-rollback"]
     if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
         return missing_greenlet_hint(error)
     if isinstance(error, sa_exc.ArgumentError) and "text(" in text:
-        return "SQLAlchemy 2.x needs text(): session.execute(text(\"...\")); or type the SQL on its own"
+        return HINTS["needs-text"]
     if isinstance(error, ImportError) and "IsolationLevel" in text:
-        return ("SQLAlchemy has no IsolationLevel to import: levels are plain strings such as \"SERIALIZABLE\" "
-                "(typed as a Literal in sqlalchemy.engine.interfaces); `\\isolation` lists this database's")
+        return HINTS["isolation-level-import"]
     if isinstance(error, NameError):
         name = getattr(error, "name", None) or ""
         command = name.replace("_", "-")
         if command in COMMANDS:
-            return f"commands start with {COMMAND_PREFIX}: {COMMAND_PREFIX}{command}"
+            return HINTS["command-prefix"].format(prefix=COMMAND_PREFIX, command=command)
     if isinstance(error, sa_exc.DBAPIError) and error.connection_invalidated:
-        return "the connection to the server was lost (a restart or a killed connection?): `rollback`, and the next step reconnects"
+        return HINTS["connection-lost"]
     if isinstance(error, UnicodeEncodeError) and "surrogates" in text:
-        return "the input holds bytes that are not UTF-8 (pasted from a binary or Latin-1 file?)"
+        return HINTS["not-utf8"]
     if isinstance(error, SystemExit):
-        return "exit() would end a script; in a pane it only ends this step (quit with ctrl+q)"
+        return HINTS["exit"]
     if isinstance(error, SyntaxError) and ("await" in text or "async" in text) and "outside" in text:
-        return "top-level await needs async mode: `\\mode async`"
+        return HINTS["await-needs-async"]
     if isinstance(error, sa_exc.InvalidRequestError) and "'prepared' state" in text:
-        return "this session's COMMIT was refused and SQLAlchemy keeps the transaction: type `rollback` before going on"
+        return HINTS["commit-refused-kept"]
     if isinstance(error, sa_exc.InvalidRequestError) and "already begun" in text:
-        return "the session autobegins; a transaction was already open (commit or roll back first)"
+        return HINTS["already-begun"]
     return None
 
 
@@ -279,14 +297,21 @@ _EXPIRED_LOAD = frozenset({"_load_expired", "load_scalar_attributes", "_load_sca
 _LAZY_LOAD = frozenset({"_load_for_state", "_emit_lazyload"})
 
 
+GREENLET_HINTS = {
+    "expired": "reading an expired attribute loads it from the database, which async mode cannot do implicitly: "
+    "`await session.refresh(obj)` first, `await obj.awaitable_attrs.name`, or `expire_on_commit=False` "
+    "(commit expires every attribute)",
+    "lazy": "a lazy relationship loads on first access, which async mode cannot do implicitly: "
+    "`await obj.awaitable_attrs.name`, or load it up front with `selectinload(...)`",
+    "call": "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`",
+}
+
+
 def missing_greenlet_hint(error: BaseException) -> str:
     """MissingGreenlet: an attribute load (expired or lazy) needs other advice than a sync call."""
     frames = {frame.name for frame in traceback.extract_tb(error.__traceback__)}
     if frames & _EXPIRED_LOAD:
-        return ("reading an expired attribute loads it from the database, which async mode cannot do "
-                "implicitly: `await session.refresh(obj)` first, `await obj.awaitable_attrs.name`, "
-                "or `expire_on_commit=False` (commit expires every attribute)")
+        return GREENLET_HINTS["expired"]
     if frames & _LAZY_LOAD:
-        return ("a lazy relationship loads on first access, which async mode cannot do implicitly: "
-                "`await obj.awaitable_attrs.name`, or load it up front with `selectinload(...)`")
-    return "in async mode, await the call: `await session.execute(...)`; or switch with `\\mode sync`"
+        return GREENLET_HINTS["lazy"]
+    return GREENLET_HINTS["call"]
