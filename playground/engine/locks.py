@@ -19,7 +19,8 @@ from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from playground.engine.backends import Backend
-from playground.engine.session import Inflight, PlaygroundSession, sql_names
+from playground.engine.session import PlaygroundSession
+from playground.engine.statements import Inflight, sql_names
 from playground.engine.snapshot import LockWait
 
 # A SQLite statement with no progress-handler call for this long has stopped executing: not

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
@@ -16,16 +15,20 @@ from playground.engine.backends import Backend, ConnectionHooks, create_session_
 from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
+from playground.engine.statements import (
+    SQLITE_LEVELS,
+    Inflight,
+    inferred_sqlite_level,
+    shown_params,
+    sql_names,
+    statement_kind,
+)
 from playground.engine.tracking import ObjectTracker, TrackedSession
 from playground.engine.transactions import TransactionTree, is_failed
 
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import ExceptionContext
 
-MAX_PARAM_REPR = 300
-WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
-SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
-IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
 # What a COMMIT does to a transaction the server had already given up; the driver raises nothing.
@@ -61,33 +64,6 @@ class SessionSettings:
     begin_mode: str = "deferred"
     isolation: str | None = None
     mode: str = "sync"
-
-
-@dataclass
-class Inflight:
-    """The statement a session's connection is executing right now.
-
-    Each statement gets an object of its own: a lock monitor's observation names the one it
-    saw waiting, and applies to nothing else (not to the next statement of the same session).
-    """
-
-    statement: str
-    kind: str  # read | write | commit
-    since: float
-    progress: int = 0  # SQLite: the connection's progress-handler calls when it started
-
-
-def statement_kind(statement: str) -> str:
-    """read / write / begin-write for lock inference, from the statement's first word."""
-    words = statement.split(None, 2)
-    first = words[0].lower() if words else ""
-    if first == "begin" and len(words) > 1 and words[1].lower() in ("immediate", "exclusive"):
-        return "write"
-    if first in WRITE_WORDS:
-        return "write"
-    if first == "with" and any(w in statement.lower() for w in (" insert ", " update ", " delete ")):
-        return "write"
-    return "read"
 
 
 @dataclass
@@ -184,7 +160,7 @@ class PlaygroundSession:
 
     def _on_statement(self, statement: str, parameters: Any) -> None:
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic(), self.progress)
-        self.log.sql.append(SqlEntry(statement.strip(), _params(parameters)))
+        self.log.sql.append(SqlEntry(statement.strip(), shown_params(parameters)))
         if statement.lstrip()[:9].upper() == "SAVEPOINT":
             self.tree.saw_savepoint_sql(statement.strip())
 
@@ -209,7 +185,7 @@ class PlaygroundSession:
         if held is not None:
             level = SQLITE_LEVELS[held]
         else:
-            level = _inferred_sqlite_level(self.lock_level, inflight, error)
+            level = inferred_sqlite_level(self.lock_level, inflight, error)
         began_exclusive = error is None and inflight.statement.lstrip().upper().startswith("BEGIN EXCLUSIVE")
         if level == "reserved" and (began_exclusive or self.lock_level == "exclusive"):
             level = "exclusive"  # sqlite3_txn_state says "write" for RESERVED and EXCLUSIVE alike
@@ -510,33 +486,3 @@ class PlaygroundSession:
             await self.base_engine.dispose()
             self.closed = True
         return rolled_back
-
-
-def sql_names(statement: str) -> set[str]:
-    """The words of a statement that could name a table, in lower case."""
-    return {word.lower() for word in IDENTIFIER.findall(statement)}
-
-
-def _inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
-    """The lock after `inflight` ended, where SQLite cannot be asked.
-
-    A busy/locked error acquired nothing; any other error from a write inside a transaction
-    kept the lock the write took (SQLite undoes the statement, not the transaction's lock).
-    """
-    statement = inflight.statement.lstrip().upper()
-    if error is not None and "locked" in str(error).lower():
-        return level
-    if statement.startswith("BEGIN EXCLUSIVE"):
-        return "exclusive"
-    if inflight.kind == "write":
-        return level if level == "exclusive" else "reserved"
-    if level == "none" and error is None and not statement.startswith(("BEGIN", "PRAGMA")):
-        return "shared"
-    return level
-
-
-def _params(parameters: Any) -> str | None:
-    if not parameters:
-        return None
-    text = repr(parameters)
-    return text if len(text) <= MAX_PARAM_REPR else text[: MAX_PARAM_REPR - 1] + "…"
