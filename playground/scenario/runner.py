@@ -2,10 +2,15 @@
 
 After each step it waits until every running step has finished or is known to be waiting on
 a lock, then issues the next; a session's steps run in order. So transcripts are
-deterministic: the same scenario gives the same events on the same backend.
+deterministic: the same scenario gives the same events on the same backend. With a pace it
+also waits that many seconds before each step after the first, as a presenter would: a
+scenario whose outcome depends on how fast the steps come (a deadlock check, a lock timeout)
+is shown as a room would see it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -69,8 +74,12 @@ async def run_scenario(
     on_event: Listener | None = None,
     sql_only: bool = False,
     states: bool = True,
+    pace: float = 0.0,
 ) -> RunReport:
-    """Run `scenario` on `url` (a fresh temporary SQLite file when None)."""
+    """Run `scenario` on `url` (a fresh temporary SQLite file when None).
+
+    `pace` is the number of seconds to wait before each step after the first (0: none).
+    """
     from playground.engine.backends import resolve
 
     backend = resolve(url).name if url else "sqlite"
@@ -100,7 +109,7 @@ async def run_scenario(
         where = resolve(url).display_url if url else "a temporary SQLite file"
         raise BackendError(f"cannot open {where}: {describe(exc)}") from None
     report.url = ws.backend.display_url
-    player = ScenarioPlayer(scenario, ws, report, emit, states=states)
+    player = ScenarioPlayer(scenario, ws, report, emit, states=states, pace=pace)
     try:
         while not player.finished:
             await player.next()
@@ -135,8 +144,11 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
 class ScenarioPlayer:
     """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode)."""
 
-    def __init__(self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True) -> None:
+    def __init__(
+        self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True, pace: float = 0.0,
+    ) -> None:
         self.scenario = scenario
+        self.pace = pace  # seconds between steps, as a presenter would take them
         self.states = states  # `state` events are built only for a listener that wants them
         self.ws = ws
         self.report = report
@@ -179,6 +191,8 @@ class ScenarioPlayer:
         """Issue the next step and wait until every running step has finished or waits."""
         ws = self.ws
         step = self.scenario.steps[self.position]
+        if self.pace > 0 and self.position > 0:
+            await asyncio.sleep(self.pace)
         self.position += 1
         for note in step.notes:
             self.emit({"event": "note", "text": note})

@@ -1,0 +1,53 @@
+"""Every built-in scenario at a presenter's pace (issue 13 acceptance), on every backend and driver.
+
+A room runs a demo at the presenter's speed, on whatever driver it has: a scenario whose words
+hold only at script speed, or only with asyncpg, is wrong there. So each backend's scenarios run
+at pace 0 and at pace 2; those of one backend run concurrently (each run works in a schema or
+database of its own), so that pace 2 costs about the longest scenario, not the sum.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from playground.scenario import library
+from playground.scenario.runner import RunReport, run_scenario
+from tests.conftest import server_url
+
+DRIVERS = {
+    "sqlite": None,
+    "postgresql+asyncpg": "postgresql",
+    "postgresql+psycopg": "postgresql",
+    "mysql": "mysql",
+}
+
+
+def url_for(target: str) -> str | None:
+    """The URL a target runs on (None: a fresh SQLite file per run); a skip when its server is absent."""
+    server = DRIVERS[target]
+    if server is None:
+        return None
+    url = server_url(server)
+    if "+" in target:
+        pytest.importorskip(target.partition("+")[2])
+        url = url.replace("postgresql://", f"{target}://", 1)
+    return url
+
+
+def failures(report: RunReport) -> list[tuple[int, str, str]]:
+    """(line, expectation, reason) of every expectation that did not hold."""
+    return [(r.step.line, c.text, c.reason) for r in report.steps for c in r.checks if not c.passed]
+
+
+@pytest.mark.parametrize("pace", [0, 2])
+@pytest.mark.parametrize("target", list(DRIVERS))
+async def test_every_builtin_scenario_passes_at_pace(target, pace):
+    url = url_for(target)
+    backend = "sqlite" if url is None else DRIVERS[target]
+    names = [n for n in library.names() if library.load(n).runs_on(backend)]
+    assert names
+    reports = await asyncio.gather(*(run_scenario(library.load(n), url, states=False, pace=pace) for n in names))
+    broken = {n: (r.error, failures(r)) for n, r in zip(names, reports) if r.exit_code or r.skipped}
+    assert not broken, broken
