@@ -111,9 +111,14 @@ async def run_scenario(
     report.url = ws.backend.display_url
     player = ScenarioPlayer(scenario, ws, report, emit, states=states, pace=pace)
     try:
-        while not player.finished:
-            await player.next()
-        await player.finish()
+        unmet = await check_requirements(scenario, ws, emit)
+        if unmet:
+            report.skipped = True
+            emit({"event": "skipped", "reason": unmet})
+        else:
+            while not player.finished:
+                await player.next()
+            await player.finish()
     finally:
         await teardown(scenario, ws, report, emit)
     _summary(report, emit)
@@ -242,6 +247,29 @@ class ScenarioPlayer:
         await self.ws.settle()
         self._report_completions()
         self._state(self.ws.last_index)
+
+
+async def check_requirements(scenario: Scenario, ws: Workspace, emit: Listener) -> str | None:
+    """Read each `requires:` of the scenario on the server, outside every session.
+
+    Each that holds is said as a note, so the audience knows which case it is seeing; the
+    first that does not hold is returned as the reason to skip the run.
+    """
+    from sqlalchemy import text
+
+    from playground.engine.errors import describe
+
+    for requirement in scenario.requirements_for(ws.backend.name):
+        try:
+            async with ws.observer.connect() as conn:
+                value = (await conn.execute(text(requirement.sql))).scalar()
+                await conn.rollback()
+        except Exception as exc:
+            return f"this scenario requires `{requirement.query}`, which this server refuses ({describe(exc)})"
+        if not value:
+            return f"this scenario requires `{requirement.query}`, which is {value!r} on this server"
+        emit({"event": "note", "text": f"This server: `{requirement.query}` is {value!r}, as the scenario requires."})
+    return None
 
 
 def check_sql_only(scenario: Scenario) -> None:
