@@ -51,3 +51,34 @@ async def test_every_builtin_scenario_passes_at_pace(target, pace):
     reports = await asyncio.gather(*(run_scenario(library.load(n), url, states=False, pace=pace) for n in names))
     broken = {n: (r.error, failures(r)) for n, r in zip(names, reports) if r.exit_code or r.skipped}
     assert not broken, broken
+
+
+async def test_pace_waits_before_each_step_after_the_first(monkeypatch):
+    import playground.scenario.runner as runner
+
+    real_sleep = asyncio.sleep
+    paused: list[float] = []
+
+    async def recording_sleep(delay, *args, **kwargs):
+        if delay == 7.25:  # the pace asked for; the engine's own short polls pass through
+            paused.append(delay)
+            delay = 0
+        return await real_sleep(delay, *args, **kwargs)
+
+    monkeypatch.setattr(runner.asyncio, "sleep", recording_sleep)
+    scenario = library.load("dirty_read")
+    report = await run_scenario(scenario, states=False, pace=7.25)
+    assert report.exit_code == 0
+    assert len(paused) == len(scenario.steps) - 1
+
+
+def test_cli_takes_pace_in_seconds_and_refuses_a_bad_one():
+    from playground.cli import build_parser
+
+    parser = build_parser()
+    assert parser.parse_args(["run", "deadlock", "--pace", "2"]).pace == 2.0
+    assert parser.parse_args(["run", "deadlock"]).pace == 0.0
+    for bad in ("-1", "soon", "nan", "inf"):
+        with pytest.raises(SystemExit) as exited:
+            parser.parse_args(["run", "deadlock", "--pace", bad])
+        assert exited.value.code == 2
