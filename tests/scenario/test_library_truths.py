@@ -257,3 +257,17 @@ async def test_after_a_deadlock_the_victims_commit_raises_nothing_and_keeps_what
         assert commit.result.status == "ok", backend  # SQLAlchemy raised nothing on either server
         (logged,) = records(report, "select count(*) from transfer_log")
         assert [tuple(r) for r in logged.result.rows] == [(0,) if backend == "postgresql" else (1,)]
+
+
+# -- the driver matrix: psycopg sessions are named, placed and timed as asyncpg's are ---------
+
+
+async def test_psycopg_sessions_carry_their_name_schema_and_lock_timeout():
+    ws = await Workspace.open(postgres_url("psycopg"), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
+    try:
+        name, lock_timeout = (await ok(ws, "A", "select current_setting('application_name'), current_setting('lock_timeout')")).rows[0]
+        assert (name, lock_timeout) == ("txplay A", "3s")
+        assert (await ok(ws, "A", "select current_schema()")).rows[0][0] == ws.backend.namespace
+        assert (await ok(ws, "A", "select count(*) from items")).rows == ((3,),)
+    finally:
+        await ws.close()
