@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import textwrap
+from dataclasses import fields
 
 import pytest
 
@@ -269,5 +270,38 @@ async def test_psycopg_sessions_carry_their_name_schema_and_lock_timeout():
         assert (name, lock_timeout) == ("txplay A", "3s")
         assert (await ok(ws, "A", "select current_schema()")).rows[0][0] == ws.backend.namespace
         assert (await ok(ws, "A", "select count(*) from items")).rows == ((3,),)
+    finally:
+        await ws.close()
+
+
+async def test_a_psycopg_session_connection_starts_outside_any_transaction():
+    """The connect hook's server-id query must not leave psycopg inside a transaction, where an
+    isolation change is refused ("can't change 'autocommit' now: connection in transaction")."""
+    from psycopg.pq import TransactionStatus
+
+    from playground.engine.backends import ConnectionHooks, create_session_engine, resolve
+
+    ids = []
+    callbacks = {f.name: (lambda *args: None) for f in fields(ConnectionHooks)}
+    callbacks.update(name="A", lock_timeout=lambda: 3.0, begin_mode=lambda: "deferred", journal_mode=lambda: "delete",
+                     on_connect=lambda dbapi, record, server_id: ids.append(server_id))
+    hooks = ConnectionHooks(**callbacks)
+    engine = create_session_engine(resolve(postgres_url("psycopg")), hooks)
+    try:
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection.info.transaction_status == TransactionStatus.IDLE
+            assert ids and isinstance(ids[0], int)
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.parametrize("driver", POSTGRES_DRIVERS)
+async def test_an_isolation_change_as_a_sessions_first_step_is_applied(driver):
+    """The connect hook's server-id query must not leave the connection inside a transaction."""
+    ws = await Workspace.open(postgres_url(driver), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
+    try:
+        await ok(ws, "A", r"\isolation SERIALIZABLE")
+        assert (await ok(ws, "A", "show transaction_isolation")).rows[0][0] == "serializable"
     finally:
         await ws.close()
