@@ -97,7 +97,7 @@ def test_sqlite_read_uncommitted_reads_dirty_data_only_through_a_shared_cache(tm
 
     assert dirty_read(f"file:{path}?cache=shared") == 0
     assert dirty_read(f"file:{path}") == 100
-    assert "shared" in notes("dirty_read") and "and SQLite never" not in notes("dirty_read")
+    assert "shared-cache mode" in notes("dirty_read") and "and SQLite never" not in notes("dirty_read")
 
 
 # -- item 3: MariaDB's innodb_snapshot_isolation, and a retry set that covers it ------------
