@@ -23,8 +23,11 @@ POSTGRES_DRIVERS = ["asyncpg", "psycopg"]
 
 def postgres_url(driver: str) -> str:
     """The test PostgreSQL server through one driver (a skip when it is absent)."""
+    from sqlalchemy.engine import make_url
+
     pytest.importorskip(driver)
-    return server_url("postgresql").replace("postgresql://", f"postgresql+{driver}://", 1)
+    url = make_url(server_url("postgresql")).set(drivername=f"postgresql+{driver}")
+    return url.render_as_string(hide_password=False)
 
 
 def notes(name: str) -> str:

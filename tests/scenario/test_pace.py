@@ -30,9 +30,11 @@ def url_for(target: str) -> str | None:
     if server is None:
         return None
     url = server_url(server)
-    if "+" in target:
+    if "+" in target:  # one PostgreSQL driver: the server's URL with that driver
+        from sqlalchemy.engine import make_url
+
         pytest.importorskip(target.partition("+")[2])
-        url = url.replace("postgresql://", f"{target}://", 1)
+        url = make_url(url).set(drivername=target).render_as_string(hide_password=False)
     return url
 
 
