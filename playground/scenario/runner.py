@@ -258,11 +258,12 @@ async def check_requirements(scenario: Scenario, ws: Workspace, emit: Listener) 
     from sqlalchemy import text
 
     from playground.engine.errors import describe
+    from playground.engine.language import escape_colons
 
     for requirement in scenario.requirements_for(ws.backend.name):
         try:
             async with ws.observer.connect() as conn:
-                value = (await conn.execute(text(requirement.sql))).scalar()
+                value = (await conn.execute(text(escape_colons(requirement.sql)))).scalar()
                 await conn.rollback()
         except Exception as exc:
             return f"this scenario requires `{requirement.query}`, which this server refuses ({describe(exc)})"

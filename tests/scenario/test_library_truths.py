@@ -153,6 +153,11 @@ async def test_requires_holds_and_is_said_or_skips_with_the_reason():
         assert reason in skip["reason"] and unmet in skip["reason"]
 
 
+async def test_requires_reads_a_literal_with_a_colon_as_written():
+    report = await run_scenario(parse(textwrap.dedent(REQUIRES.format("'10:30' = '10:30'"))))
+    assert report.exit_code == 0 and not report.skipped and report.passed == 1
+
+
 async def test_requires_for_another_backend_is_not_checked():
     report = await run_scenario(parse(textwrap.dedent(REQUIRES.replace("[sqlite]", "[mysql]").format("no_such()"))))
     assert report.exit_code == 0 and not report.skipped
