@@ -42,8 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--url", dest="run_url", help="database URL (default: a fresh temporary SQLite file)")
     run.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="transcript format (default: text)")
     run.add_argument("--list", action="store_true", help="list the built-in scenarios")
+    run.add_argument("--pace", type=_seconds, default=0.0, metavar="SECONDS",
+                     help="wait SECONDS before each step after the first, as a presenter would (default: 0)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     return parser
+
+
+def _seconds(text: str) -> float:
+    """A number of seconds from 0 to 3600, for --pace."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0 <= seconds <= 3600:  # also refuses nan and inf
+        raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return seconds
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -181,6 +194,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         report = asyncio.run(run_scenario(
             scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,
             states=args.format == "json",  # only the JSON transcript prints the state after each step
+            pace=args.pace,
         ))
     except ScenarioError as exc:
         print(f"txplay: {exc}", file=sys.stderr)

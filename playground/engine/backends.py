@@ -313,6 +313,9 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
             cursor.execute(SERVER_ID_QUERY[backend.name])
             server_id = cursor.fetchone()[0]
             cursor.close()
+            # The query opened a transaction (psycopg and asyncmy begin implicitly): end it, or
+            # the session's first isolation change is refused ("connection in transaction").
+            dbapi_connection.rollback()
         hooks.on_connect(dbapi_connection, record, server_id)
 
     @event.listens_for(sync, "begin")

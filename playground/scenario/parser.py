@@ -11,8 +11,9 @@ from typing import Any
 
 HEADER_KEYS = (
     "title", "description", "sessions", "isolation", "lock-timeout", "backends",
-    "journal-mode", "begin-mode", "mode",
+    "journal-mode", "begin-mode", "mode", "requires",
 )
+REPEATABLE_HEADERS = ("requires",)
 BACKENDS = ("sqlite", "postgresql", "mysql")
 _SESSION_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]{0,15}$")
 _STEP = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_\-]*):(?:\s(?P<rest>.*)|$)")
@@ -49,6 +50,24 @@ class Expectation:
     outcome: Outcome | None
 
 
+@dataclass(frozen=True)
+class Requirement:
+    """A `requires: [BACKEND] SQL` header: a server setting the scenario's words depend on.
+
+    The SQL is a query (or an expression, run as `SELECT expr`); the requirement holds when its
+    first value is true. A query the server refuses (an unknown variable) does not hold.
+    """
+
+    query: str
+    line: int
+    backend: str | None = None
+
+    @property
+    def sql(self) -> str:
+        """The statement to run: the query itself, or `SELECT expr` for an expression."""
+        return self.query if self.query.split(None, 1)[0].lower() in ("select", "with", "show") else f"SELECT {self.query}"
+
+
 @dataclass
 class Step:
     """One input for one session, with its expectations and the notes before it."""
@@ -78,6 +97,7 @@ class Scenario:
     journal_mode: str | None = None
     begin_mode: str | None = None
     mode: str | None = None
+    requires: tuple[Requirement, ...] = ()
     setup: str | None = None
     teardown: str | None = None
     steps: list[Step] = field(default_factory=list)
@@ -86,6 +106,10 @@ class Scenario:
     def runs_on(self, backend: str) -> bool:
         """Whether the scenario runs on `backend` (no `backends:` header: everywhere)."""
         return not self.backends or backend in self.backends
+
+    def requirements_for(self, backend: str) -> list[Requirement]:
+        """The `requires:` headers that apply on `backend`."""
+        return [r for r in self.requires if r.backend in (None, backend)]
 
 
 def parse_file(path: str | Path) -> Scenario:
@@ -183,7 +207,7 @@ class _Parser:
 
     def _header(self, key: str, value: str, lineno: int) -> None:
         sc = self.scenario
-        if key in self.seen_headers:
+        if key in self.seen_headers and key not in REPEATABLE_HEADERS:
             raise self.error(lineno, f"header `{key}:` given twice")
         self.seen_headers.add(key)
         if not value:
@@ -230,6 +254,17 @@ class _Parser:
             if value.lower() not in ("sync", "async"):
                 raise self.error(lineno, "mode is sync or async")
             sc.mode = value.lower()
+        elif key == "requires":
+            backend = None
+            match = _BACKEND_PREFIX.match(value)
+            if match:
+                backend = match.group("backend")
+                if backend not in BACKENDS:
+                    raise self.error(lineno, f"unknown backend [{backend}]; known: {', '.join(BACKENDS)}")
+                value = value[match.end():].strip()
+            if not value:
+                raise self.error(lineno, "`requires:` needs a query or expression, e.g. requires: [mysql] @@innodb_snapshot_isolation")
+            sc.requires += (Requirement(value, lineno, backend),)
 
     def _step(self, name: str, rest: str, lineno: int) -> None:
         sc = self.scenario

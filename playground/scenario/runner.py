@@ -2,10 +2,15 @@
 
 After each step it waits until every running step has finished or is known to be waiting on
 a lock, then issues the next; a session's steps run in order. So transcripts are
-deterministic: the same scenario gives the same events on the same backend.
+deterministic: the same scenario gives the same events on the same backend. With a pace it
+also waits that many seconds before each step after the first, as a presenter would: a
+scenario whose outcome depends on how fast the steps come (a deadlock check, a lock timeout)
+is shown as a room would see it.
 """
 
 from __future__ import annotations
+
+import asyncio
 
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -69,8 +74,12 @@ async def run_scenario(
     on_event: Listener | None = None,
     sql_only: bool = False,
     states: bool = True,
+    pace: float = 0.0,
 ) -> RunReport:
-    """Run `scenario` on `url` (a fresh temporary SQLite file when None)."""
+    """Run `scenario` on `url` (a fresh temporary SQLite file when None).
+
+    `pace` is the number of seconds to wait before each step after the first (0: none).
+    """
     from playground.engine.backends import resolve
 
     backend = resolve(url).name if url else "sqlite"
@@ -100,11 +109,16 @@ async def run_scenario(
         where = resolve(url).display_url if url else "a temporary SQLite file"
         raise BackendError(f"cannot open {where}: {describe(exc)}") from None
     report.url = ws.backend.display_url
-    player = ScenarioPlayer(scenario, ws, report, emit, states=states)
+    player = ScenarioPlayer(scenario, ws, report, emit, states=states, pace=pace)
     try:
-        while not player.finished:
-            await player.next()
-        await player.finish()
+        unmet = await check_requirements(scenario, ws, emit)
+        if unmet:
+            report.skipped = True
+            emit({"event": "skipped", "reason": unmet})
+        else:
+            while not player.finished:
+                await player.next()
+            await player.finish()
     finally:
         await teardown(scenario, ws, report, emit)
     _summary(report, emit)
@@ -135,8 +149,11 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
 class ScenarioPlayer:
     """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode)."""
 
-    def __init__(self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True) -> None:
+    def __init__(
+        self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True, pace: float = 0.0,
+    ) -> None:
         self.scenario = scenario
+        self.pace = pace  # seconds between steps, as a presenter would take them
         self.states = states  # `state` events are built only for a listener that wants them
         self.ws = ws
         self.report = report
@@ -179,6 +196,8 @@ class ScenarioPlayer:
         """Issue the next step and wait until every running step has finished or waits."""
         ws = self.ws
         step = self.scenario.steps[self.position]
+        if self.pace > 0 and self.position > 0:
+            await asyncio.sleep(self.pace)
         self.position += 1
         for note in step.notes:
             self.emit({"event": "note", "text": note})
@@ -228,6 +247,30 @@ class ScenarioPlayer:
         await self.ws.settle()
         self._report_completions()
         self._state(self.ws.last_index)
+
+
+async def check_requirements(scenario: Scenario, ws: Workspace, emit: Listener) -> str | None:
+    """Read each `requires:` of the scenario on the server, outside every session.
+
+    Each that holds is said as a note, so the audience knows which case it is seeing; the
+    first that does not hold is returned as the reason to skip the run.
+    """
+    from sqlalchemy import text
+
+    from playground.engine.errors import describe
+    from playground.engine.language import escape_colons
+
+    for requirement in scenario.requirements_for(ws.backend.name):
+        try:
+            async with ws.observer.connect() as conn:
+                value = (await conn.execute(text(escape_colons(requirement.sql)))).scalar()
+                await conn.rollback()
+        except Exception as exc:
+            return f"this scenario requires `{requirement.query}`, which this server refuses ({describe(exc)})"
+        if not value:
+            return f"this scenario requires `{requirement.query}`, which is {value!r} on this server"
+        emit({"event": "note", "text": f"This server: `{requirement.query}` is {value!r}, as the scenario requires."})
+    return None
 
 
 def check_sql_only(scenario: Scenario) -> None:

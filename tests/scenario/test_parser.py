@@ -387,3 +387,26 @@ def test_parse_file_errors_name_the_file(tmp_path):
         parse_file(path)
     assert info.value.source == str(path) and info.value.line == 3
     assert str(info.value).startswith(f"{path}:3: ")
+
+
+def test_requires_may_repeat_and_name_a_backend():
+    from playground.scenario.parser import parse
+
+    sc = parse("requires: [mysql] @@innodb_snapshot_isolation is not null\nrequires: select 1\nA: select 1\n")
+    assert [(r.backend, r.query) for r in sc.requires] == [("mysql", "@@innodb_snapshot_isolation is not null"), (None, "select 1")]
+    assert sc.requires[0].sql == "SELECT @@innodb_snapshot_isolation is not null"
+    assert sc.requires[1].sql == "select 1"
+    assert [r.query for r in sc.requirements_for("sqlite")] == ["select 1"]
+    assert len(sc.requirements_for("mysql")) == 2
+
+
+@pytest.mark.parametrize(("text", "reason"), [
+    ("requires: [oracle] 1\nA: select 1\n", "unknown backend [oracle]"),
+    ("requires: [mysql]\nA: select 1\n", "needs a query or expression"),
+])
+def test_a_bad_requires_says_why(text, reason):
+    from playground.scenario.parser import ScenarioError, parse
+
+    with pytest.raises(ScenarioError) as raised:
+        parse(text)
+    assert reason in str(raised.value) and raised.value.line == 1
