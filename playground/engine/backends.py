@@ -29,6 +29,8 @@ ASYNC_DRIVERS = {
     "mariadb": ("asyncmy", ("asyncmy", "aiomysql"), "mysql"),
 }
 DRIVER_MODULES = {"aiosqlite": "aiosqlite", "asyncpg": "asyncpg", "psycopg": "psycopg", "asyncmy": "asyncmy", "aiomysql": "aiomysql"}
+# What the log says where a server transaction begins with the first statement (no BEGIN of its own).
+IMPLICIT_BEGIN = "BEGIN (implicit)"
 JOURNAL_MODES = ("delete", "wal")
 # SQLite calls the progress handler every this many VM instructions: often enough to tell a
 # running statement from one stuck in the busy handler, seldom enough to cost nothing.
@@ -324,7 +326,7 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
             mode = hooks.begin_mode()
             conn.exec_driver_sql("BEGIN" if mode == "deferred" else f"BEGIN {mode.upper()}")
         else:
-            hooks.on_txn_event("BEGIN (implicit)")
+            hooks.on_txn_event(IMPLICIT_BEGIN)
 
     @event.listens_for(sync, "before_cursor_execute")
     def _before(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool) -> None:

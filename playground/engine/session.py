@@ -8,10 +8,11 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Callable
 
 from sqlalchemy import event
+from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import await_only
 
-from playground.engine.backends import Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
+from playground.engine.backends import IMPLICIT_BEGIN, Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
 from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
@@ -73,6 +74,17 @@ class StepLog:
     sql: list[SqlEntry] = field(default_factory=list)
     messages: list[str] = field(default_factory=list)
     output: io.StringIO = field(default_factory=io.StringIO)
+    sent: int = 0  # how many of `sql` are known to have reached the database
+
+    def unsent_dropped(self) -> list[SqlEntry]:
+        """Forget the entries logged since the last one known to be sent: they never left."""
+        dropped = self.sql[self.sent :]
+        del self.sql[self.sent :]
+        return dropped
+
+    def all_sent(self) -> None:
+        """Every entry so far reached the database (a statement, COMMIT or ROLLBACK ended)."""
+        self.sent = len(self.sql)
 
 
 class PlaygroundSession:
@@ -101,6 +113,7 @@ class PlaygroundSession:
         self._in_commit = False
         self.commit_failed = False
         self.failed_after: float | None = None  # how long the step's failed statement ran
+        self._begin_unsent = False  # an implicit BEGIN was logged for a statement that never left
         self._ran_after_end: Any = None  # the transaction a statement ran in after the server ended it
         self.commit_error: BaseException | None = None
         # The root transaction the server aborted or ended ("aborted" | "ended"), and the one
@@ -158,7 +171,19 @@ class PlaygroundSession:
         self.progress += 1
         return 0
 
+    def drop_unsent(self) -> None:
+        """After MissingGreenlet no IO happened: a BEGIN, statement or ROLLBACK logged for it was never sent.
+
+        SQLAlchemy still counts its connection's transaction as begun, so a driver that sends
+        BEGIN with the first statement (asyncpg) sends it with the next one: log it there.
+        """
+        dropped = self.log.unsent_dropped()
+        self._begin_unsent = self._begin_unsent or any(e.statement == IMPLICIT_BEGIN for e in dropped)
+
     def _on_statement(self, statement: str, parameters: Any) -> None:
+        if self._begin_unsent:
+            self._begin_unsent = False
+            self.log.sql.append(SqlEntry(IMPLICIT_BEGIN))
         self.inflight = Inflight(statement, statement_kind(statement), time.monotonic(), self.progress)
         self.log.sql.append(SqlEntry(statement.strip(), shown_params(parameters)))
         if statement.lstrip()[:9].upper() == "SAVEPOINT":
@@ -166,6 +191,8 @@ class PlaygroundSession:
 
     def _on_statement_done(self, error: BaseException | None) -> None:
         """A statement ended, successfully or with `error`: what locks does the connection hold now?"""
+        if not isinstance(error, MissingGreenlet):
+            self.log.all_sent()  # an error from the database means the statement reached it
         inflight, self.inflight = self.inflight, None
         if inflight is None:
             return
@@ -193,6 +220,8 @@ class PlaygroundSession:
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
+        if isinstance(context.original_exception, MissingGreenlet):
+            self.drop_unsent()
         root = self.sync.get_transaction()
         # Only what reached the server can abort its transaction: a missing bind parameter or
         # MissingGreenlet never left the client.
@@ -228,6 +257,7 @@ class PlaygroundSession:
             self.lock_level = "none"
             self.transaction_names.clear()
             self._server_failure = None
+            self._begin_unsent = False
 
     def _after_transaction_end(self, session: Any, transaction: Any) -> None:
         if transaction.parent is None:
@@ -237,9 +267,11 @@ class PlaygroundSession:
             self.transaction_names.clear()  # a savepoint's RELEASE keeps the tables its transaction used
 
     def _after_rollback(self, session: Any) -> None:
+        self.log.all_sent()
         self._reapply_timeout(after="the rollback")
 
     def _after_commit(self, session: Any) -> None:
+        self.log.all_sent()
         if self.server_failure() == "aborted":
             self._reapply_timeout(after="the COMMIT answered with ROLLBACK")
         elif self._timeout_undone_by_rollback and not self.in_database_transaction():

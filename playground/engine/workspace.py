@@ -22,6 +22,7 @@ from typing import Any, Callable, Iterable
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
+from sqlalchemy.exc import MissingGreenlet
 
 from playground.engine import execution
 from playground.engine.backends import (
@@ -314,6 +315,8 @@ class Workspace(WorkspaceSettings):
             except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 # Every user error becomes a message, `exit()` included: the session goes on.
                 raised = exc
+                if isinstance(exc, MissingGreenlet) or isinstance(getattr(exc, "orig", None), MissingGreenlet):
+                    ps.drop_unsent()  # the ROLLBACK SQLAlchemy tried after it could not be sent either
             await self._repair(ps, log.messages)
             if raised is not None:
                 # Described once repaired: the hint says what the error left the session in.
