@@ -121,6 +121,17 @@ class Backend:
         elif self.url.drivername == "postgresql+asyncpg":
             statement = f"SET lock_timeout = {int(seconds * 1000)}"
             await driver.execute(statement)
+        elif self.url.drivername == "postgresql+psycopg":
+            statement = f"SET lock_timeout = {int(seconds * 1000)}"
+            if psycopg_in_transaction(driver):
+                await driver.execute(statement)  # undone by a rollback: the session sets it again
+            else:
+                # psycopg would begin a transaction for it, one SQLAlchemy knows nothing of.
+                await driver.set_autocommit(True)
+                try:
+                    await driver.execute(statement)
+                finally:
+                    await driver.set_autocommit(False)
         elif self.name == "mysql":
             statement = mysql_lock_timeout_sql(seconds)
             async with driver.cursor() as cursor:
@@ -128,6 +139,12 @@ class Backend:
         else:
             return None
         return statement
+
+
+def psycopg_in_transaction(driver: Any) -> bool | None:
+    """Whether a psycopg connection is inside a transaction (ACTIVE, INTRANS or INERROR), if it says."""
+    status = getattr(getattr(driver, "info", None), "transaction_status", None)
+    return None if status is None else int(status) in (1, 2, 3)  # psycopg.pq.TransactionStatus
 
 
 @dataclass(frozen=True)

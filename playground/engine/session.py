@@ -12,7 +12,14 @@ from sqlalchemy.exc import MissingGreenlet
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.util import await_only
 
-from playground.engine.backends import IMPLICIT_BEGIN, Backend, ConnectionHooks, create_session_engine, sqlite_txn_state
+from playground.engine.backends import (
+    IMPLICIT_BEGIN,
+    Backend,
+    ConnectionHooks,
+    create_session_engine,
+    psycopg_in_transaction,
+    sqlite_txn_state,
+)
 from playground.engine.errors import Aftermath
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
@@ -372,7 +379,7 @@ class PlaygroundSession:
                 return bool(probe())
             except Exception:
                 return None
-        return None
+        return psycopg_in_transaction(driver)  # None where the driver does not say (asyncmy)
 
     def current_lock_level(self) -> str:
         """The SQLite lock this session's connection holds, as far as can be inferred."""
