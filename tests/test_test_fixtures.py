@@ -1,0 +1,36 @@
+"""The test fixtures themselves: server tests skip, with the reason, where a driver is missing."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Tests that reach a server each way: the shared one through server_url (directly and through a
+# parametrized fixture), a private one, and a test that imports the driver itself.
+SERVER_TESTS = [
+    "tests/engine/test_servers.py::test_postgresql_rollback_to_savepoint_clears_the_failed_state",
+    "tests/engine/test_servers.py::test_row_lock_wait_is_reported_with_its_holder_and_cancelled[mysql]",
+    "tests/engine/test_faults.py::test_a_server_restart_is_a_clear_error_and_the_pane_reconnects[postgresql]",
+    "tests/engine/test_status_truth.py::test_mysql8_nowait_refusal_3572_is_no_timeout_either",
+]
+
+# None in sys.modules makes `import asyncpg` raise ImportError, as where the extra is not installed.
+WITHOUT_DRIVERS = (
+    "import sys; sys.modules['asyncpg'] = None; sys.modules['asyncmy'] = None; "
+    "import pytest; sys.exit(pytest.main(sys.argv[1:]))"
+)
+
+
+def test_server_tests_skip_with_the_reason_when_the_driver_is_not_installed():
+    done = subprocess.run([sys.executable, "-c", WITHOUT_DRIVERS, "-q", "-rs", "-p", "no:cacheprovider", *SERVER_TESTS],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    output = done.stdout + done.stderr
+    assert done.returncode == 0, output
+    assert f"{len(SERVER_TESTS)} skipped" in output and "error" not in output.lower(), output
+    skips = [line for line in output.splitlines() if line.startswith("SKIPPED")]
+    assert len(skips) == len(SERVER_TESTS), output
+    assert sum("driver asyncpg is not installed (pip install 'txplay[postgres]')" in line for line in skips) == 2, skips
+    assert sum("driver asyncmy is not installed" in line for line in skips) == 2, skips
