@@ -121,8 +121,9 @@ async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_closing_while_a_statement_waits_leaves_no_session_connection(backend):
     url = server_url(backend)
+    # A lock timeout far beyond the guard below: a close that waited the statement out would hang.
     ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
-                              defaults=SessionSettings(lock_timeout=30))
+                              defaults=SessionSettings(lock_timeout=600))
     observer = await Workspace.open(url, sessions=("O",))
     try:
         await ws.run("A", "insert into t values (1)")
@@ -130,9 +131,9 @@ async def test_closing_while_a_statement_waits_leaves_no_session_connection(back
         await ws.settle()
         assert waiting.wait is not None
         ids = [ps.server_id for ps in ws.sessions.values()]
-        started = asyncio.get_running_loop().time()
-        await asyncio.wait_for(ws.close(), 5)
-        assert asyncio.get_running_loop().time() - started < 2.0
+        # How long closing takes is a benchmark figure (tests/bench/run.py, "quit while waiting").
+        await asyncio.wait_for(ws.close(), 60)
+        assert waiting.done.is_set(), "the waiting step was left running after close"
         listing = ("select pid from pg_stat_activity" if backend == "postgresql"
                    else "select id from information_schema.PROCESSLIST")
         result = await observer.run("O", listing)
