@@ -1,10 +1,15 @@
-"""The test fixtures themselves: server tests skip, with the reason, where a driver is missing."""
+"""The test fixtures themselves: server tests skip, with the reason, where a driver or a private
+server cannot be had."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
+
+from tests import servers
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -34,3 +39,26 @@ def test_server_tests_skip_with_the_reason_when_the_driver_is_not_installed():
     assert len(skips) == len(SERVER_TESTS), output
     assert sum("driver asyncpg is not installed (pip install 'txplay[postgres]')" in line for line in skips) == 2, skips
     assert sum("driver asyncmy is not installed" in line for line in skips) == 2, skips
+
+
+def test_a_private_server_that_cannot_be_had_is_a_skip_with_the_reason(monkeypatch):
+
+    def absent() -> servers.PrivateServer:
+        raise servers.Unavailable("no PostgreSQL server binaries")
+
+    monkeypatch.setitem(servers.PrivateServers.KINDS, "postgresql", absent)
+    private = servers.PrivateServers()
+    for _ in range(2):  # asked again, it says the same without trying again
+        with pytest.raises(pytest.skip.Exception, match="no private postgresql server for this test: no PostgreSQL server binaries"):
+            private.get("postgresql")
+    assert not private.started
+
+
+def test_as_root_a_server_runs_as_its_own_user(monkeypatch):
+
+    monkeypatch.setattr(servers.os, "geteuid", lambda: 0)
+    with pytest.raises(servers.Unavailable, match="no 'no-such-user' user"):
+        servers._as_user("no-such-user")
+    monkeypatch.setattr(servers.shutil, "which", lambda name: None)
+    with pytest.raises(servers.Unavailable, match="neither setpriv nor runuser"):
+        servers._as_user("root")
