@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import StepResult
+from tests.servers import PrivateServers
 
 
 SERVERS = {
@@ -29,8 +31,26 @@ def _reachable(url: str) -> bool:
         return False
 
 
+DRIVERS = {"postgresql": ("asyncpg", "postgres"), "mysql": ("asyncmy", "mysql")}
+"""The async driver each server backend needs, and the txplay extra that installs it."""
+
+
+def missing_driver(backend: str) -> str | None:
+    """Why the tests cannot talk to `backend` (its driver does not import), or None."""
+    module, extra = DRIVERS[backend]
+    try:
+        importlib.import_module(module)
+    except ImportError as exc:
+        return f"the {backend} driver {module} is not installed (pip install 'txplay[{extra}]'): {exc}"
+    return None
+
+
 def server_url(backend: str) -> str:
-    """The URL of a test server, or a skip (with the reason) when it is not running."""
+    """The URL of a test server, or a skip (with the reason) when it is not running or its driver
+    is not installed."""
+    reason = missing_driver(backend)
+    if reason:
+        pytest.skip(reason)
     url = SERVERS[backend]
     if not _reachable(url):
         pytest.skip(f"no {backend} server at {url} (start it to run the {backend} tests)")
@@ -38,6 +58,29 @@ def server_url(backend: str) -> str:
 
 
 BACKENDS = ["sqlite", "postgresql", "mysql"]
+
+
+@pytest.fixture(scope="session")
+def private_servers(request) -> Iterator[PrivateServers]:
+    """Servers of the run's own, for tests that restart a server or kill its connections:
+    `private_servers.get("postgresql").url`. Started on first use, removed at the end of the run."""
+    servers = PrivateServers()
+    request.config.stash[_PRIVATE] = servers
+    try:
+        yield servers
+    finally:
+        servers.remove_all()
+
+
+_PRIVATE = pytest.StashKey[PrivateServers]()
+
+
+def pytest_terminal_summary(terminalreporter, config) -> None:
+    """Say how long the private servers took to start (CI's run time budget includes them)."""
+    servers = config.stash.get(_PRIVATE, None)
+    if servers is not None and servers.startup:
+        took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in servers.startup.items())
+        terminalreporter.write_line(f"private servers started: {took}")
 
 
 @pytest.fixture(params=BACKENDS)

@@ -9,7 +9,8 @@ waited, several frames a second.
 
 Here a widget is asked only for the rows that changed, and only if it lies across them. The
 result is the same update (tests/ui/test_compositor.py compares it, cut by cut, with
-Textual's own); a full update is Textual's own.
+Textual's own); a full update is Textual's own. With TXPLAY_TEXTUAL_PRIVATE=0 (see
+`private_api`) the screen keeps Textual's compositor.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
+
+from playground.ui import private_api
 
 
 def row_bands(regions: Iterable[Region]) -> list[tuple[int, int, int, int]]:
@@ -74,10 +77,11 @@ class SpanCompositor(Compositor):
 
 
 class TxplayScreen(Screen):
-    """The app's main screen, with the compositor above."""
+    """The app's main screen, with the compositor above (unless the private overrides are off)."""
 
     ALLOW_IN_MAXIMIZED_VIEW = "Footer, #status-line"  # a zoomed pane keeps the keys and the status in sight
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self._compositor = SpanCompositor()
+        if private_api.ENABLED:
+            self._compositor = SpanCompositor()

@@ -12,7 +12,7 @@ from textual.reactive import Reactive
 from textual.widgets import RichLog
 
 from playground.engine.snapshot import LockWait, StepResult
-from playground.ui import render
+from playground.ui import private_api, render
 
 
 class StepLog(RichLog):
@@ -33,11 +33,13 @@ class StepLog(RichLog):
     # A write grows the virtual size. Textual's default asks for a layout pass of the whole
     # screen each time (25-30 ms with five panes); the log's own box does not change, so only
     # its scrollbars are updated. Showing or hiding a scrollbar still asks for a layout.
-    virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
+    # Private API (`_scroll_update`): off with TXPLAY_TEXTUAL_PRIVATE=0, see `private_api`.
+    if private_api.ENABLED:
+        virtual_size: Reactive[Size] = Reactive(Size(0, 0), layout=False)
 
-    def watch_virtual_size(self, size: Size) -> None:
-        if self.container_size:
-            self._scroll_update(size)
+        def watch_virtual_size(self, size: Size) -> None:
+            if self.container_size:
+                self._scroll_update(size)
 
     def __init__(self, **kwargs) -> None:
         # min_width=1: RichLog's default (78) renders wider than a pane, cutting every line.

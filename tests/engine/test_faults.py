@@ -1,4 +1,8 @@
-"""Faults: a killed process leaves only committed data; a killed connection is said plainly."""
+"""Faults: a killed process leaves only committed data; a killed connection is said plainly.
+
+Tests that kill a server's connection or restart it do so on a private server
+(`private_servers`, tests/servers.py), never on the machine's shared one.
+"""
 
 from __future__ import annotations
 
@@ -82,8 +86,8 @@ async def _kill(ws: Workspace, killer: str, victim: int, backend: str) -> None:
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane_reconnects(backend):
-    url = server_url(backend)
+async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane_reconnects(backend, private_servers):
+    url = private_servers.get(backend).url
     ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
                               defaults=SessionSettings(lock_timeout=5))
     try:
@@ -117,8 +121,9 @@ async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_closing_while_a_statement_waits_leaves_no_session_connection(backend):
     url = server_url(backend)
+    # A lock timeout far beyond the guard below: a close that waited the statement out would hang.
     ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
-                              defaults=SessionSettings(lock_timeout=30))
+                              defaults=SessionSettings(lock_timeout=600))
     observer = await Workspace.open(url, sessions=("O",))
     try:
         await ws.run("A", "insert into t values (1)")
@@ -126,9 +131,9 @@ async def test_closing_while_a_statement_waits_leaves_no_session_connection(back
         await ws.settle()
         assert waiting.wait is not None
         ids = [ps.server_id for ps in ws.sessions.values()]
-        started = asyncio.get_running_loop().time()
-        await asyncio.wait_for(ws.close(), 5)
-        assert asyncio.get_running_loop().time() - started < 2.0
+        # How long closing takes is a benchmark figure (tests/bench/run.py, "quit while waiting").
+        await asyncio.wait_for(ws.close(), 60)
+        assert waiting.done.is_set(), "the waiting step was left running after close"
         listing = ("select pid from pg_stat_activity" if backend == "postgresql"
                    else "select id from information_schema.PROCESSLIST")
         result = await observer.run("O", listing)
@@ -138,23 +143,13 @@ async def test_closing_while_a_statement_waits_leaves_no_session_connection(back
         await observer.close()
 
 
-def _restart_postgres() -> None:
-    import shutil
-    from pathlib import Path
-
-    if shutil.which("pg_ctlcluster") is None or not Path("/etc/postgresql").is_dir() or os.geteuid() != 0:
-        pytest.skip("restarting PostgreSQL needs pg_ctlcluster and root (as on the project's machines)")
-    version = sorted(p.name for p in Path("/etc/postgresql").iterdir())[0]
-    subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"],
-                   check=True, capture_output=True, timeout=60)
-
-
-async def test_a_server_restart_is_a_clear_error_and_the_pane_reconnects():
-    url = server_url("postgresql")
-    ws = await Workspace.open(url, sessions=("A",), isolate=True)
+@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+async def test_a_server_restart_is_a_clear_error_and_the_pane_reconnects(backend, private_servers):
+    server = private_servers.get(backend)
+    ws = await Workspace.open(server.url, sessions=("A",), isolate=True)
     try:
         assert (await ws.run("A", "select 1")).status == "ok"
-        await asyncio.to_thread(_restart_postgres)
+        await asyncio.to_thread(server.restart)
         broken = await ws.run("A", "select 1")
         assert broken.status == "error"
         assert broken.error.type in ("OperationalError", "DBAPIError", "InterfaceError"), broken.error

@@ -19,7 +19,7 @@ from sqlalchemy import inspect
 from sqlalchemy.orm import SessionTransactionOrigin
 
 from playground.engine import SessionSettings, Workspace
-from tests.conftest import SERVERS, _reachable
+from tests.conftest import server_url
 
 EXAMPLES = int(os.environ.get("TXPLAY_STATEFUL_EXAMPLES", "200"))
 SESSIONS = ("A", "B", "C")
@@ -138,11 +138,7 @@ def _machine(url: str | None):
 
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_random_use_keeps_the_panels_true(backend):
-    url = None
-    if backend != "sqlite":
-        url = SERVERS[backend]
-        if not _reachable(url):
-            pytest.skip(f"no {backend} server at {url}")
+    url = None if backend == "sqlite" else server_url(backend)
     machine = _machine(url)
     machine.TestCase.settings = settings(
         max_examples=EXAMPLES, stateful_step_count=15, deadline=None,

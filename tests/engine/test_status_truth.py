@@ -49,8 +49,8 @@ def status_of(ws: Workspace, name: str = "A") -> tuple[str, str]:
     return snap.status, snap.badge
 
 
-async def open_server(backend: str, **kwargs) -> Workspace:
-    return await Workspace.open(server_url(backend), sessions=("A", "B"), isolate=True,
+async def open_server(backend: str, url: str | None = None, **kwargs) -> Workspace:
+    return await Workspace.open(url or server_url(backend), sessions=("A", "B"), isolate=True,
                                 defaults=SessionSettings(lock_timeout=5.0), **kwargs)
 
 
@@ -335,7 +335,7 @@ async def test_for_update_nowait_does_not_say_a_timeout_expired(backend):
 
 def test_mysql8_nowait_refusal_3572_is_no_timeout_either():
     """MySQL 8 answers NOWAIT with errno 3572 (no MySQL 8 server here: the driver's own error)."""
-    from asyncmy.errors import OperationalError as DriverError
+    DriverError = pytest.importorskip("asyncmy.errors", reason="the mysql driver asyncmy is not installed").OperationalError
     from sqlalchemy.exc import OperationalError
 
     from playground.engine.errors import Aftermath, hint_for
@@ -428,8 +428,9 @@ async def test_postgresql_timeout_in_an_aborted_transaction_is_shown_as_pending_
         await ws.close()
 
 
-async def test_postgresql_a_new_connection_carries_the_timeout_set_since_the_pane_opened():
-    ws = await open_server("postgresql")
+async def test_postgresql_a_new_connection_carries_the_timeout_set_since_the_pane_opened(private_servers):
+    # It ends a connection with pg_terminate_backend: on a server of its own.
+    ws = await open_server("postgresql", private_servers.get("postgresql").url)
     try:
         await ok(ws, "A", "\\timeout 0.5")
         await ok(ws, "A", "select 1")

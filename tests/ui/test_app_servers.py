@@ -33,9 +33,7 @@ async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
 
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
-async def test_quitting_while_a_statement_waits_is_quick_and_leaves_no_connection(app_factory, backend):
-    import time
-
+async def test_quitting_while_a_statement_waits_ends_the_app_and_leaves_no_connection(app_factory, backend):
     from playground.engine import Workspace
 
     url = server_url(backend)
@@ -46,11 +44,12 @@ async def test_quitting_while_a_statement_waits_is_quick_and_leaves_no_connectio
         await run_in(pilot, "A", "update items set stock = 0 where id = 2")
         await type_in(pilot, "B", "update items set stock = 1 where id = 2")
         await ws.settle()
+        waiting = ws.handle(ws.last_index)
+        assert waiting.wait is not None
         ids = {ps.server_id for ps in ws.sessions.values()}
-        started = time.monotonic()
+        # How long quitting takes is a benchmark figure (tests/bench/run.py, "quit while waiting").
         await app.action_quit()
-    took = time.monotonic() - started
-    assert took < 2.0, f"quitting took {took:.2f} s"
+    assert ws.closed and waiting.done.is_set(), "the app ended with its workspace open or a step still running"
     observer = await Workspace.open(url, sessions=("O",), demo=False)
     try:
         listing = ("select pid from pg_stat_activity" if backend == "postgresql"
