@@ -208,8 +208,8 @@ async def test_command_palette_opens_a_new_pane(app_factory):
         await workers_done(pilot)  # and searched them
         await pilot.pause()
         await pilot.press("enter")
-        async with app.pane_mounted:
-            await asyncio.wait_for(app.pane_mounted.wait_for(lambda: app.pane("C") is not None), TIMEOUT)
+        async with app.waits.pane_mounted:
+            await asyncio.wait_for(app.waits.pane_mounted.wait_for(lambda: app.pane("C") is not None), TIMEOUT)
         await caught_up(pilot)
         assert app.pane("C") is not None
 
