@@ -1,4 +1,11 @@
-"""The txplay app: session panes side by side, the views across them, lock waits and demo mode."""
+"""The txplay app: session panes side by side, the views across them, lock waits and demo mode.
+
+The app opens the workspace, forwards its events and snapshots to the widgets, and turns keys
+into actions. The rest lives beside it: the widgets (session_panes, session_pane, panels/,
+views/, status_line, demo_banner), what tests wait on (waits), the keys (keys), focus and zoom
+(navigation), opening the workspace (opening), step events into the logs (step_reporter),
+demo mode (demo) and the command palette (commands).
+"""
 
 from __future__ import annotations
 
@@ -10,9 +17,9 @@ from typing import Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, Static, TabbedContent
+from textual.widgets import Footer, TabbedContent
 
-from playground.engine import SessionsChanged, StateChanged, StepFinished, StepStarted, StepWaiting, Workspace
+from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
 from playground.ui.collector import Collector
@@ -27,6 +34,8 @@ from playground.ui.navigation import Navigation
 from playground.ui.opening import AppConfig, cannot_open, open_workspace
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
+from playground.ui.status_line import StatusLine
+from playground.ui.step_reporter import StepReporter
 from playground.ui.views.committed_view import CommittedView
 from playground.ui.views.cross_views import CrossViews
 from playground.ui.waits import Waits, pane_action
@@ -54,14 +63,10 @@ class TxplayApp(App[int]):
         self._latest: WorkspaceSnapshot | None = None
         self._draw_pending = False
         self.collector = Collector()
-        self._status_default = ""
-        self._status_about: set[str] = set()  # the sessions the status line's message is about
-        self._help_steps: set[int] = set()  # F1 steps: the keys are listed after the commands
-        self._step_notes: dict[int, tuple[str, ...]] = {}  # step → savepoints it ended unsent (timeline)
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
         self.failure: str | None = None  # why the database could not be opened (set by `_open`)
-        self.status_line = Static("opening the database…", id="status-line", markup=False)
+        self.status_line = StatusLine(id="status-line")
         self.banner = DemoBanner(id="demo-banner")
         self.panes = SessionPanes(id="panes")
         self.bottom = CrossViews(id="bottom")
@@ -70,6 +75,7 @@ class TxplayApp(App[int]):
         self.timeline = self.bottom.timeline
         self.footer = Footer()
         self.navigation = Navigation(self, self.panes, self.bottom)
+        self.steps = StepReporter(self.panes, self._kind, lambda: key_help(self, demo=self.demo is not None))
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -125,12 +131,11 @@ class TxplayApp(App[int]):
         assert ws is not None
         self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
         self.committed.source = ws
-        self._step_notes.clear()  # a new workspace numbers its steps from 1 again
+        self.steps.unsent.clear()  # a new workspace numbers its steps from 1 again
         for name in ws.sessions:
             await self._mount_pane(name)
         where = "a temporary SQLite demo database" if self.config.url is None else ws.backend.display_url
-        self._status_default = f"{where} · F1 help · F12 next pane · ctrl+p commands"
-        self.say_status(self._status_default)
+        self.status_line.say_default(f"{where} · F1 help · F12 next pane · ctrl+p commands")
         self._latest = ws.snapshot()
         self._draw()
         self.committed.reread(tables=True)
@@ -162,9 +167,7 @@ class TxplayApp(App[int]):
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)
-        if name in self._status_about:
-            # "session A closed" is no longer true once a new A is open.
-            self.say_status(self._status_default)
+        self.status_line.session_opened(name)
         await self.waits.notify_pane_mounted()
         return pane
 
@@ -199,11 +202,6 @@ class TxplayApp(App[int]):
             pane.log_view.clear()
         return self.workspace.submit(session, text).index
 
-    def say_status(self, text: str, about: tuple[str, ...] = ()) -> None:
-        """Put `text` on the status line; `about`: the sessions it speaks of (it goes when one opens again)."""
-        self._status_about = set(about)
-        self.status_line.update(text)
-
     @on(SessionPane.CancelRequested)
     def _cancel_requested(self, event: SessionPane.CancelRequested) -> None:
         self.submit(event.pane.session_name, "\\cancel")
@@ -216,24 +214,8 @@ class TxplayApp(App[int]):
             self._latest = event.snapshot
             self._schedule_draw()
             return
-        if isinstance(event, SessionsChanged):
-            return
-        pane = self.pane(event.session) if hasattr(event, "session") else None
-        if isinstance(event, StepStarted) and pane is not None:
-            pane.log_view.started(event.index, event.input, self._kind(event.index))
-        elif isinstance(event, StepWaiting) and pane is not None:
-            pane.log_view.waiting(event.index, event.wait)
-        elif isinstance(event, StepFinished):
-            pane = self.pane(event.result.session)
-            unsent = tuple(m.subject for m in event.result.messages if getattr(m, "topic", None) == "savepoint-never-sent")
-            if unsent:
-                self._step_notes[event.result.index] = unsent
-            if pane is not None:
-                pane.log_view.finished(event.result, event.waited, event.after)
-                if event.result.index in self._help_steps:
-                    self._help_steps.discard(event.result.index)
-                    for line in key_help(self, demo=self.demo is not None):
-                        pane.log_view.note(line, style="")
+        self.steps.report(event)
+        if isinstance(event, StepFinished):
             self.committed.reread(tables=event.result.kind == "sql")
 
     def _kind(self, index: int) -> str:
@@ -260,7 +242,7 @@ class TxplayApp(App[int]):
             return
         now = time.monotonic()
         self.panes.show(snap, now)
-        self.bottom.show(snap, now, self._step_notes)
+        self.bottom.show(snap, now, self.steps.unsent)
 
     def _tick_waits(self) -> None:
         # The countdown of a waiting session moves even when nothing else happens.
@@ -296,7 +278,7 @@ class TxplayApp(App[int]):
         if pane is not None:
             index = self.submit(pane.session_name, "\\help")
             if index is not None:
-                self._help_steps.add(index)
+                self.steps.help_steps.add(index)
 
     def action_cancel(self) -> None:
         """Cancel the focused pane's waiting statement."""
@@ -334,7 +316,7 @@ class TxplayApp(App[int]):
         message = await ws.close_session(pane.session_name)
         await pane.remove()
         self.notify(message, timeout=6)
-        self.say_status(message, about=(pane.session_name,))
+        self.status_line.say(message, about=(pane.session_name,))
         remaining = self.query(SessionPane)
         if remaining:
             remaining.first().input.focus()
