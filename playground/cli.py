@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 CONNECT_TIMEOUT = 10.0  # seconds the start-up check waits for a server to answer
+READY_TIMEOUT = 120.0  # seconds TXPLAY_EXIT_WHEN_READY waits for the first drawing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -92,12 +93,13 @@ async def _exit_when_ready(pilot) -> None:
     from pathlib import Path
 
     app = pilot.app
-    await app.waits.opened.wait()
-    if app.failure is not None:
-        return  # the app leaves by itself, with exit code 2
-    drawn = asyncio.get_running_loop().create_future()
-    app.call_after_refresh(drawn.set_result, None)
-    await drawn
+    async with asyncio.timeout(READY_TIMEOUT):  # Textual awaits this probe before it shuts down: never hang
+        await app.waits.opened.wait()
+        if app.failure is not None:
+            return  # the app leaves by itself, with exit code 2
+        drawn = asyncio.get_running_loop().create_future()
+        app.call_after_refresh(drawn.set_result, None)
+        await drawn
     if os.environ.get("TXPLAY_READY_FILE"):
         Path(os.environ["TXPLAY_READY_FILE"]).write_text(repr(time.time()))
     app.exit()

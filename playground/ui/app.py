@@ -99,11 +99,11 @@ class TxplayApp(App[int]):
         self.footer.compact = self.size.width < 120
 
     async def on_mount(self) -> None:
-        self._fit_screen()
-        self.banner.display = self.scenario is not None
-        self.set_interval(0.2, self._tick_waits)
-        self.set_interval(0.25, self.collector.tick)
         try:
+            self._fit_screen()
+            self.banner.display = self.scenario is not None
+            self.set_interval(0.2, self._tick_waits)
+            self.set_interval(0.25, self.collector.tick)
             if await self._open():
                 await self._bind_workspace()
         finally:
