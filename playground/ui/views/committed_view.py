@@ -39,6 +39,18 @@ class CommittedView(Vertical):
     CommittedView > .committed-status { height: 1; color: $text-muted; }
     """
 
+    class ReadFinished(Message, bubble=True):
+        """A re-read of the committed data ended (and another is not due)."""
+
+        def __init__(self, view: CommittedView) -> None:
+            super().__init__()
+            self.view = view
+
+        @property
+        def control(self) -> CommittedView:
+            """The view that read."""
+            return self.view
+
     def __init__(self, **kwargs) -> None:
         super().__init__(**kwargs)
         self.select: Select[str] = Select([], prompt="table", allow_blank=True, compact=True)
@@ -51,18 +63,6 @@ class CommittedView(Vertical):
         self._reading = False  # a read runs (see `reread`)
         self._again = False  # asked again while it ran
         self._tables_again = False  # ... and the table list too
-
-    class ReadFinished(Message, bubble=True):
-        """A re-read of the committed data ended (and another is not due)."""
-
-        def __init__(self, view: CommittedView) -> None:
-            super().__init__()
-            self.view = view
-
-        @property
-        def control(self) -> CommittedView:
-            """The view that read."""
-            return self.view
 
     def compose(self):
         yield self.select
