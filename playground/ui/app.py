@@ -129,7 +129,7 @@ class TxplayApp(App[int]):
         """Show the workspace just opened: its panes, its events, its committed data."""
         ws = self.workspace
         assert ws is not None
-        self._unsubscribe = ws.subscribe(lambda event: self.post_message(WorkspaceEvent(event)))
+        self._unsubscribe = ws.subscribe(self._forward)
         self.committed.source = ws
         self.steps.unsent.clear()  # a new workspace numbers its steps from 1 again
         for name in ws.sessions:
@@ -146,6 +146,10 @@ class TxplayApp(App[int]):
         # From here on the collector's full passes (80 ms each, a visible stall while a session
         # waited) run when the user is idle, and never walk what exists now.
         self.collector.install()
+
+    def _forward(self, event: Any) -> None:
+        """Deliver a workspace event to `on_workspace_event`, on the app's loop."""
+        self.post_message(WorkspaceEvent(event))
 
     async def reopen(
         self, open_workspace: Callable[[], Awaitable[Workspace]], leave: Callable[[Workspace], Awaitable[None]] | None = None
@@ -338,9 +342,9 @@ class TxplayApp(App[int]):
         self.bottom.active = "tab-committed"
         self.committed.select.value = table
 
-    def action_screenshot(self) -> None:
-        """Save an SVG screenshot in the current folder."""
-        path = self.save_screenshot(path=".")
+    def action_screenshot(self, filename: str | None = None, path: str | None = None) -> None:
+        """Save an SVG screenshot (in the current folder unless `path` says where)."""
+        path = self.save_screenshot(filename, path or ".")
         self.notify(f"screenshot saved: {path}")
 
     async def action_next_step(self) -> None:

@@ -55,8 +55,8 @@ class DemoController:
         kind = event["event"]
         if kind == "note":
             self.note = event["text"]
-            for pane in self.panes.query(SessionPane):
-                pane.log_view.note(f"note: {event['text']}")
+            for each in self.panes.query(SessionPane):
+                each.log_view.note(f"note: {event['text']}")
         elif kind in ("step", "completed"):
             pane = self.panes.pane(event["session"])
             if pane is not None and event.get("expect"):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.binding import Binding
+from textual.binding import Binding, BindingType
 
 DEMO_ACTIONS = ("next_step", "restart")
 """Actions that exist only in demo mode."""
 
-BINDINGS = [
+BINDINGS: list[BindingType] = [
     Binding("f1", "help", "Help"),
     Binding("ctrl+q", "quit", "Quit", priority=True),
     Binding("f12", "next_pane", "Next pane", priority=True),
@@ -36,6 +36,7 @@ def key_help(app: Any, demo: bool) -> list[str]:
     """The keys, as F1 lists them after the commands (`app` shows each key as Textual does)."""
     lines = ["keys:"]
     for binding in BINDINGS:
+        assert isinstance(binding, Binding)
         if binding.action in DEMO_ACTIONS and not demo:
             continue
         lines.append(f"  {app.get_key_display(binding):10} {binding.description}")

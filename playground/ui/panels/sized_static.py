@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from textual.visual import VisualType
 from textual.widgets import Static
 
 
@@ -12,7 +13,7 @@ class SizedStatic(Static):
         super().__init__("", markup=False, **kwargs)
         self._height_key: object = None
 
-    def draw(self, renderable: object, height_key: object) -> None:
+    def draw(self, renderable: VisualType, height_key: object) -> None:
         """Update; a layout pass (which re-renders every scrollbar) only if the height may change."""
         self.update(renderable, layout=height_key != self._height_key)
         self._height_key = height_key
