@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 CONNECT_TIMEOUT = 10.0  # seconds the start-up check waits for a server to answer
+READY_TIMEOUT = 120.0  # seconds TXPLAY_EXIT_WHEN_READY waits for the first drawing
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -85,12 +86,36 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INVALID
     import os
 
-    app.run(headless=bool(os.environ.get("TXPLAY_HEADLESS")))
+    probe = _exit_when_ready if os.environ.get("TXPLAY_EXIT_WHEN_READY") else None
+    app.run(headless=bool(os.environ.get("TXPLAY_HEADLESS")), auto_pilot=probe)
     if app.failure:
         print(app.failure, file=sys.stderr)
     code = app.return_code or 0
     _exit_without_waiting_for_drivers(code)
     return code
+
+
+async def _exit_when_ready(pilot) -> None:
+    """For start-up benchmarks (TXPLAY_EXIT_WHEN_READY): leave once the panes have been drawn.
+
+    The moment (epoch seconds) goes to $TXPLAY_READY_FILE, so that process exit, which the user
+    does not wait for at start, is left out of the figure.
+    """
+    import os
+    import time
+    from pathlib import Path
+
+    app = pilot.app
+    async with asyncio.timeout(READY_TIMEOUT):  # Textual awaits this probe before it shuts down: never hang
+        await app.waits.opened.wait()
+        if app.failure is not None:
+            return  # the app leaves by itself, with exit code 2
+        drawn = asyncio.get_running_loop().create_future()
+        app.call_after_refresh(drawn.set_result, None)
+        await drawn
+    if os.environ.get("TXPLAY_READY_FILE"):
+        Path(os.environ["TXPLAY_READY_FILE"]).write_text(repr(time.time()))
+    app.exit()
 
 
 def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:

@@ -3,19 +3,42 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from playground.ui.app import TxplayApp
+    from playground.engine import Workspace
+    from playground.ui.session_pane import SessionPane
+    from playground.ui.views.committed_view import CommittedView
+
+
+class PaletteHost(Protocol):
+    """What the palette asks of the app (which imports this module, so it is not imported here)."""
+
+    workspace: Workspace | None
+    committed: CommittedView
+
+    def focused_pane(self) -> SessionPane | None: ...
+    def action_txn(self, command: str) -> None: ...
+    async def action_new_pane(self) -> None: ...
+    async def action_close_pane(self) -> None: ...
+    def action_screenshot(self) -> None: ...
+    def action_toggle_panels(self) -> None: ...
+    def action_zoom(self) -> None: ...
+    def action_next_pane(self, step: int = 1) -> None: ...
+    def action_change_theme(self) -> None: ...
+    async def set_isolation(self, level: str) -> None: ...
+    async def set_journal_mode(self, mode: str) -> None: ...
+    async def show_table(self, table: str) -> None: ...
+    async def open_scenario(self, name: str) -> None: ...
 
 
 class TxplayCommands(Provider):
     """New pane, close pane, open scenario, isolation, async mode, journal mode, screenshot, theme."""
 
     def _commands(self) -> list[tuple[str, Any, str]]:
-        app: TxplayApp = self.app  # type: ignore[assignment]
+        app = cast(PaletteHost, self.app)
         commands: list[tuple[str, Any, str]] = [
             ("New pane", app.action_new_pane, "open another session"),
             ("Close pane", app.action_close_pane, "close the focused session (rolls back its transaction)"),

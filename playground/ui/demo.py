@@ -5,42 +5,26 @@ from __future__ import annotations
 import asyncio
 from typing import TYPE_CHECKING, Any
 
-from rich.text import Text
-from textual.widgets import Static
-
 from playground.scenario.parser import Scenario
 from playground.scenario.runner import RunReport, ScenarioPlayer, open_workspace, teardown
+from playground.ui.demo_banner import DemoBanner
+from playground.ui.session_pane import SessionPane
+from playground.ui.session_panes import SessionPanes
 
 if TYPE_CHECKING:
     from playground.engine import Workspace
-    from playground.ui.app import TxplayApp
-
-
-class DemoBanner(Static):
-    """The scenario's title, the current narration and the progress."""
-
-    def __init__(self, **kwargs: Any) -> None:
-        super().__init__("", markup=False, **kwargs)
-
-    def show(self, title: str, note: str | None, position: int, total: int, summary: str | None) -> None:
-        """Draw the banner."""
-        text = Text.assemble((f" {title} ", "bold reverse"), "  ")
-        if summary:
-            text.append(summary, style="bold")
-        else:
-            text.append(f"step {position}/{total}", style="bold")
-            text.append("  F10 next step · ctrl+r restart", style="dim")
-        if note:
-            text.append("\n")
-            text.append(note, style="italic")
-        self.update(text)
 
 
 class DemoController:
-    """Drives a ScenarioPlayer from the app's keys and shows each expectation on its step."""
+    """Drives a ScenarioPlayer from the app's keys and shows each expectation on its step.
 
-    def __init__(self, app: TxplayApp, scenario: Scenario, url: str | None) -> None:
-        self.app = app
+    It draws into the panes and the banner it is given; the app opens and leaves its workspace
+    (`open`, `leave`) through `TxplayApp.reopen`.
+    """
+
+    def __init__(self, scenario: Scenario, url: str | None, panes: SessionPanes, banner: DemoBanner) -> None:
+        self.panes = panes
+        self.banner = banner
         self.scenario = scenario
         self.url = url
         self.player: ScenarioPlayer | None = None
@@ -71,11 +55,10 @@ class DemoController:
         kind = event["event"]
         if kind == "note":
             self.note = event["text"]
-            pane = None
-            for pane in self.app.query("SessionPane"):
-                pane.log_view.note(f"note: {event['text']}")  # type: ignore[attr-defined]
+            for each in self.panes.query(SessionPane):
+                each.log_view.note(f"note: {event['text']}")
         elif kind in ("step", "completed"):
-            pane = self.app.pane(event["session"])
+            pane = self.panes.pane(event["session"])
             if pane is not None and event.get("expect"):
                 pane.log_view.expectations(event["expect"] if kind == "step" else [c for c in event["expect"] if "then" in c["text"]])
 
@@ -86,19 +69,19 @@ class DemoController:
             return
         upcoming = self.scenario.steps[player.position :]
         next_session = upcoming[0].session if upcoming else None
-        for pane in self.app.query("SessionPane"):
-            name = pane.session_name  # type: ignore[attr-defined]
-            pane.show_queue([s.input for s in upcoming if s.session == name], runs_next=name == next_session)  # type: ignore[attr-defined]
+        for pane in self.panes.query(SessionPane):
+            name = pane.session_name
+            pane.show_queue([s.input for s in upcoming if s.session == name], runs_next=name == next_session)
         next_notes = upcoming[0].notes if upcoming else []
         note = next_notes[-1] if next_notes and self.note is None else self.note
-        self.app.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary)
+        self.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary)
 
     def next_step(self) -> None:
         """Run the next step (in a task: the app stays interactive while it settles)."""
         if self.player is None or self.busy or self.summary:
             return
         self.idle.clear()
-        self.app.run_worker(self._next(), group="demo", exclusive=False)
+        self.panes.run_worker(self._next(), group="demo", exclusive=False)
 
     async def _next(self) -> None:
         player = self.player
@@ -116,15 +99,7 @@ class DemoController:
             self.idle.set()
             self.refresh()
 
-    async def restart(self) -> None:
-        """Tear the workspace down and play the scenario again from a fresh database."""
-        app = self.app
+    async def leave(self, ws: Workspace) -> None:
+        """Tear the scenario's workspace down (rolling back, running its teardown SQL, closing it)."""
         if self.player is not None and self.report is not None:
-            if app._unsubscribe is not None:
-                app._unsubscribe()
-            await teardown(self.scenario, self.player.ws, self.report, lambda e: None)
-        for pane in list(app.query("SessionPane")):
-            await pane.remove()
-        app.workspace = await self.open()
-        await app._attach()
-        app.notify("scenario restarted on a fresh database")
+            await teardown(self.scenario, ws, self.report, lambda e: None)

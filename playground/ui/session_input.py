@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codeop
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from textual import events
@@ -69,7 +70,7 @@ class SessionInput(TextArea):
             """The input that was interrupted."""
             return self.input
 
-    def __init__(self, history: History, completions: callable, **kwargs) -> None:  # type: ignore[valid-type]
+    def __init__(self, history: History, completions: Callable[[], Iterable[str]], **kwargs) -> None:
         super().__init__(language=None, soft_wrap=True, tab_behavior="focus", show_line_numbers=False, **kwargs)
         self.input_history = history
         self.completions = completions

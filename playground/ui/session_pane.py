@@ -15,7 +15,9 @@ from playground.engine.snapshot import LockWait, SessionSnapshot
 from playground.ui import render
 from playground.ui.history import History
 from playground.ui.pane_header import PaneHeader
-from playground.ui.panels import LockPanel, ObjectPanel, TransactionPanel
+from playground.ui.panels.lock_panel import LockPanel
+from playground.ui.panels.object_panel import ObjectPanel
+from playground.ui.panels.transaction_panel import TransactionPanel
 from playground.ui.session_input import SessionInput
 from playground.ui.step_log import StepLog
 

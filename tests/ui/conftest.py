@@ -40,7 +40,7 @@ async def type_in(pilot, pane: str, text: str) -> None:
 
 async def caught_up(pilot) -> None:
     """Wait until the app has caught up with every step and pane action, then let it paint."""
-    await asyncio.wait_for(pilot.app.caught_up(), TIMEOUT)
+    await asyncio.wait_for(pilot.app.waits.caught_up(), TIMEOUT)
     await pilot.pause()
 
 
@@ -85,7 +85,7 @@ async def show_big_table(pilot, rows: int):
         f"insert into big (id, v, note) with recursive c(x) as (select 1 union all select x + 1 from c where x < {rows}) "
         "select x, 'row ' || x, hex(randomblob(8)) from c"
     )
-    app.refresh_committed(tables=True)
+    app.committed.reread(tables=True)
     await app.workers.wait_for_complete()
     app.committed.select.value = "big"
     await pilot.pause()

@@ -208,8 +208,8 @@ async def test_command_palette_opens_a_new_pane(app_factory):
         await workers_done(pilot)  # and searched them
         await pilot.pause()
         await pilot.press("enter")
-        async with app.pane_mounted:
-            await asyncio.wait_for(app.pane_mounted.wait_for(lambda: app.pane("C") is not None), TIMEOUT)
+        async with app.waits.pane_mounted:
+            await asyncio.wait_for(app.waits.pane_mounted.wait_for(lambda: app.pane("C") is not None), TIMEOUT)
         await caught_up(pilot)
         assert app.pane("C") is not None
 
@@ -228,3 +228,35 @@ async def test_objects_panel_renders_only_visible_lines_of_thousands(app_factory
         await run_in(pilot, "A", "held[0].stock = -5")
         assert panel.lines_rendered - rendered <= 2  # only the changed, visible row
         assert "-5" in panel.plain
+
+
+async def test_demo_restart_reopens_a_fresh_workspace_and_follows_it(app_factory):
+    app = app_factory(scenario="flush_is_not_commit")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await demo_step(pilot)
+        old, old_pane = app.workspace, app.pane("A")
+        assert "step 1/" in str(app.banner.content)
+        await pilot.press("ctrl+r")
+        await caught_up(pilot)
+        assert old.closed and app.workspace is not old and not app.workspace.closed
+        assert app.pane("A") is not old_pane and "step 0/" in str(app.banner.content)
+        await demo_step(pilot)  # the new workspace's events reach the new panes
+        assert "step 1/" in str(app.banner.content)
+        assert app.demo.player.ws is app.workspace
+        assert log_text(app.pane(app.scenario.steps[0].session)).strip()
+
+
+async def test_open_scenario_leaves_the_free_sessions_for_demo_mode(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        await run_in(pilot, "A", "u = session.get(User, 1)")
+        old = app.workspace
+        await app.open_scenario("flush_is_not_commit")
+        await caught_up(pilot)
+        assert old.closed and app.demo is not None and app.banner.display
+        assert set(app.workspace.sessions) == set(app.scenario.sessions)
+        assert [p.session_name for p in app.query(SessionPane)] == list(app.workspace.sessions)
+        await demo_step(pilot)
+        assert "step 1/" in str(app.banner.content)

@@ -101,7 +101,7 @@ async def test_cells_with_control_characters_stay_on_one_line(app_factory):
         await pilot.pause()
         await app.workspace.run_outside("create table odd (id integer primary key, v text)")
         await app.workspace.run_outside("insert into odd values (1, 'a' || char(10) || 'b' || char(9) || 'c'), (2, NULL)")
-        app.refresh_committed(tables=True)
+        app.committed.reread(tables=True)
         await app.workers.wait_for_complete()
         app.committed.select.value = "odd"
         await _settle(pilot)

@@ -27,7 +27,7 @@ async def test_caught_up_waits_for_the_workspace_events_to_be_handled(app_factor
         monkeypatch.setattr(ws, "settle", settle_then_open)
         app.submit("A", "select 1000 + 234")
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         assert gate.is_set()
         assert "1234" in log_text(app.pane("A")), "the step's result was not in the log yet"
 
@@ -38,7 +38,7 @@ async def test_caught_up_waits_for_the_snapshot_to_be_drawn(app_factory):
         await pilot.pause()
         app.submit("A", "u = session.get(User, 1)")
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         assert "persistent" in app.pane("A").objects.plain, "the snapshot after the step was not drawn yet"
 
 
@@ -47,12 +47,12 @@ async def test_caught_up_waits_for_the_committed_data_to_be_read_again(app_facto
     async with app.run_test(size=(160, 50)) as pilot:
         await pilot.pause()
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         table = app.committed.current
         await app.workspace.run_outside(f"delete from {table}")
-        app.refresh_committed()
+        app.committed.reread()
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         assert str(app.committed.status.content) == f"{table}: 0 committed row(s)"
 
 
@@ -62,7 +62,7 @@ async def test_caught_up_waits_for_a_pane_being_opened(app_factory):
         await pilot.pause()
         opening = asyncio.create_task(app.action_new_pane())
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         assert opening.done() and app.pane("C") is not None
 
 
@@ -77,16 +77,16 @@ async def test_caught_up_wakes_when_a_pane_action_ends_having_drawn_nothing(app_
             raise RuntimeError("no room for another session")
 
         monkeypatch.setattr(app.workspace, "add_session", refuse)
-        progress = app._progress.wait
+        progress = app.waits.progress.wait
 
         async def release_then_wait() -> bool:
             release.set()  # caught_up() waits for the action now: end it, with nothing drawn
             return await progress()
 
-        monkeypatch.setattr(app._progress, "wait", release_then_wait)
+        monkeypatch.setattr(app.waits.progress, "wait", release_then_wait)
         opening = asyncio.create_task(app.action_new_pane())
         async with asyncio.timeout(TIMEOUT):
-            await app.caught_up()
+            await app.waits.caught_up()
         assert opening.done() and release.is_set() and app.pane("C") is None
 
 
@@ -94,10 +94,10 @@ async def test_pane_mounted_is_notified_once_the_pane_is_mounted(app_factory):
     app = app_factory()
     async with app.run_test(size=(200, 50)) as pilot:
         await pilot.pause()
-        async with app.pane_mounted:
+        async with app.waits.pane_mounted:
             opening = asyncio.create_task(app.action_new_pane())
             async with asyncio.timeout(TIMEOUT):
-                await app.pane_mounted.wait()
+                await app.waits.pane_mounted.wait()
             assert app.pane("C") is not None
         await asyncio.wait_for(opening, TIMEOUT)
 
@@ -114,3 +114,27 @@ async def test_demo_idle_is_clear_while_a_step_runs_and_set_after(app_factory):
             await demo.idle.wait()
         assert demo.player.position == 1
         assert "step 1/" in str(app.banner.content)
+
+
+async def test_opened_is_set_once_the_panes_are_mounted(app_factory):
+    app = app_factory()
+    seen: list[bool] = []
+
+    async def watch() -> None:
+        await app.waits.opened.wait()
+        seen.append(app.pane("A") is not None and app.pane("B") is not None)  # checked as soon as it wakes
+
+    watcher = asyncio.create_task(watch())
+    async with app.run_test(size=(160, 50)):
+        async with asyncio.timeout(TIMEOUT):
+            await watcher
+    assert seen == [True], "opened was set before the panes were mounted"
+
+
+async def test_opened_is_set_when_the_database_cannot_be_opened(app_factory, tmp_path):
+    app = app_factory(url=f"sqlite+aiosqlite:///{tmp_path}/no/such/folder/db.sqlite")
+    async with app.run_test(size=(160, 50)):
+        async with asyncio.timeout(TIMEOUT):
+            await app.waits.opened.wait()
+        assert app.failure is not None and "cannot open" in app.failure
+    assert app.return_code == 2

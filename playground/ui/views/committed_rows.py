@@ -1,4 +1,4 @@
-"""Views across panes: committed data, the lock graph and the timeline."""
+"""The committed rows of one table, read a page at a time as they come into view."""
 
 from __future__ import annotations
 
@@ -8,23 +8,17 @@ from collections.abc import Awaitable, Callable
 
 from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
-from rich.table import Table
-from rich.text import Text
-from textual.containers import Vertical, VerticalScroll
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Select, Static, TabbedContent
 
 from playground.engine.events import CommittedTable
-from playground.engine.snapshot import LockWait, TimelineEntry
-from playground.ui import render
 
 MAX_CELL = 40
 
 
 Fetch = Callable[[str, int, int], Awaitable["CommittedTable | None"]]
-"""Reads `limit` committed rows of a table from `offset` on (the app passes the workspace's)."""
+"""Reads `limit` committed rows of a table from `offset` on (the committed view passes its source's)."""
 
 
 class CommittedRows(ScrollView):
@@ -226,63 +220,6 @@ class CommittedRows(ScrollView):
         return "".join(segment.text for segment in self.render_line(y)).rstrip()
 
 
-class CommittedView(Vertical):
-    """What a fresh connection outside every session sees, one table at a time."""
-
-    DEFAULT_CSS = """
-    CommittedView { height: 1fr; }
-    CommittedView > Select { width: 40; height: auto; }
-    CommittedView > .committed-status { height: 1; color: $text-muted; }
-    """
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.select: Select[str] = Select([], prompt="table", allow_blank=True, compact=True)
-        self.rows = CommittedRows()
-        self.status = Static("", classes="committed-status", markup=False)
-        self._tables: list[str] | None = None
-        self._said = ""
-
-    def compose(self):
-        yield self.select
-        yield self.status
-        yield self.rows
-
-    def set_tables(self, tables: list[str]) -> None:
-        """Offer these tables; keep the current choice when it still exists."""
-        if tables == self._tables:
-            return  # resetting a Select's options costs a layout pass
-        self._tables = list(tables)
-        current = self.select.value
-        self.select.set_options([(t, t) for t in tables])
-        if isinstance(current, str) and current in tables:
-            self.select.value = current
-        elif tables:
-            self.select.value = tables[0]
-
-    @property
-    def tables(self) -> list[str]:
-        """The tables offered."""
-        return list(self._tables or ())
-
-    @property
-    def current(self) -> str | None:
-        """The table shown, if any."""
-        value = self.select.value
-        return value if isinstance(value, str) else None
-
-    async def show(self, table: str) -> None:
-        """Read `table` again where it is scrolled to (or say why it cannot be read now)."""
-        error = await self.rows.reload(table)
-        self.say(f"{table}: cannot read now — {error}" if error else f"{table}: {self.rows.total} committed row(s)")
-
-    def say(self, text: str) -> None:
-        """Put `text` on the status line (one line high: no layout pass needed, and none if unchanged)."""
-        if text != self._said:
-            self._said = text
-            self.status.update(text, layout=False)
-
-
 def _cells(rows: tuple[tuple, ...]) -> tuple[tuple[str, ...], ...]:
     return tuple(tuple(_cell(v) for v in row) for row in rows)
 
@@ -297,79 +234,3 @@ def _cell(value: object) -> str:
 def _fit(text: str, width: int) -> str:
     """`text` cut or padded to `width` cells."""
     return set_cell_size(text, width)
-
-
-class CrossViews(TabbedContent):
-    """The views across panes, as tabs; ctrl+g zooms them like a pane (a TabbedContent takes no focus)."""
-
-    ALLOW_MAXIMIZE = True
-
-
-class LockGraph(VerticalScroll):
-    """Every waiter → holder edge, with the lock and how long."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.body = Static("", markup=False)
-        self._edges: tuple | None = None
-
-    def compose(self):
-        yield self.body
-
-    def show(self, waits: tuple[LockWait, ...], now: float) -> None:
-        """Draw the graph (a layout pass only when edges come or go)."""
-        edges = tuple((w.waiter, w.holders, w.lock) for w in waits)
-        if edges == self._edges and not waits:
-            return
-        self.body.update(render.lock_graph(waits, now), layout=edges != self._edges)
-        self._edges = edges
-
-
-class Timeline(VerticalScroll):
-    """Every step of every session in global order, one swimlane per session."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self.body = Static("", markup=False)
-        self._drawn: tuple[object, ...] | None = None
-
-    def compose(self):
-        yield self.body
-
-    def show(self, entries: tuple[TimelineEntry, ...], sessions: tuple[str, ...], unsent: dict[int, tuple[str, ...]] | None = None) -> None:
-        """Draw the swimlanes unless unchanged; `unsent`: per step, the savepoints it ended without sending."""
-        unsent = unsent or {}
-        key = (entries, sessions, tuple(unsent.items()))
-        if key == self._drawn:
-            return
-        self._drawn = key
-        if not entries:
-            self.body.update(Text("no steps yet", style="dim"))
-            return
-        lanes = sorted({*sessions, *(e.session for e in entries)})
-        table = Table(box=None, show_header=True, header_style="bold", expand=True)
-        table.add_column("#", justify="right", width=4)
-        for lane in lanes:
-            table.add_column(lane, ratio=1, no_wrap=True, overflow="ellipsis")
-        for entry in entries:
-            cells = [Text("")] * len(lanes)
-            cells[lanes.index(entry.session)] = _timeline_cell(entry, unsent.get(entry.index, ()))
-            table.add_row(str(entry.index), *cells)
-        self.body.update(table)
-        self.scroll_end(animate=False)
-
-
-def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = ()) -> Text:
-    first = entry.input.strip().splitlines()[0] if entry.input.strip() else ""
-    styles = {"✓": "green", "✗": "red", "⚠": "bold yellow", "⏳": "yellow", "running": "blue", "queued": "dim"}
-    mark = entry.outcome
-    text = Text()
-    if entry.waited_on:
-        text.append(f"⏳ on {','.join(entry.waited_on)} ", style="yellow")
-    text.append(f"{mark if len(mark) == 1 else '·'} ", style=styles.get(mark, ""))
-    text.append(first)
-    if entry.done_after is not None:
-        text.append(f" → {mark} at {entry.done_after}", style=styles.get(mark, ""))
-    for name in unsent:
-        text.append(f" ∅ {name} never sent", style="italic cyan")
-    return text

@@ -1,4 +1,4 @@
-"""A pane's live panels: Objects, Transactions, Locks. They draw snapshots only."""
+"""A pane's Objects panel: every object the session holds, grouped by state."""
 
 from __future__ import annotations
 
@@ -9,9 +9,8 @@ from rich.text import Text
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
-from textual.widgets import Static
 
-from playground.engine.snapshot import LockWait, ObjectRow, SessionSnapshot, TransactionRow
+from playground.engine.snapshot import ObjectRow
 from playground.ui import render
 
 
@@ -79,50 +78,3 @@ class ObjectPanel(ScrollView):
 
     def on_resize(self) -> None:
         self._strips.clear()
-
-
-class _SizedStatic(Static):
-    """A Static that asks for a layout pass only when its number of lines changes."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__("", markup=False, **kwargs)
-        self._height_key: object = None
-
-    def draw(self, renderable: object, height_key: object) -> None:
-        """Update; a layout pass (which re-renders every scrollbar) only if the height may change."""
-        self.update(renderable, layout=height_key != self._height_key)
-        self._height_key = height_key
-
-
-class TransactionPanel(_SizedStatic):
-    """The transaction and savepoint tree."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._rows: tuple[tuple[TransactionRow, ...], tuple[TransactionRow, ...]] | None = None
-
-    def show(self, rows: tuple[TransactionRow, ...], unsent: tuple[TransactionRow, ...] = ()) -> None:
-        """Draw the tree (and the savepoints that ended unsent) unless unchanged."""
-        if (rows, unsent) == self._rows:
-            return
-        self._rows = (rows, unsent)
-        self.draw(render.transactions(rows, unsent), (len(rows) + len(unsent), self.size.width))
-
-
-class LockPanel(_SizedStatic):
-    """What this session waits for, and whom it blocks."""
-
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._shown: object = None
-
-    def show(self, snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) -> None:
-        """Draw the session's waits (redrawn while waiting: the countdown moves)."""
-        mine = tuple(w for w in waits if w.waiter == snapshot.name)
-        key = (tuple((w.holders, w.lock) for w in mine), snapshot.blocking, self.size.width)
-        # The countdown is shown to a tenth of a second: redraw only when the text changes.
-        shown = (key, tuple(round(now - w.since, 1) for w in mine))
-        if shown == self._shown:
-            return
-        self._shown = shown
-        self.draw(render.locks(snapshot, waits, now), key)

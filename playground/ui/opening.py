@@ -1,0 +1,55 @@
+"""Opening the app's workspace as `txplay` was asked to, and saying why it could not be opened."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from playground.engine import SessionSettings, Workspace
+
+
+@dataclass
+class AppConfig:
+    """How `txplay` was started."""
+
+    url: str | None = None
+    sessions: int = 2
+    demo: bool = True
+    reset_demo: bool = False
+    models: str | None = None
+    scenario: str | None = None
+    journal_mode: str = "delete"
+    history_dir: Path | None = None
+
+
+async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
+    """The workspace of a free session (not demo mode): `config.sessions` sessions named A, B, …"""
+    names = [chr(ord("A") + i) for i in range(config.sessions)]
+    kwargs: dict[str, Any] = {}
+    if models is not None:
+        kwargs["models"], kwargs["metadata"] = models
+    return await Workspace.open(
+        config.url,
+        sessions=names,
+        demo=config.demo,
+        reset_demo=config.reset_demo,
+        defaults=SessionSettings(),
+        journal_mode=config.journal_mode,
+        **kwargs,
+    )
+
+
+def cannot_open(config: AppConfig, scenario: Any, exc: Exception) -> str:
+    """Why the database could not be opened, as `txplay` prints it on stderr once the screen is gone.
+
+    Not Textual's exit message: that would be wrapped (and cropped) at the terminal's width.
+    """
+    from playground.engine.backends import resolve
+    from playground.engine.errors import describe
+
+    where = resolve(config.url).display_url if config.url else "the temporary SQLite database"
+    if scenario is not None:
+        where += f" for {scenario.source}"
+    info = describe(exc)
+    return f"txplay: cannot open {where}: {info}" + (f"\n  hint: {info.hint}" if info.hint else "")

@@ -1,0 +1,1 @@
+"""A pane's live panels: Objects, Transactions, Locks. They draw snapshots only."""

@@ -1,0 +1,40 @@
+"""Writing the workspace's step events into the panes' logs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from playground.engine import StepFinished, StepStarted, StepWaiting
+from playground.ui.session_panes import SessionPanes
+
+
+class StepReporter:
+    """Echoes each step's input when it starts, says when it waits, writes its result when it ends.
+
+    It also keeps what the timeline shows beside the steps (the savepoints a step ended without
+    sending) and lists the keys after the commands of an F1 step.
+    """
+
+    def __init__(self, panes: SessionPanes, kind: Callable[[int], str], keys: Callable[[], list[str]]) -> None:
+        self.panes, self.kind, self.keys = panes, kind, keys
+        self.help_steps: set[int] = set()  # F1 steps: the keys are listed after the commands
+        self.unsent: dict[int, tuple[str, ...]] = {}  # step → savepoints it ended unsent (timeline)
+
+    def report(self, event: object) -> None:
+        """Write `event` (a StepStarted, StepWaiting or StepFinished; others are ignored) into its pane's log."""
+        pane = self.panes.pane(event.session) if hasattr(event, "session") else None
+        if isinstance(event, StepStarted) and pane is not None:
+            pane.log_view.started(event.index, event.input, self.kind(event.index))
+        elif isinstance(event, StepWaiting) and pane is not None:
+            pane.log_view.waiting(event.index, event.wait)
+        elif isinstance(event, StepFinished):
+            pane = self.panes.pane(event.result.session)
+            unsent = tuple(m.subject for m in event.result.messages if getattr(m, "topic", None) == "savepoint-never-sent")
+            if unsent:
+                self.unsent[event.result.index] = unsent
+            if pane is not None:
+                pane.log_view.finished(event.result, event.waited, event.after)
+                if event.result.index in self.help_steps:
+                    self.help_steps.discard(event.result.index)
+                    for line in self.keys():
+                        pane.log_view.note(line, style="")
