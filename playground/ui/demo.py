@@ -6,7 +6,7 @@ import asyncio
 from typing import TYPE_CHECKING, Any
 
 from playground.scenario.parser import Scenario
-from playground.scenario.runner import RunReport, ScenarioPlayer, open_workspace, teardown
+from playground.scenario.runner import RunReport, ScenarioPlayer, check_requirements, open_workspace, teardown
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
@@ -49,6 +49,8 @@ class DemoController:
         self.summary = None
         if not self.scenario.runs_on(backend):
             self.summary = f"this scenario runs on {', '.join(self.scenario.backends)}, not {backend}"
+        else:  # as the headless runner does: a setting the narration depends on is read first
+            self.summary = await check_requirements(self.scenario, ws, self._event)
         return ws
 
     def _event(self, event: dict[str, Any]) -> None:
