@@ -6,7 +6,8 @@ import argparse
 import asyncio
 import re
 import sys
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING
+from collections.abc import Sequence
 
 from playground import __version__
 
@@ -135,7 +136,7 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
             _open_sqlite_file(backend)
         else:
             asyncio.run(_connect_once(backend, timeout))
-    except asyncio.TimeoutError:
+    except TimeoutError:
         reason = f"no answer within {timeout:g} s (is the host right, and is the server up?)"
     except Exception as exc:
         info = describe(exc)

@@ -8,7 +8,8 @@ prints the section.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from sqlalchemy import CheckConstraint, Column, UniqueConstraint, inspect
 

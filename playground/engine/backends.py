@@ -14,7 +14,8 @@ import sqlite3
 import sys
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.engine import URL, make_url

@@ -286,9 +286,9 @@ def sqlite_busy_hint(error: BaseException, after: Aftermath | None) -> str:
         return BUSY_HINTS["snapshot"]
     if after is not None and after.commit_refused:
         return BUSY_HINTS["commit"]
-    if after is not None and after.failed_after is not None and after.lock_timeout:
-        if after.lock_timeout > AT_ONCE and after.failed_after < after.lock_timeout - AT_ONCE / 2:
-            return BUSY_HINTS["upgrade"]
+    waited, timeout = (after.failed_after, after.lock_timeout) if after is not None else (None, None)
+    if waited is not None and timeout and timeout > AT_ONCE and waited < timeout - AT_ONCE / 2:
+        return BUSY_HINTS["upgrade"]
     return BUSY_HINTS["waited"]
 
 

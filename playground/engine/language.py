@@ -31,15 +31,10 @@ COMMANDS: dict[str, str] = {
 }
 
 SQL_KEYWORDS = frozenset(
-    """select insert update delete with create drop alter begin commit rollback savepoint release
-    start end pragma explain set show values replace truncate lock grant revoke analyze vacuum
-    reindex describe desc call do table reset declare fetch merge upsert abort prepare deallocate
-    listen unlisten notify discard comment checkpoint cluster refresh load use handler kill copy
-    execute close move security import reassign attach detach optimize repair check checksum
-    rename flush purge xa""".split()
+    ["select", "insert", "update", "delete", "with", "create", "drop", "alter", "begin", "commit", "rollback", "savepoint", "release", "start", "end", "pragma", "explain", "set", "show", "values", "replace", "truncate", "lock", "grant", "revoke", "analyze", "vacuum", "reindex", "describe", "desc", "call", "do", "table", "reset", "declare", "fetch", "merge", "upsert", "abort", "prepare", "deallocate", "listen", "unlisten", "notify", "discard", "comment", "checkpoint", "cluster", "refresh", "load", "use", "handler", "kill", "copy", "execute", "close", "move", "security", "import", "reassign", "attach", "detach", "optimize", "repair", "check", "checksum", "rename", "flush", "purge", "xa"]
 )
 # SQL keywords that are a whole statement alone; any other keyword alone is a Python name.
-BARE_SQL = frozenset("begin commit rollback end savepoint release abort checkpoint vacuum analyze reindex cluster reset start".split())
+BARE_SQL = frozenset(["begin", "commit", "rollback", "end", "savepoint", "release", "abort", "checkpoint", "vacuum", "analyze", "reindex", "cluster", "reset", "start"])
 
 # Leading whitespace and SQL comments (`-- …`, `/* … */`, MySQL's `# …`) before the first word.
 _LEADING_COMMENTS = re.compile(r"(?:\s+|--[^\n]*|/\*.*?\*/|#[^\n]*)*", re.S)
@@ -256,10 +251,7 @@ def escape_colons(stmt: str) -> str:
 
 # C0 controls, DEL and C1 controls, except tab, newline and carriage return (README: refused).
 _CONTROL_CHARACTER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
-_C0_NAMES = (
-    "NUL SOH STX ETX EOT ENQ ACK BEL BS HT LF VT FF CR SO SI "
-    "DLE DC1 DC2 DC3 DC4 NAK SYN ETB CAN EM SUB ESC FS GS RS US"
-).split()
+_C0_NAMES = ["NUL", "SOH", "STX", "ETX", "EOT", "ENQ", "ACK", "BEL", "BS", "HT", "LF", "VT", "FF", "CR", "SO", "SI", "DLE", "DC1", "DC2", "DC3", "DC4", "NAK", "SYN", "ETB", "CAN", "EM", "SUB", "ESC", "FS", "GS", "RS", "US"]
 
 
 def control_character_problem(text: str) -> str | None:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import builtins
 import io
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 import sqlalchemy
 from sqlalchemy import exc as sa_exc
@@ -113,7 +114,7 @@ def bound_names(ns: dict[str, Any]) -> dict[int, list[str]]:
 def named_objects(ns: dict[str, Any]) -> list[object]:
     """The mapped objects bound to names (so transient ones show up too)."""
     found: list[object] = []
-    for name, value in _user_items(ns):
+    for _name, value in _user_items(ns):
         if is_mapped_instance(value):
             found.append(value)
         elif isinstance(value, (list, tuple)) and 0 < len(value) <= MAX_LIST_SCAN:

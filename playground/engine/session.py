@@ -5,7 +5,8 @@ from __future__ import annotations
 import io
 import time
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Callable
+from typing import TYPE_CHECKING, Any
+from collections.abc import Callable
 
 from sqlalchemy import event
 from sqlalchemy.exc import MissingGreenlet

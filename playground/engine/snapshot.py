@@ -150,7 +150,7 @@ class ObjectRow:
     @property
     def attrs(self) -> tuple[tuple[str, str], ...]:
         """(name, text) per loaded, expired or unloaded column attribute, in mapper order."""
-        return tuple(zip(self.columns, map(shown, self.values)))
+        return tuple(zip(self.columns, map(shown, self.values), strict=False))
 
     def to_json(self) -> dict[str, Any]:
         """The transcript's object entry (DESIGN §4); rows are immutable, so it is built once."""

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 MAX_PARAM_REPR = 300
-WRITE_WORDS = frozenset("insert update delete replace create drop alter merge upsert truncate".split())
+WRITE_WORDS = frozenset(["insert", "update", "delete", "replace", "create", "drop", "alter", "merge", "upsert", "truncate"])
 SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 

@@ -16,7 +16,8 @@ import itertools
 import weakref
 from collections import OrderedDict, deque
 from operator import attrgetter
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import event, inspect
 from sqlalchemy.orm import InstanceState, Mapper, RelationshipProperty, Session, SessionTransaction

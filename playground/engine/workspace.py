@@ -18,7 +18,8 @@ import tempfile
 import time
 import warnings
 from dataclasses import replace
-from typing import Any, Callable, Iterable
+from typing import Any
+from collections.abc import Callable, Iterable
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text

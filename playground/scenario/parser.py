@@ -171,10 +171,7 @@ class _Parser:
                     raise self.error(lineno, "an empty note")
                 self.pending_notes.append(rest)
             elif lower in ("setup", "teardown"):
-                if rest:
-                    block = rest
-                else:
-                    block = self._block(lineno, lower)
+                block = rest or self._block(lineno, lower)
                 setattr(sc, lower, block)
             elif key in sc.sessions and self.declared_sessions or (not self.declared_sessions and _SESSION_NAME.match(key) and key.isupper()):
                 self._step(key, rest, lineno)

@@ -13,7 +13,8 @@ from __future__ import annotations
 import asyncio
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import StepResult

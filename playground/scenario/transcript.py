@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import json
-from typing import Any, Callable, TextIO
+from typing import Any, TextIO
+from collections.abc import Callable
 
 FORMATS = ("text", "json", "markdown")
 MAX_SHOWN_ROWS = 20

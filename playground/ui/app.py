@@ -10,6 +10,7 @@ demo mode (demo) and the command palette (commands).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -399,12 +400,10 @@ class TxplayApp(App[int]):
         if self.workspace is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()
-            try:
-                # Quitting while a statement waits must not hang: SQLite's busy wait cannot
-                # be interrupted, and the database rolls back what was not committed anyway.
+            # Quitting while a statement waits must not hang: SQLite's busy wait cannot
+            # be interrupted, and the database rolls back what was not committed anyway.
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(asyncio.shield(self.workspace.close()), QUIT_TIMEOUT)
-            except asyncio.TimeoutError:
-                pass
 
 
 def make_app(

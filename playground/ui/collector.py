@@ -15,7 +15,7 @@ from __future__ import annotations
 import gc
 import sys
 import time
-from typing import Callable
+from collections.abc import Callable
 
 # CPython starts a full pass after this many young (generation 1) passes, if enough survived.
 YOUNG_PASSES = 10

@@ -15,7 +15,7 @@ Textual's own); a full update is Textual's own. With TXPLAY_TEXTUAL_PRIVATE=0 (s
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from textual._compositor import Compositor
 from textual.geometry import Region

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
 from rich.syntax import Syntax
@@ -93,7 +94,7 @@ def object_line(row: ObjectRow) -> Text:
     if row.state != row.panel:
         text.append(f" [{row.state}]", style="dim")
     modified = {name: (old, new) for name, old, new in row.modified}
-    for name, value in zip(row.columns, row.values):
+    for name, value in zip(row.columns, row.values, strict=False):
         text.append(" ")
         if name in modified:
             old, new = modified[name]

@@ -242,7 +242,7 @@ async def bench_responsiveness(runs: int) -> dict:
         await ticker.stop()
         # Each waiter gets the lock in turn: roll it back to let the next one go.
         await ws.run("A", "rollback")
-        for name, handle in zip("BCD", waiting):
+        for name, handle in zip("BCD", waiting, strict=False):
             await handle.done.wait()
             await ws.run(name, "rollback")
     lags.sort()
@@ -275,7 +275,7 @@ async def bench_lock_wait(runs: int) -> dict:
         ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=20),
                                   setup="create table t (id int primary key, v int); insert into t values (1, 10)")
         reported = asyncio.Event()
-        ws.subscribe(lambda event: reported.set() if isinstance(event, StepWaiting) else None)
+        ws.subscribe(lambda event, reported=reported: reported.set() if isinstance(event, StepWaiting) else None)
         try:
             for i in range(runs * 4):
                 await ws.run("A", f"update t set v = {i} where id = 1")

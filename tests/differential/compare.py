@@ -11,7 +11,7 @@ SAME_ERROR = {"RunnerRefused": "txplay"}
 def diff(txplay: list[StepFacts], reference: list[StepFacts]) -> list[str]:
     """Every disagreement, step by step; empty when the two runs agree."""
     lines: list[str] = []
-    for mine, ref in zip(txplay, reference):
+    for mine, ref in zip(txplay, reference, strict=False):
         found = _step_diff(mine, ref)
         if found:
             step = ref.step

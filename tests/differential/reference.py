@@ -48,6 +48,7 @@ one session wait on another (a wait would end as a lock-timeout error after a fe
 from __future__ import annotations
 
 import ast
+import contextlib
 import builtins
 import inspect as pyinspect
 import re
@@ -343,10 +344,8 @@ async def _play(scenario: Scenario, databases: Databases, upto: int, probe: tupl
             probed[name] = await sessions[name].probe()
     finally:
         for session in sessions.values():
-            try:
+            with contextlib.suppress(Exception):
                 await session.close()
-            except Exception:
-                pass
         await databases.remove(db)
     return observed, probed
 
@@ -355,7 +354,7 @@ async def run_reference(scenario: Scenario, databases: Databases) -> list[StepFa
     """Run a scenario with plain SQLAlchemy and report every step and every session's state."""
     observed, _ = await _play(scenario, databases, len(scenario.steps))
     statuses: list[dict[str, str]] = []
-    for k, obs in enumerate(observed):
+    for k in range(len(observed)):
         now = {name: _known_status(scenario, observed, statuses, k, name) for name in scenario.sessions}
         need = tuple(name for name, status in now.items() if status is None)
         if need:
@@ -364,7 +363,7 @@ async def run_reference(scenario: Scenario, databases: Databases) -> list[StepFa
             now.update(probed)
         statuses.append(now)  # type: ignore[arg-type]
     facts = []
-    for k, (obs, status) in enumerate(zip(observed, statuses)):
+    for k, (obs, status) in enumerate(zip(observed, statuses, strict=False)):
         step = scenario.steps[k]
         facts.append(StepFacts(
             index=k + 1, step=step, kind=step.kind, outcome=obs.outcome, error=obs.error, message=obs.message,
@@ -404,6 +403,6 @@ def _is_control(sql: str) -> bool:
 
 
 def _check_replay(scenario: Scenario, run: list[_Observed], replay: list[_Observed]) -> None:
-    for k, (a, b) in enumerate(zip(run, replay)):
+    for k, (a, b) in enumerate(zip(run, replay, strict=False)):
         if (a.outcome, a.error, a.in_transaction, a.objects) != (b.outcome, b.error, b.in_transaction, b.objects):
             raise ReplayDiverged(f"{scenario.name}: replaying step {k + 1} gave {b.outcome} {b.error}, the run {a.outcome} {a.error}")

@@ -278,7 +278,9 @@ def _seed_python() -> list[str]:
             if stripped.endswith(":"):
                 # A compound statement with its indented body, where the article kept the indentation;
                 depth = len(line) - len(line.lstrip())
-                body = list(itertools.takewhile(lambda l: not l.strip() or len(l) - len(l.lstrip()) > depth, lines[i + 1 :]))
+                body = list(itertools.takewhile(
+                    lambda text, depth=depth: not text.strip() or len(text) - len(text.lstrip()) > depth, lines[i + 1 :]
+                ))
                 # Where the article lost it, the header alone, with a body that does nothing.
                 stripped = textwrap.dedent("\n".join([line, *body])).strip() if body else f"{stripped}\n    pass"
             try:
@@ -374,4 +376,4 @@ async def test_a_flush_that_waited_on_a_lock_shows_the_change_flushed(any_worksp
 
     row = _item_row(ws, "B", (1,))
     assert row.modified == () and row.panel == "persistent"
-    assert dict(zip(row.kind.columns, row.values))["stock"] == 5
+    assert dict(zip(row.kind.columns, row.values, strict=False))["stock"] == 5

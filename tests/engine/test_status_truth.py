@@ -12,7 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
-from sqlalchemy.exc import InvalidRequestError
+from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from playground.engine import SessionSettings, Workspace
@@ -161,7 +161,7 @@ async def _plain_sqlalchemy_after_refused_commit(url: str, schema: str) -> tuple
     try:
         session = AsyncSession(engine)
         await session.execute(text("insert into child (id, parent_id) values (2, 99)"))
-        with pytest.raises(Exception):
+        with pytest.raises(IntegrityError):
             await session.commit()
         in_transaction = session.in_transaction()
         try:

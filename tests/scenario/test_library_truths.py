@@ -58,7 +58,7 @@ def expect_passed(report: RunReport) -> None:
 async def test_deadlock_victim_at_pace_2_is_b_as_the_narration_says():
     urls = [postgres_url("asyncpg"), postgres_url("psycopg"), server_url("mysql")]
     reports = await asyncio.gather(*(run_scenario(library.load("deadlock"), u, states=False, pace=2) for u in urls))
-    for url, report in zip(urls, reports):
+    for url, report in zip(urls, reports, strict=False):
         expect_passed(report)
         victims = [r.step.session for r in report.steps if r.result and r.result.error
                    and any(w in r.result.error.message.lower() for w in ("deadlock detected", "deadlock found"))]
@@ -260,7 +260,7 @@ async def test_begin_nested_flushes_first_and_sends_its_savepoint_lazily(backend
 async def test_after_a_deadlock_the_victims_commit_raises_nothing_and_keeps_what_the_server_says():
     urls = {"postgresql": postgres_url("psycopg"), "mysql": server_url("mysql")}
     reports = await asyncio.gather(*(run_scenario(library.load("after_a_deadlock"), u, states=False) for u in urls.values()))
-    for backend, report in zip(urls, reports):
+    for backend, report in zip(urls, reports, strict=False):
         expect_passed(report)
         (commit,) = [r for r in report.steps if r.step.session == "B" and r.step.input == "commit"]
         assert commit.result.status == "ok", backend  # SQLAlchemy raised nothing on either server

@@ -92,7 +92,7 @@ def reindented(anchor: tuple[str, ...], indents: list[int]) -> str:
     start = locate(lines, anchor)
     block = lines[start : start + len(indents)]
     assert len(block) == len(indents), "the example is shorter than its indentation list"
-    code = "\n".join(INDENT * level + line.strip() for level, line in zip(indents, block))
+    code = "\n".join(INDENT * level + line.strip() for level, line in zip(indents, block, strict=False))
     assert [line.strip() for line in code.splitlines()] == [line.strip() for line in block]
     assert start + len(indents) == len(lines) or is_prose(lines[start + len(indents)]), (
         f"the example starting {anchor[0]!r} goes on after {len(indents)} lines"

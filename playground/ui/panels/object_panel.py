@@ -37,7 +37,7 @@ class ObjectPanel(ScrollView):
     def show(self, rows: tuple[ObjectRow, ...]) -> None:
         """Take new rows; unchanged rows are the very same objects, so nothing is re-rendered."""
         old = self._rows
-        if len(old) == len(rows) and all(a is b for a, b in zip(old, rows)):
+        if len(old) == len(rows) and all(a is b for a, b in zip(old, rows, strict=False)):
             return
         self._rows = rows
         self._lines = render.object_lines(rows)

@@ -194,7 +194,7 @@ class CommittedRows(ScrollView):
             return Strip.blank(width, base)
         if y == 0:
             header = self.get_component_rich_style("committed-rows--header")
-            cells = ["#".rjust(self._number_width), *(_fit(c, w) for c, w in zip(self.columns, self._widths))]
+            cells = ["#".rjust(self._number_width), *(_fit(c, w) for c, w in zip(self.columns, self._widths, strict=False))]
             strip = Strip([Segment(" " + "  ".join(cells) + " ", base + header)])
             return strip.crop_extend(scroll_x, scroll_x + width, base + header)
         index = scroll_y + y - 1
@@ -212,7 +212,7 @@ class CommittedRows(ScrollView):
             strip = Strip([number, Segment(text, style + missing)])
         else:
             self._pages.move_to_end(page)
-            strip = Strip([number, Segment("  ".join(_fit(c, w) for c, w in zip(rows[within], self._widths)) + " ", style)])
+            strip = Strip([number, Segment("  ".join(_fit(c, w) for c, w in zip(rows[within], self._widths, strict=False)) + " ", style)])
         return strip.crop_extend(scroll_x, scroll_x + width, style)
 
     def line_text(self, y: int) -> str:
