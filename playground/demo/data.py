@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import Connection, insert
 
 from playground.demo.models import Account, Base, Item, Job, User
 
-ROWS = {
+ROWS: dict[type, list[dict[str, Any]]] = {
     User: [
         {"name": "ann", "email": "ann@example.com"},
         {"name": "bob", "email": "bob@example.com"},

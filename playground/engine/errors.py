@@ -164,7 +164,7 @@ def missing_demo_table_hint(error: BaseException) -> str | None:
     table = next(name for name in match.groups() if name).strip("`").rsplit(".", 1)[-1]
     from playground.demo import MODELS
 
-    if table not in {model.__table__.name for model in MODELS}:
+    if table not in {model.__tablename__ for model in MODELS}:
         return None
     return (f"`{table}` is a demo table and this database has none: `txplay --url URL --demo` creates "
             "the demo tables and rows (a scenario gets them when it has no `setup:`)")

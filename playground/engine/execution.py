@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import text as sql_text
-from sqlalchemy.engine import Result, Row
+from sqlalchemy.engine import CursorResult, Result, Row
 from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.orm import Session, SessionTransaction
 
@@ -83,7 +83,7 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
             streamed = await ps.asession.stream(statement)
             await _collect_streamed(streamed, outcome)
             continue
-        result = await ps.asession.execute(statement)
+        result: CursorResult[Any] = await ps.asession.execute(statement)  # type: ignore[assignment]  # text() DML
         if result.returns_rows:
             _collect_rows(result, outcome)
         else:

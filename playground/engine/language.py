@@ -102,12 +102,13 @@ def looks_like_sql(text: str) -> bool:
     `begin; commit`), and a keyword followed by whitespace and then a parenthesis or a sign, as
     SQL is written and Python is not (`select (1 + 2) * 2`, `select -1`).
     """
-    leading = _LEADING_COMMENTS.match(text).group()
-    body = text[len(leading) :]
+    leading = _LEADING_COMMENTS.match(text)
+    assert leading is not None  # the pattern matches the empty string too
+    body = text[leading.end() :]
     first = _FIRST_WORD.match(body)
     if first is None or first.group(2).lower() not in SQL_KEYWORDS:
         return False
-    sql_comments = re.sub(r"#[^\n]*", "", leading)  # a `#` comment may mention `--` or `/*`
+    sql_comments = re.sub(r"#[^\n]*", "", leading.group())  # a `#` comment may mention `--` or `/*`
     if "--" in sql_comments or "/*" in sql_comments:
         return True  # an SQL comment before an SQL keyword (as Python, `-- done` would negate `done` twice)
     word = first.group(2)

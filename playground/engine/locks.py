@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Protocol
-from collections.abc import Iterable
+from typing import Any, Protocol
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -335,7 +335,7 @@ class MysqlLockMonitor(ServerLockMonitor):
         enabled = (await self.conn.execute(text("SELECT @@performance_schema"))).scalar()
         self.metadata_locks_table = bool(enabled) and "metadata_locks" in found
 
-    async def _rows(self, query: str, ids: list) -> list:
+    async def _rows(self, query: str, ids: list) -> Sequence[Any]:
         assert self.conn is not None
         statement = text(query).bindparams(bindparam("ids", expanding=True))
         return (await self.conn.execute(statement, {"ids": ids})).all()
@@ -352,7 +352,7 @@ class MysqlLockMonitor(ServerLockMonitor):
             edges.extend(await self._metadata_edges(metadata, running, sessions))
         return edges
 
-    async def _metadata_edges(self, waits: list, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
+    async def _metadata_edges(self, waits: Sequence[Any], running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
         """Metadata-lock waits with their holders: the server's view when on, else the sessions' SQL."""
         from_server: dict = {}
         if self.metadata_locks_table:

@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import inspect
+from sqlalchemy import MetaData, inspect
 from sqlalchemy.orm import Mapper
 
 
@@ -35,5 +35,5 @@ def load_models(path: str | Path) -> tuple[tuple[type, ...], Any]:
             classes.append(value)
     if not classes:
         raise ModelsError(f"{path} defines no mapped classes")
-    metadata = inspect(classes[0]).local_table.metadata
+    metadata: MetaData = inspect(classes[0]).local_table.metadata
     return tuple(classes), metadata

@@ -85,6 +85,7 @@ class WorkspaceSettings:
             raise WorkspaceError(f"end the transactions of {', '.join(busy)} first: the journal mode cannot change inside one")
         async with self.observer.connect() as conn:
             raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None
             cursor = await raw.driver_connection.execute(f"PRAGMA journal_mode={mode}")
             row = await cursor.fetchone()
         if row is None or str(row[0]).lower() != mode:

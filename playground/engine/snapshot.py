@@ -34,6 +34,8 @@ class Notice(str):
     """
 
     __slots__ = ("topic", "subject")
+    topic: str
+    subject: str
 
     def __new__(cls, text: str, topic: str, subject: str = "") -> Notice:
         notice = super().__new__(cls, text)

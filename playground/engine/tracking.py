@@ -62,7 +62,7 @@ def _instrument(cls: type) -> None:
     if cls in _INSTRUMENTED:
         return
     _INSTRUMENTED.add(cls)
-    mapper = inspect(cls)
+    mapper: Mapper[Any] = inspect(cls)
     for attr in mapper.attrs:
         descriptor = getattr(cls, attr.key, None)
         if descriptor is None:
@@ -125,7 +125,7 @@ class _Entry(weakref.ref):
         return super().__new__(cls, obj, callback)
 
     def __init__(self, obj: object, callback: Callable[[_Entry], None], key: int) -> None:
-        super().__init__(obj, callback)
+        super().__init__(obj, callback)  # type: ignore[call-arg]  # weakref.ref takes (obj, callback)
         self.key = key
         self.state: InstanceState = instance_state(obj)
         self.cause: str | None = None
@@ -332,7 +332,7 @@ class ObjectTracker:
         for state in {self._entry(obj).state for obj in namespace_objects} | showing:
             entry = entries.get(state)
             obj = entry() if entry is not None else None
-            if obj is None:
+            if obj is None or entry is None:
                 showing.discard(state)
             elif entry.row is None or entry.row.names != tuple(names.get(id(obj), ())):
                 self._dirty.add(state)

@@ -52,6 +52,7 @@ from playground.engine.events import (
 from playground.engine.snapshot import (
     ErrorInfo,
     LockWait,
+    Notice,
     StepResult,
     TimelineEntry,
     WorkspaceSnapshot,
@@ -161,6 +162,7 @@ class Workspace(WorkspaceSettings):
             async with self.observer.connect() as conn:
                 # Outside any transaction: PRAGMA journal_mode=WAL cannot run inside one.
                 raw = await conn.get_raw_connection()
+                assert raw.driver_connection is not None
                 await raw.driver_connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
         if setup:
             await self.run_outside(setup)
@@ -326,7 +328,7 @@ class Workspace(WorkspaceSettings):
             finished = time.monotonic()
             messages = tuple(outcome.messages) + tuple(log.messages)
             warning = None if error else next(
-                (COMMIT_WARNINGS[m.topic] for m in messages if getattr(m, "topic", None) in COMMIT_WARNINGS), None
+                (COMMIT_WARNINGS[m.topic] for m in messages if isinstance(m, Notice) and m.topic in COMMIT_WARNINGS), None
             )
             result = StepResult(
                 index=handle.index,

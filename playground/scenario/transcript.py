@@ -13,7 +13,12 @@ MAX_SHOWN_ROWS = 20
 def writer(fmt: str, out: TextIO) -> Callable[[dict[str, Any]], None]:
     """A listener that writes each event of a run to `out` as it happens."""
     if fmt == "json":
-        return lambda event: (out.write(json.dumps(event, ensure_ascii=False, default=str) + "\n"), out.flush())
+
+        def write_json(event: dict[str, Any]) -> None:
+            out.write(json.dumps(event, ensure_ascii=False, default=str) + "\n")
+            out.flush()
+
+        return write_json
     render = TextTranscript().render if fmt == "text" else MarkdownTranscript().render
 
     def write(event: dict[str, Any]) -> None:

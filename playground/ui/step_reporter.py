@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playground.engine import StepFinished, StepStarted, StepWaiting
+from playground.engine.snapshot import Notice
 from playground.ui.session_panes import SessionPanes
 
 
@@ -29,7 +30,7 @@ class StepReporter:
             pane.log_view.waiting(event.index, event.wait)
         elif isinstance(event, StepFinished):
             pane = self.panes.pane(event.result.session)
-            unsent = tuple(m.subject for m in event.result.messages if getattr(m, "topic", None) == "savepoint-never-sent")
+            unsent = tuple(m.subject for m in event.result.messages if isinstance(m, Notice) and m.topic == "savepoint-never-sent")
             if unsent:
                 self.unsent[event.result.index] = unsent
             if pane is not None:
