@@ -234,10 +234,15 @@ HINTS = {
 }
 
 
+def is_missing_greenlet(error: BaseException) -> bool:
+    """Async mode could do no IO here (SQLAlchemy may wrap it in a StatementError)."""
+    return isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet)
+
+
 def _mistake_hint(error: BaseException, text: str) -> str | None:
     if isinstance(error, sa_exc.PendingRollbackError):
         return HINTS["pending-rollback"]
-    if isinstance(error, sa_exc.MissingGreenlet) or isinstance(getattr(error, "orig", None), sa_exc.MissingGreenlet):
+    if is_missing_greenlet(error):
         return missing_greenlet_hint(error)
     if isinstance(error, sa_exc.ArgumentError) and "text(" in text:
         return HINTS["needs-text"]

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterable
 
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
-from sqlalchemy.exc import MissingGreenlet
 
 from playground.engine import execution
 from playground.engine.backends import (
@@ -34,7 +33,7 @@ from playground.engine.backends import (
     drop_namespace,
     resolve,
 )
-from playground.engine.errors import describe
+from playground.engine.errors import describe, is_missing_greenlet
 from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor, monitor_for
 from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings
@@ -318,7 +317,7 @@ class Workspace(WorkspaceSettings):
             except (Exception, SystemExit, KeyboardInterrupt) as exc:
                 # Every user error becomes a message, `exit()` included: the session goes on.
                 raised = exc
-                if isinstance(exc, MissingGreenlet) or isinstance(getattr(exc, "orig", None), MissingGreenlet):
+                if is_missing_greenlet(exc):
                     ps.drop_unsent()  # the ROLLBACK SQLAlchemy tried after it could not be sent either
             await self._repair(ps, log.messages)
             if raised is not None:
