@@ -11,6 +11,10 @@ from collections.abc import Sequence
 
 from playground import __version__
 
+# The headless runner's step-time limit where neither --step-timeout nor the scenario sets one
+# (the runner's own default: playground.scenario.runner imports the engine, too slow for --help).
+DEFAULT_STEP_TIMEOUT = 60.0
+
 if TYPE_CHECKING:
     from playground.engine.backends import Backend
 
@@ -46,6 +50,9 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--list", action="store_true", help="list the built-in scenarios")
     run.add_argument("--pace", type=_seconds, default=0.0, metavar="SECONDS",
                      help="wait SECONDS before each step after the first, as a presenter would (default: 0)")
+    run.add_argument("--step-timeout", type=_limit, default=None, metavar="SECONDS",
+                     help="interrupt and fail a step running longer than this (default: the scenario's "
+                          f"step-timeout: header, else {DEFAULT_STEP_TIMEOUT:g})")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     return parser
 
@@ -58,6 +65,14 @@ def _seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
     if not 0 <= seconds <= 3600:  # also refuses nan and inf
         raise argparse.ArgumentTypeError("must be between 0 and 3600 seconds")
+    return seconds
+
+
+def _limit(text: str) -> float:
+    """A number of seconds above 0, at most an hour, for --step-timeout."""
+    seconds = _seconds(text)
+    if seconds <= 0:
+        raise argparse.ArgumentTypeError("must be more than 0 seconds")
     return seconds
 
 
@@ -220,7 +235,7 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         report = asyncio.run(run_scenario(
             scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,
             states=args.format == "json",  # only the JSON transcript prints the state after each step
-            pace=args.pace,
+            pace=args.pace, step_timeout=args.step_timeout,
         ))
     except ScenarioError as exc:
         print(f"txplay: {exc}", file=sys.stderr)

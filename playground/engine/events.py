@@ -69,6 +69,11 @@ class StepHandle:
     after: int | None = None
     task: asyncio.Task[None] | None = None
     started: float | None = None
+    # On the session's thread: the task running the step there, so that it can be cancelled.
+    thread_task: asyncio.Task[Any] | None = None
+    interrupted: bool = False  # KeyboardInterrupt was raised in (or sent to) the step's code
+    over_limit: float | None = None  # the step-time limit it ran past, in seconds
+    abandoned: asyncio.Event = field(default_factory=asyncio.Event)  # stop awaiting a stuck step
 
     @property
     def waiting(self) -> bool:

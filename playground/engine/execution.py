@@ -205,6 +205,11 @@ async def _run_python(ps: PlaygroundSession, source: str, filename: str) -> Outc
     except SyntaxError as exc:
         exc.filename = filename
         raise
+    with ps.user_code(filename_prefix(ps)):
+        return await _run_compiled(ps, body, expr, async_mode)
+
+
+async def _run_compiled(ps: PlaygroundSession, body: Any, expr: Any, async_mode: bool) -> Outcome:
     ns = ps.namespace
     outcome = Outcome()
     if async_mode:

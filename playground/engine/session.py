@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import time
 from dataclasses import dataclass, field
@@ -63,6 +64,12 @@ COMMIT_AFTER_END_AND_MORE = (
     "the server had rolled this transaction back at its earlier error: nothing done before that error was "
     "committed, and this COMMIT committed what ran after it, in the new transaction the server had begun"
 )
+
+
+def waiting_badge(waiting: LockWait, now: float) -> str:
+    """The badge of a session waiting on a lock: how long, and on whom."""
+    holders = ", ".join(waiting.holders) or "?"
+    return f"waiting {now - waiting.since:.1f} s on {holders}"
 
 
 @dataclass
@@ -162,6 +169,9 @@ class PlaygroundSession:
         event.listen(self.sync, "after_transaction_end", self._after_transaction_end)
         self.set_mode(settings.mode)
         self.closed = False
+        # Marks the step's own Python code as running (its thread may interrupt it there).
+        self.user_code: Callable[[str], contextlib.AbstractContextManager[Any]] = lambda marker: contextlib.nullcontext()
+        self.latest: SessionSnapshot | None = None  # built on the session's thread, read anywhere
 
     # -- engine hooks ----------------------------------------------------------------------
 
@@ -455,8 +465,7 @@ class PlaygroundSession:
     def badge(self, waiting: LockWait | None, now: float) -> str:
         """The pane header's badge."""
         if waiting is not None:
-            holders = ", ".join(waiting.holders) or "?"
-            return f"waiting {now - waiting.since:.1f} s on {holders}"
+            return waiting_badge(waiting, now)
         status = self.status(None)
         if status == "idle":
             return "idle"
@@ -465,8 +474,11 @@ class PlaygroundSession:
         depth = sum(1 for t in self.tree.chain() if t.nested)
         return f"savepoint ×{depth}" if depth else "in transaction"
 
-    def snapshot(self, waiting: LockWait | None, blocking: tuple[str, ...], now: float) -> SessionSnapshot:
-        """What the pane shows now; reads only what is loaded, emits no SQL."""
+    def snapshot(self, waiting: LockWait | None = None, blocking: tuple[str, ...] = (), now: float = 0.0) -> SessionSnapshot:
+        """What the pane shows now; reads only what is loaded, emits no SQL.
+
+        Built on the session's own thread (see `refresh`): it walks the Session and the namespace.
+        """
         bound, named = self.names()
         rows = self.tracker.rows(named)
         settings = [("mode", self.settings.mode), ("lock timeout", self.timeout_shown())]
@@ -488,6 +500,11 @@ class PlaygroundSession:
             unsent=tuple(self.tree.unsent_rows()),
             vanished=self.tracker.vanished(),
         )
+
+    async def refresh(self) -> SessionSnapshot:
+        """Build the snapshot again (on the session's thread) and keep it as `latest`."""
+        self.latest = self.snapshot()
+        return self.latest
 
     def names(self) -> tuple[dict[int, list[str]], list[object]]:
         """The namespace's names for objects, and its named mapped objects.

@@ -295,6 +295,7 @@ class SessionSnapshot:
     objects_omitted: int = 0
     unsent: tuple[TransactionRow, ...] = ()  # savepoints of the open transaction that ended unsent
     vanished: tuple[str, ...] = ()  # objects gone from the panel lately: nothing referenced them
+    running: float | None = None  # seconds its step has been running (shown past a moment), else None
 
     def to_json(self) -> dict[str, Any]:
         """The transcript's per-session state (DESIGN §4)."""

@@ -1,8 +1,15 @@
 """One database, its sessions, the timeline and the lock graph.
 
-The UI (or the scenario runner) hands text to `Workspace.submit`; the workspace runs it as an
-asyncio task in that session and publishes events and immutable snapshots. Steps of different
+The UI (or the scenario runner) hands text to `Workspace.submit`; the workspace runs it on
+that session's own thread and publishes events and immutable snapshots. Steps of different
 sessions run concurrently; steps of one session run in the order they were submitted.
+
+The flow is one way. The workspace lives on its caller's event loop (the UI's, the runner's):
+it keeps the handles, the timeline and the lock graph there. Each session lives on a thread of
+its own (`worker.SessionThread`): its engine, connection and `AsyncSession`, the user's code,
+and the building of its snapshot. A step goes to that thread as a coroutine and comes back as a
+`StepResult` and a fresh `SessionSnapshot`, both plain data; nothing on the caller's loop ever
+touches a session's live objects, so nothing a step does can stop it.
 """
 
 from __future__ import annotations
@@ -15,6 +22,7 @@ import shutil
 import secrets
 import string
 import tempfile
+import threading
 import time
 import warnings
 from dataclasses import replace
@@ -36,7 +44,8 @@ from playground.engine.backends import (
 from playground.engine.errors import describe, is_missing_greenlet
 from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor, monitor_for
-from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings
+from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings, waiting_badge
+from playground.engine.worker import SessionThread
 from playground.engine.settings import WorkspaceSettings
 from playground.engine.events import (
     Event,
@@ -52,6 +61,7 @@ from playground.engine.snapshot import (
     ErrorInfo,
     LockWait,
     Notice,
+    SessionSnapshot,
     StepResult,
     TimelineEntry,
     WorkspaceSnapshot,
@@ -60,6 +70,12 @@ from playground.engine.snapshot import (
 POLL = 0.025
 DEMO_NAMESPACE = "txplay_demo"
 MAX_SESSIONS = 6
+RUNNING_SHOWN = 0.5  # a step running longer than this shows `running 3.2 s` in its badge
+REFRESH_WAIT = 0.25  # how long a snapshot waits for a session's thread to describe itself
+CLOSE_WAIT = 0.6  # how long closing waits for a busy session to roll back
+INTERRUPT_GRACE = 0.3  # how long `cancel` waits to say whether an interrupted step has stopped
+STEP_TIMEOUT = "StepTimeout"  # the error class of a step stopped at the step-time limit
+ABANDON_AFTER = 2.0  # past the step-time limit, how long an interrupted step has to stop
 
 
 class Workspace(WorkspaceSettings):
@@ -80,6 +96,11 @@ class Workspace(WorkspaceSettings):
         self.defaults = defaults
         self.journal_mode = journal_mode
         self.sessions: dict[str, PlaygroundSession] = {}
+        self._threads: dict[str, SessionThread] = {}
+        self._stuck: dict[str, tuple[int, Any]] = {}  # session → the abandoned step still holding its thread
+        # Seconds a step may run before it is interrupted and failed (the headless runner's
+        # guard against an endless loop); None: no limit (in the app, Ctrl+C stops a step).
+        self.step_timeout: float | None = None
         self._locks: dict[str, asyncio.Lock] = {}
         self._handles: dict[int, StepHandle] = {}
         self._running: dict[str, list[StepHandle]] = {}
@@ -192,8 +213,10 @@ class Workspace(WorkspaceSettings):
         logging.getLogger("asyncmy").propagate = False
 
     def _warn(self, text: str) -> None:
-        active = [self.sessions[n] for n, hs in self._running.items() if any(h.started and not h.wait for h in hs) and n in self.sessions]
-        for ps in active:
+        # A warning is raised on the thread of the session whose step caused it.
+        current = threading.current_thread()
+        ps = next((self.sessions.get(n) for n, t in self._threads.items() if t.thread is current), None)
+        if ps is not None:
             ps.log.messages.append(text)
         self.warnings.append(text)
 
@@ -213,32 +236,52 @@ class Workspace(WorkspaceSettings):
         name = name or self.next_name()
         if name in self.sessions:
             raise WorkspaceError(f"a session called {name} is already open")
-        settings = replace(self.defaults)
-        ps = PlaygroundSession(name, self.backend, self.models, settings, lambda: self.journal_mode)
-        # Connect once now: the dialect learns its default isolation level, the server sees us.
-        async with ps.engine.connect():
-            pass
-        if settings.isolation:
-            self._check_isolation(ps, settings.isolation)
-            ps.set_isolation_engine(settings.isolation)
+        thread = SessionThread(name)
+        try:
+            ps = await thread.call(self._open_session(name, thread))
+        except BaseException:
+            thread.stop()
+            raise
         self.sessions[name] = ps
+        self._threads[name] = thread
         self._locks[name] = asyncio.Lock()
         self._running[name] = []
         self._publish(SessionsChanged(tuple(self.sessions), f"session {name} opened"))
         self._publish_state()
         return name
 
+    async def _open_session(self, name: str, thread: SessionThread) -> PlaygroundSession:
+        """On the session's thread: its engine and `AsyncSession` belong to that thread's loop."""
+        settings = replace(self.defaults)
+        ps = PlaygroundSession(name, self.backend, self.models, settings, lambda: self.journal_mode)
+        ps.user_code = thread.running
+        # Connect once now: the dialect learns its default isolation level, the server sees us.
+        async with ps.engine.connect():
+            pass
+        if settings.isolation:
+            self._check_isolation(ps, settings.isolation)
+            ps.set_isolation_engine(settings.isolation)
+        await ps.refresh()
+        return ps
+
     async def close_session(self, name: str) -> str:
         """Close a session, rolling back its open transaction; says what happened."""
         ps = self._session(name)
+        thread = self._threads[name]
         for handle in list(self._running[name]):
             await self._cancel_handle(handle)
-        rolled_back = await ps.close()
+        try:
+            rolled_back = await thread.call(ps.close(), CLOSE_WAIT * 4)
+            ending = ": its open transaction was rolled back" if rolled_back else ""
+        except Exception as exc:  # a step stuck in C, or a connection that broke: the server rolls back
+            ending = f": it could not roll back ({describe(exc) if str(exc) else 'its thread is busy'}), so its connection is dropped and the database rolls back"
+        thread.stop(CLOSE_WAIT)
         del self.sessions[name]
+        self._threads.pop(name, None)
         self._locks.pop(name, None)
         self._running.pop(name, None)
         self._waits.pop(name, None)
-        message = f"session {name} closed" + (": its open transaction was rolled back" if rolled_back else "")
+        message = f"session {name} closed{ending}"
         self._publish(SessionsChanged(tuple(self.sessions), message))
         self._publish_state()
         return message
@@ -296,60 +339,112 @@ class Workspace(WorkspaceSettings):
         return handle.result
 
     async def _run(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> None:
-        lock = self._locks[ps.name]
-        result: StepResult | None = None
-        async with lock:
+        async with self._locks[ps.name]:
             handle.started = time.monotonic()
             self._set_timeline(handle, "running")
             self._publish(StepStarted(handle.index, ps.name, handle.input))
-            log = ps.new_step_log()
-            error: ErrorInfo | None = None
-            raised: BaseException | None = None
-            outcome = execution.Outcome()
-            try:
-                try:
-                    outcome = await execution.execute(ps, item, handle.index)
-                except execution._Delegate:
-                    outcome = await self._setting(ps, item.command)
-            except asyncio.CancelledError:
-                error = ErrorInfo("Cancelled", "the step was cancelled")
-                await self._after_cancel(ps)
-            except (Exception, SystemExit, KeyboardInterrupt) as exc:
-                # Every user error becomes a message, `exit()` included: the session goes on.
-                raised = exc
-                if is_missing_greenlet(exc):
-                    ps.drop_unsent()  # the ROLLBACK SQLAlchemy tried after it could not be sent either
-            await self._repair(ps, log.messages)
-            if raised is not None:
-                # Described once repaired: the hint says what the error left the session in.
-                error = describe(raised, execution.filename_prefix(ps), handle.input, ps.aftermath())
-            ps.forget_names()  # the step may have bound new names
-            finished = time.monotonic()
-            messages = tuple(outcome.messages) + tuple(log.messages)
-            warning = None if error else next(
-                (COMMIT_WARNINGS[m.topic] for m in messages if isinstance(m, Notice) and m.topic in COMMIT_WARNINGS), None
-            )
-            result = StepResult(
-                index=handle.index,
-                session=ps.name,
-                input=handle.input,
-                kind=item.kind,
-                status="error" if error else "ok",
-                error=error,
-                columns=outcome.columns,
-                rows=tuple(outcome.rows) if outcome.rows is not None else None,
-                rows_omitted=outcome.rows_omitted,
-                value=execution.value_repr(outcome.value) if outcome.has_value else None,
-                raw_value=outcome.value,
-                output=log.output.getvalue(),
-                messages=messages,
-                sql=tuple(log.sql),
-                waited=(finished - handle.waited.since) if handle.waited else 0.0,
-                started=handle.started,
-                finished=finished,
-                warning=warning,
-            )
+            stuck = self._stuck.get(ps.name)
+            if stuck is not None and not stuck[1].done():
+                result = self._refused(handle, item, ErrorInfo(
+                    "SessionBusy", f"session {ps.name} is still inside step {stuck[0]}, which did not stop at the step-time limit",
+                    "a call Python cannot interrupt (such as time.sleep) holds its thread; this step was not run"))
+            else:
+                result = await self._await_step(handle, ps, item)
         self._finish(handle, result)
+
+    async def _await_step(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
+        """Run the step on the session's thread; give up on it only when it is abandoned."""
+        thread = self._threads[ps.name]
+        submitted = thread.submit(self._step(handle, ps, item))
+        stepping = asyncio.wrap_future(submitted)
+        abandoned: asyncio.Future[Any] = asyncio.ensure_future(handle.abandoned.wait())
+        try:
+            await asyncio.wait((stepping, abandoned), return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            abandoned.cancel()
+        if stepping.done():
+            try:
+                return stepping.result()
+            except Exception as exc:  # an interrupt that landed outside the step's code, and the like
+                error: ErrorInfo = describe(exc)
+        else:
+            # Stuck where no interrupt reaches (in C, past the step-time limit): the step fails
+            # here, its thread stays busy, and the session's next steps are refused until it is free.
+            error = self._over_limit_error(handle, stuck=True)
+            self._stuck[ps.name] = (handle.index, submitted)
+        return self._refused(handle, item, error)
+
+    @staticmethod
+    def _refused(handle: StepHandle, item: Any, error: ErrorInfo) -> StepResult:
+        """The result of a step that ended without its session's thread saying how."""
+        finished = time.monotonic()
+        return StepResult(
+            index=handle.index, session=handle.session, input=handle.input, kind=item.kind, status="error",
+            error=error, started=handle.started or finished, finished=finished,
+        )
+
+    def _over_limit_error(self, handle: StepHandle, stuck: bool = False) -> ErrorInfo:
+        limit = handle.over_limit or 0.0
+        hint = ("it did not stop: its session's thread is still inside the call, and the session refuses steps until it returns"
+                if stuck else "raise the limit with a `step-timeout:` header or `--step-timeout SECONDS`")
+        return ErrorInfo(STEP_TIMEOUT, f"step {handle.index} ({handle.session}) ran longer than the step-time limit of {limit:g} s, so it was interrupted", hint)
+
+    async def _step(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
+        """On the session's thread: run the step, repair what needs it, describe what happened."""
+        handle.thread_task = asyncio.current_task()
+        log = ps.new_step_log()
+        error: ErrorInfo | None = None
+        raised: BaseException | None = None
+        outcome = execution.Outcome()
+        try:
+            try:
+                outcome = await execution.execute(ps, item, handle.index)
+            except execution._Delegate:
+                outcome = await self._setting(ps, item.command)
+        except asyncio.CancelledError:
+            error = ErrorInfo("Cancelled", "the step was cancelled")
+            await self._after_cancel(ps)
+        except (Exception, SystemExit, KeyboardInterrupt) as exc:
+            # Every user error becomes a message, `exit()` included: the session goes on.
+            raised = exc
+            if is_missing_greenlet(exc):
+                ps.drop_unsent()  # the ROLLBACK SQLAlchemy tried after it could not be sent either
+        await self._repair(ps, log.messages)
+        if handle.over_limit is not None and (raised is None or isinstance(raised, KeyboardInterrupt)):
+            error, raised = self._over_limit_error(handle), None
+        if isinstance(raised, KeyboardInterrupt) and handle.interrupted and not raised.args:
+            raised.args = ("the step was interrupted (Ctrl+C, F9 or \\cancel)",)
+        if raised is not None:
+            # Described once repaired: the hint says what the error left the session in.
+            error = describe(raised, execution.filename_prefix(ps), handle.input, ps.aftermath())
+        ps.forget_names()  # the step may have bound new names
+        finished = time.monotonic()
+        messages = tuple(outcome.messages) + tuple(log.messages)
+        warning = None if error else next(
+            (COMMIT_WARNINGS[m.topic] for m in messages if isinstance(m, Notice) and m.topic in COMMIT_WARNINGS), None
+        )
+        result = StepResult(
+            index=handle.index,
+            session=ps.name,
+            input=handle.input,
+            kind=item.kind,
+            status="error" if error else "ok",
+            error=error,
+            columns=outcome.columns,
+            rows=tuple(outcome.rows) if outcome.rows is not None else None,
+            rows_omitted=outcome.rows_omitted,
+            value=execution.value_repr(outcome.value) if outcome.has_value else None,
+            raw_value=outcome.value,
+            output=log.output.getvalue(),
+            messages=messages,
+            sql=tuple(log.sql),
+            waited=(finished - handle.waited.since) if handle.waited else 0.0,
+            started=handle.started or finished,
+            finished=finished,
+            warning=warning,
+        )
+        await ps.refresh()
+        return result
 
     def _finish(self, handle: StepHandle, result: StepResult) -> None:
         handle.result = result
@@ -415,32 +510,57 @@ class Workspace(WorkspaceSettings):
         self._finish(handle, result)
 
     async def cancel(self, name: str) -> str:
-        """Stop the statement `name` is waiting on, where the backend allows it; says what it did."""
+        """Stop what `name` is running, as far as anything can; says what it did.
+
+        A statement is cancelled on the server (SQLite: interrupted, unless it waits on a
+        lock); the step's own Python gets a KeyboardInterrupt, as Ctrl+C gives a REPL; a step
+        awaiting something else (`await asyncio.sleep`) is cancelled.
+        """
         ps = self._session(name)
         running = [h for h in self._running.get(name, []) if h.started is not None and not h.done.is_set()]
         if not running:
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
-        if self.backend.name == "sqlite" and ps.inflight is not None and handle.wait is None:
-            # A long statement that is running, not waiting: sqlite3_interrupt() stops it.
-            await ps.driver_connection.interrupt()
-            return f"interrupted step {handle.index}"
         if ps.inflight is not None:
+            if self.backend.name == "sqlite" and handle.wait is None:
+                # A long statement that is running, not waiting: sqlite3_interrupt() stops it.
+                await ps.driver_connection.interrupt()
+                return f"interrupted step {handle.index}"
             message = await self.monitor.cancel(ps)
             return f"{message}: step {handle.index} is told to stop"
+        if self._interrupt(handle):
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(handle.done.wait()), INTERRUPT_GRACE)
+            if handle.done.is_set():
+                return f"interrupted step {handle.index}: KeyboardInterrupt"
+            return (f"step {handle.index} is told to stop: KeyboardInterrupt is raised as soon as it is back in "
+                    "Python (it is inside a call Python cannot interrupt, such as time.sleep)")
         await self._cancel_handle(handle)
         return f"cancelled step {handle.index}"
 
-    async def _cancel_handle(self, handle: StepHandle) -> None:
+    def _interrupt(self, handle: StepHandle) -> bool:
+        """KeyboardInterrupt in the step's own code, if its thread is running that code now."""
+        thread = self._threads.get(handle.session)
+        if thread is None or not thread.interrupt():
+            return False
+        handle.interrupted = True
+        return True
+
+    async def _cancel_handle(self, handle: StepHandle, patience: bool = True) -> None:
+        """Cancel the step's task on its session's thread, and wait for it to end there."""
         ps = self.sessions.get(handle.session)
-        if ps is not None and self.backend.name == "sqlite" and ps.inflight is not None and handle.task is not None:
+        thread = self._threads.get(handle.session)
+        if ps is None or thread is None or handle.done.is_set():
+            return
+        if patience and self.backend.name == "sqlite" and ps.inflight is not None:
             # Let the statement end by its busy timeout: cancelling under the driver loses the connection.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(handle.done.wait()), ps.settings.lock_timeout + 1.0)
-        if handle.task is not None and not handle.task.done():
-            handle.task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
-                await handle.task
+        if not handle.done.is_set() and handle.thread_task is not None:
+            with contextlib.suppress(RuntimeError):  # the thread's loop already closed
+                thread.loop.call_soon_threadsafe(handle.thread_task.cancel)
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(asyncio.shield(handle.done.wait()), CLOSE_WAIT if not patience else None)
 
     # -- lock watching ---------------------------------------------------------------------
 
@@ -452,12 +572,13 @@ class Workspace(WorkspaceSettings):
         while any(self._running.values()):
             await asyncio.sleep(POLL)
             now = time.monotonic()
+            self._enforce_step_timeout(now)
             try:
                 seen = await self.monitor.poll(self.sessions.values(), now)
             except Exception:  # a monitor hiccup must not stop the steps, nor change what they show
                 seen = None
             changed = False
-            for name, handles in self._running.items():
+            for name, handles in list(self._running.items()):
                 active = next((h for h in handles if h.started is not None and not h.done.is_set()), None)
                 if active is None or seen is None:
                     continue
@@ -465,6 +586,7 @@ class Workspace(WorkspaceSettings):
                 # A look taken before this step (or its statement) started says nothing about it.
                 wait = observation.wait if observation is not None and observation.applies_to(active.started) else None
                 if wait is not None and (active.wait is None or active.wait.holders != wait.holders):
+                    await self._refresh((name,))  # the pane shows what the session did up to the wait
                     first = active.waited is None
                     active.wait = wait
                     active.waited = active.waited or wait
@@ -480,9 +602,43 @@ class Workspace(WorkspaceSettings):
                     changed = True
             self._tick += 1
             self._progress.set()
-            if changed or self._waits:
+            if changed or self._waits or self._long_running(now):
                 self._publish_state()
         self._progress.set()
+
+    def _active(self) -> list[StepHandle]:
+        """The step each session is running now (started and not finished)."""
+        return [h for hs in self._running.values() for h in hs if h.started is not None and not h.done.is_set()]
+
+    def _long_running(self, now: float) -> bool:
+        return any(h.wait is None and now - (h.started or now) >= RUNNING_SHOWN for h in self._active())
+
+    def _enforce_step_timeout(self, now: float) -> None:
+        """Interrupt a step past the step-time limit; abandon it if it does not stop soon after."""
+        limit = self.step_timeout
+        if limit is None:
+            return
+        for handle in self._active():
+            if handle.wait is not None or handle.started is None:
+                continue  # a lock wait ends by the lock timeout
+            over = now - handle.started - limit
+            if over < 0:
+                continue
+            if handle.over_limit is None:
+                handle.over_limit = limit
+                if not self._interrupt(handle) and handle.thread_task is not None:
+                    thread = self._threads[handle.session]
+                    with contextlib.suppress(RuntimeError):
+                        thread.loop.call_soon_threadsafe(handle.thread_task.cancel)
+            elif over > ABANDON_AFTER:
+                handle.abandoned.set()
+            elif not handle.interrupted:
+                self._interrupt(handle)  # its own code was not running at the first try
+
+    async def _refresh(self, names: Iterable[str]) -> None:
+        """Have these sessions build their snapshots again, each on its thread; a busy one keeps its last."""
+        calls = [self._threads[n].call(self.sessions[n].refresh(), REFRESH_WAIT) for n in names if n in self._threads]
+        await asyncio.gather(*calls, return_exceptions=True)
 
     def _unsettled(self) -> list[StepHandle]:
         return [h for handles in self._running.values() for h in handles if not h.done.is_set() and h.wait is None]
@@ -513,8 +669,11 @@ class Workspace(WorkspaceSettings):
         for wait in waits.values():
             for holder in wait.holders:
                 blocking.setdefault(holder, []).append(wait.waiter)
+        active = {h.session: h for h in self._active()}
         sessions = tuple(
-            ps.snapshot(waits.get(name), tuple(blocking.get(name, ())), now) for name, ps in self.sessions.items()
+            self._shown(ps, waits.get(name), tuple(blocking.get(name, ())), active.get(name), now)
+            for name, ps in self.sessions.items()
+            if ps.latest is not None
         )
         return WorkspaceSnapshot(
             sessions=sessions,
@@ -524,6 +683,18 @@ class Workspace(WorkspaceSettings):
             url=self.backend.display_url,
         )
 
+    @staticmethod
+    def _shown(ps: PlaygroundSession, wait: LockWait | None, blocking: tuple[str, ...], active: StepHandle | None, now: float) -> SessionSnapshot:
+        """A session's last snapshot, with what is happening to it right now."""
+        base = ps.latest
+        assert base is not None
+        if wait is not None:
+            return replace(base, status="waiting", badge=waiting_badge(wait, now), waiting_for=wait.holders, blocking=blocking)
+        if active is not None and active.started is not None and now - active.started >= RUNNING_SHOWN:
+            running = now - active.started
+            return replace(base, badge=f"running {running:.1f} s", running=running, blocking=blocking)
+        return replace(base, blocking=blocking) if blocking else base
+
     def handle(self, index: int) -> StepHandle:
         """The handle of step `index`."""
         return self._handles[index]
@@ -531,16 +702,18 @@ class Workspace(WorkspaceSettings):
     # -- closing ---------------------------------------------------------------------------
 
     async def close(self) -> None:
-        """Roll back and close every session, dispose of every engine, remove the temp file."""
+        """Roll back and close every session, dispose of every engine, remove the temp file.
+
+        Quick whatever the sessions do: a session busy in its own code is interrupted and
+        given `CLOSE_WAIT` to roll back; after that its connection is dropped with the process,
+        and the database rolls back what it had not committed.
+        """
         if self.closed:
             return
         self.closed = True
-        for name in list(self.sessions):
-            with contextlib.suppress(Exception):
-                for handle in list(self._running.get(name, [])):
-                    await self._cancel_handle(handle)
-                await self.sessions[name].close()
+        await asyncio.gather(*(self._close_quickly(name) for name in list(self.sessions)), return_exceptions=True)
         self.sessions.clear()
+        self._threads.clear()
         if self._watcher is not None:
             self._watcher.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
@@ -557,6 +730,19 @@ class Workspace(WorkspaceSettings):
             logging.getLogger("asyncmy").removeHandler(self._log_handler)
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
+
+    async def _close_quickly(self, name: str) -> None:
+        ps, thread = self.sessions[name], self._threads[name]
+        for handle in list(self._running.get(name, [])):
+            if handle.started is None and handle.task is not None:
+                handle.task.cancel()  # queued behind the running step: it never starts
+                continue
+            self._interrupt(handle)
+            await self._cancel_handle(handle, patience=False)
+            handle.abandoned.set()
+        with contextlib.suppress(Exception):
+            await thread.call(ps.close(), CLOSE_WAIT)
+        thread.stop(0.1)
 
 
 class _WarningLog(logging.Handler):

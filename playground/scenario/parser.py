@@ -11,7 +11,7 @@ from typing import Any
 
 HEADER_KEYS = (
     "title", "description", "sessions", "isolation", "lock-timeout", "backends",
-    "journal-mode", "begin-mode", "mode", "requires",
+    "journal-mode", "begin-mode", "mode", "requires", "step-timeout",
 )
 REPEATABLE_HEADERS = ("requires",)
 BACKENDS = ("sqlite", "postgresql", "mysql")
@@ -93,6 +93,7 @@ class Scenario:
     sessions: tuple[str, ...] = ("A", "B")
     isolation: str | None = None
     lock_timeout: float | None = None
+    step_timeout: float | None = None  # seconds a step may run before the runner interrupts it
     backends: tuple[str, ...] = ()
     journal_mode: str | None = None
     begin_mode: str | None = None
@@ -233,6 +234,13 @@ class _Parser:
                 raise self.error(lineno, f"lock-timeout must be a number of seconds, not {value!r}") from None
             if not 0 <= sc.lock_timeout <= 3600:
                 raise self.error(lineno, "lock-timeout must be between 0 and 3600 seconds")
+        elif key == "step-timeout":
+            try:
+                sc.step_timeout = float(value.removesuffix("s").strip())
+            except ValueError:
+                raise self.error(lineno, f"step-timeout must be a number of seconds, not {value!r}") from None
+            if not 0 < sc.step_timeout <= 3600:
+                raise self.error(lineno, "step-timeout must be more than 0 and at most 3600 seconds")
         elif key == "backends":
             names = tuple(b.lower() for b in value.split())
             for name in names:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import StepResult
+from playground.engine.workspace import STEP_TIMEOUT
 from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, Step
 
 
@@ -66,6 +67,7 @@ class RunReport:
 
 
 Listener = Callable[[dict[str, Any]], None]
+DEFAULT_STEP_TIMEOUT = 60.0  # seconds; the CLI says the same in `txplay run --help`
 
 
 async def run_scenario(
@@ -76,10 +78,13 @@ async def run_scenario(
     sql_only: bool = False,
     states: bool = True,
     pace: float = 0.0,
+    step_timeout: float | None = None,
 ) -> RunReport:
     """Run `scenario` on `url` (a fresh temporary SQLite file when None).
 
     `pace` is the number of seconds to wait before each step after the first (0: none).
+    `step_timeout` is how long a step may run before it is interrupted and failed (default:
+    the scenario's `step-timeout:` header, else `DEFAULT_STEP_TIMEOUT`): a run never hangs.
     """
     from playground.engine.backends import resolve
 
@@ -110,6 +115,7 @@ async def run_scenario(
         where = resolve(url).display_url if url else "a temporary SQLite file"
         raise BackendError(f"cannot open {where}: {describe(exc)}") from None
     report.url = ws.backend.display_url
+    ws.step_timeout = step_timeout or scenario.step_timeout or DEFAULT_STEP_TIMEOUT
     player = ScenarioPlayer(scenario, ws, report, emit, states=states, pace=pace)
     try:
         unmet = await check_requirements(scenario, ws, emit)
@@ -187,6 +193,13 @@ class ScenarioPlayer:
             record.checks.extend(_check_after_wait(record))
             self.emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
                        **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
+            self._over_limit(handle.result)
+
+    def _over_limit(self, result: StepResult) -> None:
+        """A step stopped at the step-time limit fails the run, whatever was expected of it."""
+        if result.error is not None and result.error.type == STEP_TIMEOUT and self.report.error is None:
+            self.report.error = result.error.message
+            self.emit({"event": "error", "message": self.report.error})
 
     def _state(self, after: int) -> None:
         if not self.states:
@@ -232,6 +245,8 @@ class ScenarioPlayer:
         if later:  # `waits, then …`: checked in the step's `completed` event
             event["expect_later"] = later
         self.emit(event)
+        if record.result is not None:
+            self._over_limit(record.result)
         self._report_completions()
         self._state(handle.index)
         return record
@@ -302,8 +317,11 @@ def _summary(report: RunReport, emit: Listener) -> None:
     checks = [c for r in report.steps for c in r.checks]
     report.passed = sum(1 for c in checks if c.passed)
     report.failed = sum(1 for c in checks if not c.passed)
-    emit({"event": "summary", "steps": len(report.steps), "passed": report.passed, "failed": report.failed,
-          "skipped": report.skipped, "exit": report.exit_code})
+    summary = {"event": "summary", "steps": len(report.steps), "passed": report.passed, "failed": report.failed,
+               "skipped": report.skipped, "exit": report.exit_code}
+    if report.error:
+        summary["error"] = report.error  # why the run failed besides its expectations
+    emit(summary)
 
 
 # -- expectations ---------------------------------------------------------------------------

@@ -116,7 +116,8 @@ class TextTranscript:
             verdict = f"all {_count(held, 'expectation')} held"
         else:
             verdict = "nothing checked"
-        return f"{steps}; {verdict}"
+        failure = f"\nthe run FAILED: {event['error']}" if event.get("error") else ""
+        return f"{steps}; {verdict}{failure}"
 
 
 def _count(n: int, noun: str) -> str:

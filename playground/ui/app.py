@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -42,7 +43,9 @@ from playground.ui.views.cross_views import CrossViews
 from playground.ui.waits import Waits, pane_action
 
 DRAW_INTERVAL = 1 / 30
-QUIT_TIMEOUT = 1.5
+# ctrl+q leaves within a second whatever the sessions do (Workspace.close gives a busy one less).
+QUIT_TIMEOUT = 0.8
+LEAVING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 __all__ = ["AppConfig", "TxplayApp", "make_app"]
 
 
@@ -103,12 +106,20 @@ class TxplayApp(App[int]):
         try:
             self._fit_screen()
             self.banner.display = self.scenario is not None
+            self._leave_on_signals()
             self.set_interval(0.2, self._tick_waits)
             self.set_interval(0.25, self.collector.tick)
             if await self._open():
                 await self._bind_workspace()
         finally:
             self.waits.opened.set()
+
+    def _leave_on_signals(self) -> None:
+        """SIGTERM and SIGHUP leave as ctrl+q does, so the terminal is restored (no raw mode left behind)."""
+        loop = asyncio.get_running_loop()
+        for number in LEAVING_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(number, self.exit)
 
     async def _open(self) -> bool:
         """Open the workspace (demo mode's, with a scenario); on failure say why and leave with exit code 2."""
@@ -286,8 +297,16 @@ class TxplayApp(App[int]):
                 self.steps.help_steps.add(index)
 
     def action_cancel(self) -> None:
-        """Cancel the focused pane's waiting statement."""
+        """Cancel the focused pane's waiting statement, or interrupt its running step."""
         self.action_txn("cancel")
+
+    def action_interrupt(self) -> None:
+        """ctrl+c outside the input: interrupt the focused pane's step, if it runs one."""
+        pane = self.focused_pane()
+        if pane is not None and pane.running:
+            self.action_txn("cancel")
+        else:
+            self.action_help_quit()
 
     @pane_action
     async def action_new_pane(self) -> None:
@@ -397,6 +416,10 @@ class TxplayApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.collector.uninstall()
+        loop = asyncio.get_running_loop()
+        for number in LEAVING_SIGNALS:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
         if self.workspace is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()

@@ -24,6 +24,7 @@ BINDINGS: list[BindingType] = [
     Binding("f7", "txn('commit')", "Commit", priority=True),
     Binding("f8", "txn('rollback')", "Rollback", priority=True),
     Binding("f9", "cancel", "Cancel", priority=True),
+    Binding("ctrl+c", "interrupt", "Interrupt", show=False),
     Binding("f10", "next_step", "Next step", priority=True),
     Binding("ctrl+r", "restart", "Restart", priority=True),
     Binding("ctrl+n", "new_pane", "New pane", priority=True),

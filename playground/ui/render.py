@@ -33,12 +33,14 @@ PANEL_STYLES = {
     "expunged": "magenta",
 }
 BADGE_STYLES = {"idle": "black on grey70", "active": "black on green", "failed": "white on red", "waiting": "black on yellow"}
+RUNNING_STYLE = "black on dark_cyan"
 NOTICE_STYLE = "cyan"
 
 
 def badge(snapshot: SessionSnapshot, text: str | None = None) -> Text:
     """The status badge of a pane header (`text`: a shorter wording of it)."""
-    return Text(f" {snapshot.badge if text is None else text} ", style=BADGE_STYLES.get(snapshot.status, "reverse"))
+    style = RUNNING_STYLE if snapshot.running is not None else BADGE_STYLES.get(snapshot.status, "reverse")
+    return Text(f" {snapshot.badge if text is None else text} ", style=style)
 
 
 def short_badge(snapshot: SessionSnapshot, waits: tuple[LockWait, ...] = (), now: float = 0.0) -> str:
@@ -48,6 +50,8 @@ def short_badge(snapshot: SessionSnapshot, waits: tuple[LockWait, ...] = (), now
         if not mine:
             return f"wait {','.join(snapshot.waiting_for)}".strip()
         return f"wait {max(0.0, now - mine[0].since):.1f}s {','.join(mine[0].holders) or '?'}"
+    if snapshot.running is not None:
+        return f"run {snapshot.running:.1f}s"
     if snapshot.status == "failed":
         return "FAILED"
     if snapshot.status == "idle":

@@ -54,6 +54,7 @@ class SessionPane(Vertical):
         super().__init__(id=f"pane-{name}", classes="session-pane", **kwargs)
         self.session_name = name
         self.snapshot: SessionSnapshot | None = None
+        self.running: set[int] = set()  # the steps of this session started and not yet finished
         self.header = PaneHeader(name, classes="pane-header")
         self.log_view = StepLog(classes="pane-log")
         self.queued = Static("", classes="pane-queued", markup=False)
@@ -90,7 +91,7 @@ class SessionPane(Vertical):
     @on(SessionInput.Interrupted)
     def _interrupted(self, event: SessionInput.Interrupted) -> None:
         event.stop()
-        if self.snapshot is not None and self.snapshot.status == "waiting":
+        if self.running or (self.snapshot is not None and self.snapshot.status == "waiting"):
             self.post_message(self.CancelRequested(self))
         else:
             self.input.text = ""

@@ -25,6 +25,7 @@ class StepReporter:
         """Write `event` (a StepStarted, StepWaiting or StepFinished; others are ignored) into its pane's log."""
         pane = self.panes.pane(event.session) if hasattr(event, "session") else None
         if isinstance(event, StepStarted) and pane is not None:
+            pane.running.add(event.index)
             pane.log_view.started(event.index, event.input, self.kind(event.index))
         elif isinstance(event, StepWaiting) and pane is not None:
             pane.log_view.waiting(event.index, event.wait)
@@ -34,6 +35,7 @@ class StepReporter:
             if unsent:
                 self.unsent[event.result.index] = unsent
             if pane is not None:
+                pane.running.discard(event.result.index)
                 pane.log_view.finished(event.result, event.waited, event.after)
                 if event.result.index in self.help_steps:
                     self.help_steps.discard(event.result.index)

@@ -252,6 +252,54 @@ async def bench_responsiveness(runs: int) -> dict:
             "reference": "10 ms ticker", "ratio": p99 / 10.0, "target": 1.0}
 
 
+def _send_keys(app, keys: list[str]) -> None:
+    from textual import events
+    from textual.keys import _character_to_key
+
+    for key in keys:
+        name = _character_to_key(key) if len(key) == 1 and not key.isalnum() else key
+        event = events.Key(name, "\r" if key == "enter" else key)
+        event.set_sender(app)
+        app._driver.send_message(event)
+
+
+async def bench_cpu_bound(runs: int) -> dict:
+    """The event loop's lag while A runs `while True: pass` and steps are typed into B."""
+    from playground.ui.app import make_app
+
+    lags: list[float] = []
+    quits: list[float] = []
+    for _ in range(runs):
+        app = make_app(sessions=2, history_dir=Path(tempfile.mkdtemp()))
+        async with app.run_test(size=(200, 50)) as pilot:
+            await pilot.pause()
+            ws = app.workspace
+            looping = ws.submit("A", "while True: pass")
+            while looping.thread_task is None:
+                await asyncio.sleep(0.01)
+            ticker = Ticker(0.010, lags)
+            app.pane("B").input.focus()
+            for i in range(40):
+                # As a terminal sends them: Pilot's press() waits for the process to go idle,
+                # which it never does while A loops.
+                _send_keys(app, [*f"select {i}", "enter"])
+                while ws.last_index < looping.index + i + 1:
+                    await asyncio.sleep(0.005)
+                await ws.handle(ws.last_index).done.wait()
+                await asyncio.sleep(0.02)
+            await ticker.stop()
+            assert not looping.done.is_set(), "A's loop should still run"
+            start = time.perf_counter()
+            await app.action_quit()
+        quits.append((time.perf_counter() - start) * 1000)
+    lags.sort()
+    p99 = lags[int(len(lags) * 0.99) - 1]
+    value = (f"p50 {statistics.median(lags):.2f} ms, p99 {p99:.2f} ms lag; "
+             f"ctrl+q during the loop: app ended in p50 {statistics.median(quits):.0f} ms, max {max(quits):.0f} ms")
+    return {"figure": "responsiveness (1 session in a CPU-bound loop, typing in another)", "value": value,
+            "reference": "20 ms (the issue's target)", "ratio": p99 / 20.0, "target": 1.0}
+
+
 # -- on the servers: lock-wait detection, quitting while a statement waits ----------------------
 
 
@@ -458,6 +506,7 @@ def main() -> None:
         ("step overhead", lambda: bench_steps(max(1, args.runs // 2), steps)),
         ("panel refresh", lambda: asyncio.run(bench_panel_refresh(args.runs, objects))),
         ("responsiveness", lambda: asyncio.run(bench_responsiveness(args.runs))),
+        ("cpu-bound session", lambda: asyncio.run(bench_cpu_bound(args.runs))),
         ("lock-wait detection", lambda: asyncio.run(bench_lock_wait(args.runs))),
         ("quit while waiting", lambda: asyncio.run(bench_quit_while_waiting(args.runs))),
         ("memory", lambda: bench_memory(args.runs, objects)),

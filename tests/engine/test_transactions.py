@@ -243,14 +243,15 @@ async def test_released_orm_savepoint_is_undone_by_the_outer_rollback(workspace)
 
 
 async def test_a_transaction_getting_its_connection_is_not_shown_as_failed(workspace):
-    """Another pane's countdown redraws mid-step: a snapshot taken while A's transaction gets
-    its connection (SQLAlchemy's `is_active` is False then) shows A active, never failed."""
+    """A's snapshot is rebuilt mid-step (on A's thread, while the lock monitor looks at a wait):
+    one built while A's transaction gets its connection (SQLAlchemy's `is_active` is False
+    then) shows A active, never failed."""
     from sqlalchemy import event
 
     seen = []
 
     def on_begin(conn):
-        session = workspace.snapshot().session("A")
+        session = workspace.sessions["A"].snapshot()
         seen.append((session.status, session.badge, [row.state for row in session.transactions]))
 
     engine = workspace.sessions["A"].base_engine.sync_engine

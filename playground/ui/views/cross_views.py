@@ -34,7 +34,8 @@ class CrossViews(TabbedContent):
         if active == "tab-locks":
             self.lock_graph.show(snapshot.locks, now)
         elif active == "tab-timeline":
-            self.timeline.show(snapshot.timeline, tuple(s.name for s in snapshot.sessions), unsent)
+            running = {s.name: round(s.running, 1) for s in snapshot.sessions if s.running is not None}
+            self.timeline.show(snapshot.timeline, tuple(s.name for s in snapshot.sessions), unsent, running)
         label = f"Lock graph ({len(snapshot.locks)})" if snapshot.locks else "Lock graph"
         if self.is_mounted and label != self._locks_label:
             self._locks_label = label

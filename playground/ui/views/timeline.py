@@ -21,10 +21,20 @@ class Timeline(VerticalScroll):
     def compose(self):
         yield self.body
 
-    def show(self, entries: tuple[TimelineEntry, ...], sessions: tuple[str, ...], unsent: dict[int, tuple[str, ...]] | None = None) -> None:
-        """Draw the swimlanes unless unchanged; `unsent`: per step, the savepoints it ended without sending."""
-        unsent = unsent or {}
-        key = (entries, sessions, tuple(unsent.items()))
+    def show(
+        self,
+        entries: tuple[TimelineEntry, ...],
+        sessions: tuple[str, ...],
+        unsent: dict[int, tuple[str, ...]] | None = None,
+        running: dict[str, float] | None = None,
+    ) -> None:
+        """Draw the swimlanes unless unchanged.
+
+        `unsent`: per step, the savepoints it ended without sending; `running`: per session,
+        how long its running step has run (shown past a moment).
+        """
+        unsent, running = unsent or {}, running or {}
+        key = (entries, sessions, tuple(unsent.items()), tuple(running.items()))
         if key == self._drawn:
             return
         self._drawn = key
@@ -38,13 +48,14 @@ class Timeline(VerticalScroll):
             table.add_column(lane, ratio=1, no_wrap=True, overflow="ellipsis")
         for entry in entries:
             cells = [Text("")] * len(lanes)
-            cells[lanes.index(entry.session)] = _timeline_cell(entry, unsent.get(entry.index, ()))
+            seconds = running.get(entry.session) if entry.outcome == "running" else None
+            cells[lanes.index(entry.session)] = _timeline_cell(entry, unsent.get(entry.index, ()), seconds)
             table.add_row(str(entry.index), *cells)
         self.body.update(table)
         self.scroll_end(animate=False)
 
 
-def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = ()) -> Text:
+def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = (), running: float | None = None) -> Text:
     first = entry.input.strip().splitlines()[0] if entry.input.strip() else ""
     styles = {"✓": "green", "✗": "red", "⚠": "bold yellow", "⏳": "yellow", "running": "blue", "queued": "dim"}
     mark = entry.outcome
@@ -53,6 +64,8 @@ def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = ()) -> Text:
         text.append(f"⏳ on {','.join(entry.waited_on)} ", style="yellow")
     text.append(f"{mark if len(mark) == 1 else '·'} ", style=styles.get(mark, ""))
     text.append(first)
+    if running is not None:
+        text.append(f"  running {running:.1f} s", style="blue")
     if entry.done_after is not None:
         text.append(f" → {mark} at {entry.done_after}", style=styles.get(mark, ""))
     for name in unsent:

@@ -1,0 +1,121 @@
+"""A session's own thread: an asyncio loop where that session's steps, and only they, run.
+
+User code is arbitrary Python: `time.sleep(8)` or `while True: pass` must stop neither the
+other sessions, nor the lock monitor, nor the screen. So every session runs on a thread of
+its own with its own event loop (its engine, connection and `AsyncSession` live there), and
+the workspace, on the caller's loop, hands it coroutines and awaits their results.
+
+A runaway Python step is stopped the way Ctrl+C stops a REPL: `KeyboardInterrupt` is raised
+in the session's thread, but only while that thread is running the step's own code, so it
+never lands in the event loop's machinery or in a driver.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import contextlib
+import ctypes
+import sys
+import threading
+from collections.abc import Coroutine
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+
+def _set_async_exc(ident: int, exc: type[BaseException] | None) -> int:
+    """CPython's PyThreadState_SetAsyncExc: raise `exc` in thread `ident` (None: drop a pending one)."""
+    return int(ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None))
+
+
+class SessionThread:
+    """A daemon thread running an event loop forever, until `stop`.
+
+    Daemon, so that quitting never waits for a session stuck in user code or in a driver:
+    the database rolls back what its connection had not committed.
+    """
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.loop = asyncio.new_event_loop()
+        self._started = threading.Event()
+        self._interrupt_lock = threading.Lock()
+        self.user_code: str | None = None  # the pseudo file name of the step's code while it runs
+        self.thread = threading.Thread(target=self._main, name=f"txplay session {name}", daemon=True)
+        self.thread.start()
+        self._started.wait()
+
+    def _main(self) -> None:
+        asyncio.set_event_loop(self.loop)
+        self._started.set()
+        while not self.loop.is_closed():
+            try:
+                self.loop.run_forever()
+            except KeyboardInterrupt:
+                continue  # an interrupt that arrived as the step ended: the loop serves on
+            break
+        with contextlib.suppress(Exception):
+            self.loop.run_until_complete(self.loop.shutdown_asyncgens())
+        self.loop.close()
+
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        """Run `coro` on the session's loop; returns at once."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop)
+
+    async def call(self, coro: Coroutine[Any, Any, T], timeout: float | None = None) -> T:
+        """Run `coro` on the session's loop and await its result from the caller's loop."""
+        future = asyncio.wrap_future(self.submit(coro))
+        if timeout is None:
+            return await future
+        return await asyncio.wait_for(future, timeout)
+
+    # -- interrupting user code ------------------------------------------------------------
+
+    def running_user_code(self) -> bool:
+        """Whether the thread is executing the current step's own code right now.
+
+        A step awaiting the database (its greenlet switched out) is not: its stack is the
+        event loop's, and an interrupt there would break the loop, not the step.
+        """
+        marker = self.user_code
+        ident = self.thread.ident
+        if marker is None or ident is None:
+            return False
+        frame = sys._current_frames().get(ident)
+        while frame is not None:
+            if frame.f_code.co_filename.startswith(marker):
+                return True
+            frame = frame.f_back
+        return False
+
+    def interrupt(self) -> bool:
+        """Raise KeyboardInterrupt in the step's code; False when it is not running any now."""
+        with self._interrupt_lock:
+            if not self.running_user_code():
+                return False
+            assert self.thread.ident is not None
+            return _set_async_exc(self.thread.ident, KeyboardInterrupt) == 1
+
+    @contextlib.contextmanager
+    def running(self, marker: str) -> Any:
+        """Marks the step's code as running (interruptible) within the block."""
+        self.user_code = marker
+        try:
+            yield
+        finally:
+            with self._interrupt_lock:
+                self.user_code = None
+                if self.thread.ident is not None:
+                    _set_async_exc(self.thread.ident, None)  # drop one not yet raised
+
+    # -- ending ----------------------------------------------------------------------------
+
+    def stop(self, timeout: float = 1.0) -> bool:
+        """Stop the loop and wait up to `timeout` for the thread; False if it is stuck in a step."""
+        if not self.loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout)
+        return not self.thread.is_alive()
