@@ -38,7 +38,7 @@ class WorkspaceSettings:
         outcome = execution.Outcome()
         name, args = command.name, command.args
         if name == "isolation":
-            valid = self.isolation_levels(ps)
+            valid = ps.isolation_levels()
             if not args:
                 outcome.messages.append(f"isolation: {ps.isolation()}; valid: {', '.join(valid)}")
                 return outcome
@@ -94,13 +94,8 @@ class WorkspaceSettings:
         if isinstance(self.monitor, SqliteLockMonitor):
             self.monitor.journal_mode = mode
 
-    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
-        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
-        dialect = ps.base_engine.dialect
-        return list(dialect.get_isolation_level_values(ps.dbapi_connection))
-
     def _check_isolation(self, ps: PlaygroundSession, level: str) -> None:
-        valid = self.isolation_levels(ps)
+        valid = ps.isolation_levels()
         if level not in valid:
             # SQLAlchemy's own wording, as an application passing a bad value would see it.
             raise ArgumentError(
