@@ -18,6 +18,7 @@ from playground.engine.events import CommittedTable, WorkspaceError
 from playground.engine.language import COMMAND_PREFIX
 from playground.engine.locks import LockMonitor, SqliteLockMonitor
 from playground.engine.session import PlaygroundSession
+from playground.engine.snapshot import plain_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -125,7 +126,7 @@ class WorkspaceSettings:
                 order = f" ORDER BY {', '.join(map(quote, keys))}" if keys else ""
                 result = await conn.execute(sql_text(f"SELECT * FROM {quoted}{order} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
                 columns = tuple(result.keys())
-                rows = tuple(tuple(r) for r in result)
+                rows = plain_rows(result)
                 total = (await conn.execute(sql_text(f"SELECT count(*) FROM {quoted}"))).scalar()
                 await conn.rollback()
         except Exception as exc:

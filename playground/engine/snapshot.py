@@ -10,8 +10,11 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
+
+from sqlalchemy.engine import Row
 
 from playground.engine.states import (
     ObjectState,
@@ -108,7 +111,7 @@ def plain_copy(value: Any, limit: int = MAX_PLAIN_ITEMS) -> Any:
     """A deep copy of `value` made only of plain data, or `UNSET` where it holds anything else.
 
     Plain data: None, bool, int, float, str, bytes, Decimal, dates and times, and tuples, lists,
-    dicts and sets of those, at most `limit` items in all. A tuple subclass (a `Row`) becomes a
+    dicts and sets of those, at most `limit` items in all. A `Row` or a tuple subclass becomes a
     tuple, which compares equal to it. The copy can be read on any thread while the step's
     objects change.
     """
@@ -121,7 +124,7 @@ def plain_copy(value: Any, limit: int = MAX_PLAIN_ITEMS) -> Any:
         kind = type(item)
         if kind in _PLAIN_LEAVES:
             return item
-        if isinstance(item, tuple):
+        if isinstance(item, (tuple, Row)):
             return tuple(copy(x) for x in item)
         if kind is list:
             return [copy(x) for x in item]
@@ -139,6 +142,45 @@ def plain_copy(value: Any, limit: int = MAX_PLAIN_ITEMS) -> Any:
 
 class _NotPlain(Exception):
     """Raised inside `plain_copy` at the first value that is not plain data."""
+
+
+class Opaque(str):
+    """A result cell that is not plain data, kept as its text (`str`) and its `repr`.
+
+    It equals only an Opaque of the same repr: never a literal that happens to read the same.
+    """
+
+    __slots__ = ("repr",)
+    repr: str
+
+    def __new__(cls, value: object) -> Opaque:
+        try:
+            text, shown = str(value), repr(value)
+        except Exception as exc:  # a user's __str__ or __repr__ may raise; the result must not
+            text = shown = f"<repr failed: {type(exc).__name__}>"
+        cell = super().__new__(cls, text)
+        cell.repr = shown
+        return cell
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Opaque and other.repr == self.repr
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+
+def plain_rows(rows: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
+    """Result rows as plain data: each cell a `plain_copy`, or an `Opaque` text where it is not plain."""
+    out = []
+    for row in rows:
+        cells = []
+        for value in row:
+            copied = plain_copy(value)
+            cells.append(Opaque(value) if copied is UNSET else copied)
+        out.append(tuple(cells))
+    return tuple(out)
 
 
 @dataclass(frozen=True, slots=True)

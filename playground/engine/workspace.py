@@ -58,6 +58,7 @@ from playground.engine.snapshot import (
     TimelineEntry,
     WorkspaceSnapshot,
     plain_copy,
+    plain_rows,
 )
 from playground.engine.states import StepKind, StepStatus, TimelineOutcome
 
@@ -336,7 +337,7 @@ class Workspace(WorkspaceSettings):
                 status=StepStatus.ERROR if error else StepStatus.OK,
                 error=error,
                 columns=outcome.columns,
-                rows=tuple(outcome.rows) if outcome.rows is not None else None,
+                rows=plain_rows(outcome.rows) if outcome.rows is not None else None,
                 rows_omitted=outcome.rows_omitted,
                 value=execution.value_repr(outcome.value) if outcome.has_value else None,
                 plain_value=plain_copy(outcome.value) if outcome.has_value else UNSET,
