@@ -23,6 +23,7 @@ from textual.widgets import Footer, TabbedContent
 from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
+from playground.engine.states import StepKind
 from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
 from playground.ui.compositor import TxplayScreen
@@ -226,7 +227,7 @@ class TxplayApp(App[int]):
             return
         self.steps.report(event)
         if isinstance(event, StepFinished):
-            self.committed.reread(tables=event.result.kind == "sql")
+            self.committed.reread(tables=event.result.kind == StepKind.SQL)
 
     # -- drawing ---------------------------------------------------------------------------
 

@@ -68,6 +68,7 @@ async def test_every_event_and_snapshot_of_a_run_is_plain_data(any_workspace):
     ws = any_workspace
     published: list[object] = []
     _, first = ws.subscribe(published.append)
+    assert [s.name for s in first.sessions] == ["A", "B"], "subscribe hands out the snapshot of now"
     published.append(StateChanged(first))
     for session, text in SCRIPT:
         await ws.run(session, text)
