@@ -324,6 +324,7 @@ async def test_plain_string_execute_gets_the_text_hint(workspace):
 
 _EXIT_SCRIPT = """
 import asyncio, json, sys
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 
 async def main(text):
