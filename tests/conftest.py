@@ -9,8 +9,9 @@ from collections.abc import AsyncIterator, Iterator
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
-from playground.engine.snapshot import StepResult
+from playground.engine.snapshot import UNSET, StepResult
 from tests.servers import PrivateServers
 
 
@@ -95,7 +96,7 @@ async def any_workspace(backend_url) -> AsyncIterator[Workspace]:
 
     On a server it works in a schema/database of its own, dropped afterwards.
     """
-    ws = await Workspace.open(backend_url, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0), isolate=True)
+    ws = await Workspace.open(DEMO_KIT, backend_url, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0), isolate=True)
     try:
         yield ws
     finally:
@@ -105,7 +106,7 @@ async def any_workspace(backend_url) -> AsyncIterator[Workspace]:
 @pytest.fixture
 async def workspace() -> AsyncIterator[Workspace]:
     """A workspace with sessions A and B on a fresh demo database (SQLite)."""
-    ws = await Workspace.open(sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0))
+    ws = await Workspace.open(DEMO_KIT, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0))
     try:
         yield ws
     finally:
@@ -120,9 +121,10 @@ async def ok(ws: Workspace, session: str, text: str) -> StepResult:
 
 
 async def value(ws: Workspace, session: str, expression: str):
-    """The Python value of an expression evaluated in a session."""
+    """The Python value of an expression evaluated in a session (a copy: it must be plain data)."""
     result = await ok(ws, session, expression)
-    return result.raw_value
+    assert result.plain_value is not UNSET, f"{expression!r} gave {result.value}, which is not plain data"
+    return result.plain_value
 
 
 async def committed_rows(ws: Workspace, sql: str) -> list[tuple]:

@@ -38,6 +38,7 @@ class Aftermath:
     commit_refused: bool = False
     failed_after: float | None = None  # seconds the failed statement ran before its error
     lock_timeout: float | None = None  # the lock timeout in force on the connection
+    demo_tables: frozenset[str] = frozenset()  # the tables `--demo` creates
 
 
 def describe(
@@ -156,15 +157,13 @@ MISSING_TABLE = re.compile(
 )
 
 
-def missing_demo_table_hint(error: BaseException) -> str | None:
-    """The database has no such table, and it is a demo table: say that `--demo` creates them."""
-    match = MISSING_TABLE.search(str(error)) if isinstance(error, sa_exc.DBAPIError) else None
+def missing_demo_table_hint(error: BaseException, demo_tables: frozenset[str]) -> str | None:
+    """The database has no such table, and it is one of `demo_tables`: say that `--demo` creates them."""
+    match = MISSING_TABLE.search(str(error)) if demo_tables and isinstance(error, sa_exc.DBAPIError) else None
     if not match:
         return None
     table = next(name for name in match.groups() if name).strip("`").rsplit(".", 1)[-1]
-    from playground.demo import MODELS
-
-    if table not in {model.__tablename__ for model in MODELS}:
+    if table not in demo_tables:
         return None
     return (f"`{table}` is a demo table and this database has none: `txplay --url URL --demo` creates "
             "the demo tables and rows (a scenario gets them when it has no `setup:`)")
@@ -192,7 +191,7 @@ def _lock_refusal_hint(error: BaseException, code: str, after: Aftermath | None)
 def hint_for(error: BaseException, after: Aftermath | None = None) -> str | None:
     """A one-line hint for the mistakes people make most, true to what the database did."""
     text = str(error)
-    demo = missing_demo_table_hint(error)
+    demo = missing_demo_table_hint(error, after.demo_tables) if after is not None else None
     if demo:
         return demo
     errno = mysql_errno(error)

@@ -7,15 +7,17 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from playground.engine.snapshot import LockWait, StepResult, WorkspaceSnapshot
+from playground.engine.states import StepKind
 
 
 @dataclass(frozen=True)
 class StepStarted:
-    """A step began running in its session."""
+    """A step began running in its session; `kind` says what was typed (SQL, Python, a command)."""
 
     index: int
     session: str
     input: str
+    kind: StepKind
 
 
 @dataclass(frozen=True)
@@ -61,7 +63,7 @@ class StepHandle:
     index: int
     session: str
     input: str
-    kind: str
+    kind: StepKind
     done: asyncio.Event = field(default_factory=asyncio.Event)
     result: StepResult | None = None
     wait: LockWait | None = None

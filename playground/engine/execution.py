@@ -7,6 +7,7 @@ import inspect as pyinspect
 import re
 import linecache
 from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from sqlalchemy import text as sql_text
@@ -317,7 +318,7 @@ async def run_command(ps: PlaygroundSession, command: Command) -> Outcome:
             "async mode: `session` is the AsyncSession; use await" if args[0] == "async" else "sync mode: `session` is the Session"
         )
     elif name == "help":
-        outcome.messages.extend(help_lines(ps.namespace))
+        outcome.messages.extend(help_lines(ps.namespace, ps.kit.describe))
     elif name == "clear":
         ps.tracker.clear_departed()
         outcome.messages.append("cleared")
@@ -347,17 +348,17 @@ def _lookup(ps: PlaygroundSession, expression: str) -> Any:
         raise StepError(f"cannot find {expression!r}: {type(exc).__name__}: {exc}") from None
 
 
-def help_lines(namespace: dict[str, Any] | None = None) -> list[str]:
-    """What `help` prints: the command list, and the models mapped in `namespace` (with the demo rows)."""
+def help_lines(
+    namespace: dict[str, Any] | None = None, describe: Callable[[Iterable[type]], list[str]] | None = None
+) -> list[str]:
+    """What `help` prints: the command list, and (told by `describe`) the models mapped in `namespace`."""
     lines = ["SQL runs in the session's transaction; BEGIN/COMMIT/ROLLBACK/SAVEPOINT x/RELEASE x/ROLLBACK TO x map onto the Session.",
              "Python runs with `session`, the mapped classes, select/update/delete/insert/text/func/inspect.",
              "Commands:"]
     for name, description in COMMANDS.items():
         lines.append(f"  {COMMAND_PREFIX}{name:<12} {description}")
-    if namespace is not None:
-        from playground.demo.describe import models_help
-
-        lines += models_help(v for v in namespace.values() if isinstance(v, type) and hasattr(v, "__mapper__"))
+    if namespace is not None and describe is not None:
+        lines += describe(v for v in namespace.values() if isinstance(v, type) and hasattr(v, "__mapper__"))
     return lines
 
 

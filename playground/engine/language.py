@@ -9,6 +9,8 @@ import re
 import warnings
 from dataclasses import dataclass
 
+from playground.engine.states import StepKind
+
 COMMAND_PREFIX = "\\"
 
 COMMANDS: dict[str, str] = {
@@ -67,7 +69,7 @@ class Command:
 class Classified:
     """An input and what kind of thing it is."""
 
-    kind: str  # "sql" | "python" | "command" | "empty"
+    kind: StepKind
     text: str
     statements: tuple[SqlStatement, ...] = ()
     command: Command | None = None
@@ -78,16 +80,16 @@ def classify(text: str) -> Classified:
     # Only the whitespace a user types: str.strip() would also drop control characters (\x1c…).
     stripped = text.strip(_TYPED_SPACE)
     if not stripped:
-        return Classified("empty", text)
+        return Classified(StepKind.EMPTY, text)
     if stripped.startswith(COMMAND_PREFIX):
         words = [word for word in _COMMAND_SPACE.split(stripped[len(COMMAND_PREFIX) :]) if word]
         name = words[0].lower() if words else ""
-        return Classified("command", text, command=Command(name, tuple(words[1:])))
+        return Classified(StepKind.COMMAND, text, command=Command(name, tuple(words[1:])))
     if stripped.lower() in ("help", "help()", "?"):
-        return Classified("command", text, command=Command("help", ()))
+        return Classified(StepKind.COMMAND, text, command=Command("help", ()))
     if looks_like_sql(stripped):
-        return Classified("sql", text, statements=tuple(split_sql(stripped)))
-    return Classified("python", text)
+        return Classified(StepKind.SQL, text, statements=tuple(split_sql(stripped)))
+    return Classified(StepKind.PYTHON, text)
 
 
 def looks_like_sql(text: str) -> bool:

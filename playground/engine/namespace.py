@@ -14,8 +14,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, AsyncSessionTransaction
 from sqlalchemy.orm import Mapper, SessionTransaction
 
-from playground.demo.standins import make_standins
-
 SQLALCHEMY_NAMES = (
     "select", "insert", "update", "delete", "text", "func", "and_", "or_", "not_", "literal",
     "column", "table", "bindparam", "desc", "asc", "exists", "cast", "case", "null", "true",
@@ -45,8 +43,8 @@ class SessionStandIn:
         return "<Session stand-in: returns this pane's session>"
 
 
-def make_namespace(models: Iterable[type], print_to: Callable[[], io.StringIO]) -> dict[str, Any]:
-    """A fresh namespace for one pane (the session-bound names are set by the session)."""
+def make_namespace(models: Iterable[type], standins: dict[str, Any], print_to: Callable[[], io.StringIO]) -> dict[str, Any]:
+    """A fresh namespace for one pane, with `standins` bound too (the session-bound names are set by the session)."""
     ns: dict[str, Any] = {"__name__": "__txplay__", "__builtins__": builtins}
     for name in SQLALCHEMY_NAMES:
         ns[name] = getattr(sqlalchemy, name)
@@ -59,7 +57,7 @@ def make_namespace(models: Iterable[type], print_to: Callable[[], io.StringIO]) 
     ns.update({"Engine": Engine, "AsyncEngine": AsyncEngine, "AsyncSession": AsyncSession, "sqlalchemy": sqlalchemy})
     for model in models:
         ns[model.__name__] = model
-    ns.update(make_standins())
+    ns.update(standins)
 
     def _print(*args: Any, **kwargs: Any) -> None:
         if kwargs.get("file") is None:

@@ -23,8 +23,10 @@ from playground.engine.backends import (
     sqlite_txn_state,
 )
 from playground.engine.errors import Aftermath
+from playground.engine.kit import ModelKit
 from playground.engine.namespace import SessionStandIn, bound_names, make_namespace, named_objects
 from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
+from playground.engine.states import SessionStatus
 from playground.engine.statements import (
     SQLITE_LEVELS,
     Inflight,
@@ -109,7 +111,7 @@ class PlaygroundSession:
         self,
         name: str,
         backend: Backend,
-        models: tuple[type, ...],
+        kit: ModelKit,
         settings: SessionSettings,
         journal_mode: Callable[[], str],
     ) -> None:
@@ -156,8 +158,11 @@ class PlaygroundSession:
         self.asession = AsyncSession(self.engine, sync_session_class=TrackedSession)
         self.sync: TrackedSession = self.asession.sync_session  # type: ignore[assignment]
         self.tree = TransactionTree(self.sync, messages=lambda: self.log.messages, bound=lambda: self.names()[0])
-        self.namespace = make_namespace(models, lambda: self.log.output)
+        self.kit = kit
+        self.namespace = make_namespace(kit.models, kit.standins(), lambda: self.log.output)
         self._names_cache: tuple[dict[int, list[str]], list[object]] | None = None
+        self._public_names: tuple[str, ...] | None = None
+        self._isolation_levels: tuple[str, ...] | None = None
         self.tracker = ObjectTracker(
             self.sync,
             names=lambda: self.names()[0],
@@ -451,25 +456,25 @@ class PlaygroundSession:
         """What the session is left in, for the hint of a step's error."""
         return Aftermath(
             self.backend, self.sync.in_transaction(), self.failure(), self.commit_failed,
-            failed_after=self.failed_after, lock_timeout=self.timeout_in_force,
+            failed_after=self.failed_after, lock_timeout=self.timeout_in_force, demo_tables=self.kit.demo_tables,
         )
 
-    def status(self, waiting: LockWait | None) -> str:
+    def status(self, waiting: LockWait | None) -> SessionStatus:
         """idle | active | failed | waiting, as the transcript reports it."""
         if waiting is not None:
-            return "waiting"
+            return SessionStatus.WAITING
         if not self.sync.in_transaction():
-            return "idle"
-        return "failed" if self.failure() else "active"
+            return SessionStatus.IDLE
+        return SessionStatus.FAILED if self.failure() else SessionStatus.ACTIVE
 
     def badge(self, waiting: LockWait | None, now: float) -> str:
         """The pane header's badge."""
         if waiting is not None:
             return waiting_badge(waiting, now)
         status = self.status(None)
-        if status == "idle":
+        if status == SessionStatus.IDLE:
             return "idle"
-        if status == "failed":
+        if status == SessionStatus.FAILED:
             return "failed — rollback required"
         depth = sum(1 for t in self.tree.chain() if t.nested)
         return f"savepoint ×{depth}" if depth else "in transaction"
@@ -499,6 +504,8 @@ class PlaygroundSession:
             objects_omitted=self.tracker.dropped,
             unsent=tuple(self.tree.unsent_rows()),
             vanished=self.tracker.vanished(),
+            names=self.public_names(),
+            isolation_levels=self.isolation_levels(),
         )
 
     async def refresh(self) -> SessionSnapshot:
@@ -518,10 +525,24 @@ class PlaygroundSession:
     def forget_names(self) -> None:
         """The namespace may have changed: compute names again on the next snapshot."""
         self._names_cache = None
+        self._public_names = None
+
+    def public_names(self) -> tuple[str, ...]:
+        """The namespace's public names (what Tab completes), computed once per step."""
+        if self._public_names is None:
+            self._public_names = tuple(sorted(k for k in self.namespace if not k.startswith("_")))
+        return self._public_names
+
+    def isolation_levels(self) -> tuple[str, ...]:
+        """The isolation levels SQLAlchemy's dialect accepts for this session's connection."""
+        if self._isolation_levels is None:
+            dialect = self.base_engine.dialect
+            self._isolation_levels = tuple(dialect.get_isolation_level_values(self.dbapi_connection))
+        return self._isolation_levels
 
     def new_step_log(self) -> StepLog:
         """Start collecting SQL, messages and printed output for a new step."""
-        self._names_cache = None
+        self.forget_names()
         self.log = StepLog()
         self.inflight = None  # the previous step's statements have all ended
         self.commit_failed = False

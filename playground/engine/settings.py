@@ -18,6 +18,7 @@ from playground.engine.events import CommittedTable, WorkspaceError
 from playground.engine.language import COMMAND_PREFIX
 from playground.engine.locks import LockMonitor, SqliteLockMonitor
 from playground.engine.session import PlaygroundSession
+from playground.engine.snapshot import plain_rows
 
 if TYPE_CHECKING:
     from sqlalchemy.ext.asyncio import AsyncEngine
@@ -38,7 +39,7 @@ class WorkspaceSettings:
         outcome = execution.Outcome()
         name, args = command.name, command.args
         if name == "isolation":
-            valid = self.isolation_levels(ps)
+            valid = ps.isolation_levels()
             if not args:
                 outcome.messages.append(f"isolation: {ps.isolation()}; valid: {', '.join(valid)}")
                 return outcome
@@ -94,13 +95,8 @@ class WorkspaceSettings:
         if isinstance(self.monitor, SqliteLockMonitor):
             self.monitor.journal_mode = mode
 
-    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
-        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
-        dialect = ps.base_engine.dialect
-        return list(dialect.get_isolation_level_values(ps.dbapi_connection))
-
     def _check_isolation(self, ps: PlaygroundSession, level: str) -> None:
-        valid = self.isolation_levels(ps)
+        valid = ps.isolation_levels()
         if level not in valid:
             # SQLAlchemy's own wording, as an application passing a bad value would see it.
             raise ArgumentError(
@@ -130,7 +126,7 @@ class WorkspaceSettings:
                 order = f" ORDER BY {', '.join(map(quote, keys))}" if keys else ""
                 result = await conn.execute(sql_text(f"SELECT * FROM {quoted}{order} LIMIT :limit OFFSET :offset"), {"limit": limit, "offset": offset})
                 columns = tuple(result.keys())
-                rows = tuple(tuple(r) for r in result)
+                rows = plain_rows(result)
                 total = (await conn.execute(sql_text(f"SELECT count(*) FROM {quoted}"))).scalar()
                 await conn.rollback()
         except Exception as exc:

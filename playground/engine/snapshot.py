@@ -10,11 +10,25 @@ import datetime
 import uuid
 from dataclasses import dataclass, field
 from decimal import Decimal
+from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-PANELS = ("transient", "pending", "persistent", "deleted", "detached", "expunged")
+from sqlalchemy.engine import Row
+
+from playground.engine.states import (
+    ObjectState,
+    Panel,
+    SessionStatus,
+    StepKind,
+    StepStatus,
+    TimelineOutcome,
+    TransactionState,
+)
+
+PANELS = tuple(Panel)
 VALUE_WIDTH = 40
+MAX_PLAIN_ITEMS = 10_000
 
 
 def short(value: Any, width: int = VALUE_WIDTH) -> str:
@@ -82,6 +96,93 @@ def shown(value: Any) -> str:
     return value if type(value) is Shown else short(value)
 
 
+class Unset(Enum):
+    """The marker of a value that is not plain data (see `plain_copy`)."""
+
+    UNSET = "unset"
+
+
+UNSET = Unset.UNSET
+# Leaves of plain data: values of these exact types never change.
+_PLAIN_LEAVES = _IMMUTABLE | {str, bytes}
+
+
+def plain_copy(value: Any, limit: int = MAX_PLAIN_ITEMS) -> Any:
+    """A deep copy of `value` made only of plain data, or `UNSET` where it holds anything else.
+
+    Plain data: None, bool, int, float, str, bytes, Decimal, dates and times, and tuples, lists,
+    dicts and sets of those, at most `limit` items in all. A `Row` or a tuple subclass becomes a
+    tuple, which compares equal to it. The copy can be read on any thread while the step's
+    objects change.
+    """
+    budget = [limit]
+
+    def copy(item: Any) -> Any:
+        budget[0] -= 1
+        if budget[0] < 0:
+            raise _NotPlain
+        kind = type(item)
+        if kind in _PLAIN_LEAVES:
+            return item
+        if isinstance(item, (tuple, Row)):
+            return tuple(copy(x) for x in item)
+        if kind is list:
+            return [copy(x) for x in item]
+        if kind is dict:
+            return {copy(k): copy(v) for k, v in item.items()}
+        if kind in (set, frozenset):
+            return kind(copy(x) for x in item)
+        raise _NotPlain
+
+    try:
+        return copy(value)
+    except _NotPlain:
+        return UNSET
+
+
+class _NotPlain(Exception):
+    """Raised inside `plain_copy` at the first value that is not plain data."""
+
+
+class Opaque(str):
+    """A result cell that is not plain data, kept as its text (`str`) and its `repr`.
+
+    It equals only an Opaque of the same repr: never a literal that happens to read the same.
+    """
+
+    __slots__ = ("repr",)
+    repr: str
+
+    def __new__(cls, value: object) -> Opaque:
+        try:
+            text, shown = str(value), repr(value)
+        except Exception as exc:  # a user's __str__ or __repr__ may raise; the result must not
+            text = shown = f"<repr failed: {type(exc).__name__}>"
+        cell = super().__new__(cls, text)
+        cell.repr = shown
+        return cell
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Opaque and other.repr == self.repr
+
+    def __ne__(self, other: object) -> bool:
+        return not self == other
+
+    __hash__ = str.__hash__
+
+
+def plain_rows(rows: Iterable[tuple[Any, ...]]) -> tuple[tuple[Any, ...], ...]:
+    """Result rows as plain data: each cell a `plain_copy`, or an `Opaque` text where it is not plain."""
+    out = []
+    for row in rows:
+        cells = []
+        for value in row:
+            copied = plain_copy(value)
+            cells.append(Opaque(value) if copied is UNSET else copied)
+        out.append(tuple(cells))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class RowKind:
     """What the rows of one class in one state have in common; they share one of these.
@@ -90,8 +191,8 @@ class RowKind:
     """
 
     cls: str
-    state: str
-    panel: str
+    state: ObjectState
+    panel: Panel
     cause: str | None
     columns: tuple[str, ...]
     expired: tuple[str, ...]
@@ -120,12 +221,12 @@ class ObjectRow:
         return self.kind.cls
 
     @property
-    def state(self) -> str:
+    def state(self) -> ObjectState:
         """SQLAlchemy's state of the object."""
         return self.kind.state
 
     @property
-    def panel(self) -> str:
+    def panel(self) -> Panel:
         """The Objects panel group the row is drawn in."""
         return self.kind.panel
 
@@ -187,7 +288,7 @@ class TransactionRow:
     name: str
     nested: bool
     origin: str
-    state: str
+    state: TransactionState
     emitted: bool
     depth: int
     sql_name: str | None = None
@@ -250,19 +351,23 @@ class SqlEntry:
 
 @dataclass(frozen=True)
 class StepResult:
-    """What one input did: its outcome, the SQL it emitted, rows, value, printed output."""
+    """What one input did: its outcome, the SQL it emitted, rows, value, printed output.
+
+    `value` is the value's repr; `plain_value` a copy of it when it is plain data (`plain_copy`),
+    else `UNSET`: what an expectation compares with a literal.
+    """
 
     index: int
     session: str
     input: str
-    kind: str
-    status: str
+    kind: StepKind
+    status: StepStatus
     error: ErrorInfo | None = None
     columns: tuple[str, ...] | None = None
     rows: tuple[tuple[Any, ...], ...] | None = None
     rows_omitted: int = 0
     value: str | None = None
-    raw_value: Any = field(default=None, compare=False, repr=False)
+    plain_value: Any = field(default=UNSET, compare=False, repr=False)
     output: str = ""
     messages: tuple[str, ...] = ()
     sql: tuple[SqlEntry, ...] = ()
@@ -274,17 +379,21 @@ class StepResult:
     @property
     def ok(self) -> bool:
         """Whether the step finished without an error."""
-        return self.status == "ok"
+        return self.status == StepStatus.OK
 
 
 @dataclass(frozen=True)
 class SessionSnapshot:
-    """One pane's state after a step."""
+    """One pane's state after a step.
+
+    `names` are the public names bound in the session's namespace (for Tab completion);
+    `isolation_levels` the levels the session can be set to.
+    """
 
     name: str
     backend: str
     isolation: str
-    status: str
+    status: SessionStatus
     badge: str
     mode: str
     transactions: tuple[TransactionRow, ...]
@@ -295,6 +404,8 @@ class SessionSnapshot:
     objects_omitted: int = 0
     unsent: tuple[TransactionRow, ...] = ()  # savepoints of the open transaction that ended unsent
     vanished: tuple[str, ...] = ()  # objects gone from the panel lately: nothing referenced them
+    names: tuple[str, ...] = ()
+    isolation_levels: tuple[str, ...] = ()
     running: float | None = None  # seconds its step has been running (shown past a moment), else None
 
     def to_json(self) -> dict[str, Any]:
@@ -319,7 +430,7 @@ class TimelineEntry:
     index: int
     session: str
     input: str
-    outcome: str
+    outcome: TimelineOutcome
     waited_on: tuple[str, ...] = ()
     done_after: int | None = None
 

@@ -24,6 +24,7 @@ from sqlalchemy.orm import InstanceState, Mapper, RelationshipProperty, Session,
 from sqlalchemy.orm.attributes import instance_state
 
 from playground.engine.snapshot import EXPIRED, UNLOADED, Notice, ObjectRow, RowKind, kept, short
+from playground.engine.states import ObjectState, Panel
 
 # Objects that left the session are kept (strongly) so their panel can show them; bounded.
 MAX_DEPARTED = 500
@@ -419,33 +420,33 @@ class ObjectTracker:
         return cached[1]
 
 
-def _state_name(state: InstanceState) -> str:
+def _state_name(state: InstanceState) -> ObjectState:
     if state.transient:
-        return "transient"
+        return ObjectState.TRANSIENT
     if state.pending:
-        return "pending"
+        return ObjectState.PENDING
     if state.persistent:
-        return "persistent"
+        return ObjectState.PERSISTENT
     if state.deleted:
-        return "deleted"
-    return "detached"
+        return ObjectState.DELETED
+    return ObjectState.DETACHED
 
 
-def _panel(state: InstanceState, sa_state: str, entry: _Entry, session: Session, marked_deleted: bool) -> tuple[str, str | None]:
-    if sa_state == "persistent":
+def _panel(state: InstanceState, sa_state: ObjectState, entry: _Entry, session: Session, marked_deleted: bool) -> tuple[Panel, str | None]:
+    if sa_state == ObjectState.PERSISTENT:
         if marked_deleted:
-            return "deleted", "marked by delete(); not flushed yet"
+            return Panel.DELETED, "marked by delete(); not flushed yet"
         if state.session is not session:
-            return "persistent", "in another session"
-        return "persistent", None
-    if sa_state in ("pending", "deleted"):
-        return sa_state, None
-    if sa_state == "transient":
+            return Panel.PERSISTENT, "in another session"
+        return Panel.PERSISTENT, None
+    if sa_state in (ObjectState.PENDING, ObjectState.DELETED):
+        return Panel(sa_state.value), None
+    if sa_state == ObjectState.TRANSIENT:
         if entry.cause:
-            return "expunged", entry.cause
-        return "transient", None
+            return Panel.EXPUNGED, entry.cause
+        return Panel.TRANSIENT, None
     # detached
     cause = entry.cause
     if cause and (cause.startswith("expunge") or cause.startswith("rollback")):
-        return "expunged", cause
-    return "detached", cause
+        return Panel.EXPUNGED, cause
+    return Panel.DETACHED, cause

@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session, SessionTransaction, SessionTransactionOrigin
 from sqlalchemy.orm.session import SessionTransactionState
 
 from playground.engine.snapshot import Notice, TransactionRow
+from playground.engine.states import TransactionState
 
 MAX_UNSENT = 5  # savepoints ended unsent that the tree still shows, per transaction
 
@@ -115,7 +116,7 @@ class TransactionTree:
         sql_names = [*self._former_sql.pop(label, ()), *([sql_name] if sql_name else [])]
         rolled_back = ident in self._rolled_back
         if ident not in self._emitted:
-            how = "rolled back" if rolled_back else "released"
+            how = TransactionState.ROLLED_BACK if rolled_back else TransactionState.RELEASED
             row = TransactionRow(label, True, transaction.origin.name, how, False, 1)
             said = "ROLLBACK TO" if rolled_back else "RELEASE"
             notice = Notice(
@@ -224,7 +225,7 @@ class TransactionTree:
                     name=self.label(trans, bound),
                     nested=trans.nested,
                     origin=trans.origin.name,
-                    state="inactive" if is_failed(trans) else "active",
+                    state=TransactionState.INACTIVE if is_failed(trans) else TransactionState.ACTIVE,
                     emitted=id(trans) in self._emitted,
                     depth=depth,
                     sql_name=self._sql_names.get(id(trans)),

@@ -42,6 +42,7 @@ from playground.engine.backends import (
     resolve,
 )
 from playground.engine.errors import describe, is_missing_greenlet
+from playground.engine.kit import ModelKit
 from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor, monitor_for
 from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings, waiting_badge
@@ -60,12 +61,16 @@ from playground.engine.events import (
 from playground.engine.snapshot import (
     ErrorInfo,
     LockWait,
+    UNSET,
     Notice,
     SessionSnapshot,
     StepResult,
     TimelineEntry,
     WorkspaceSnapshot,
+    plain_copy,
+    plain_rows,
 )
+from playground.engine.states import SessionStatus, StepKind, StepStatus, TimelineOutcome
 
 POLL = 0.025
 DEMO_NAMESPACE = "txplay_demo"
@@ -84,15 +89,13 @@ class Workspace(WorkspaceSettings):
     def __init__(
         self,
         backend: Backend,
-        models: tuple[type, ...],
-        metadata: Any,
+        kit: ModelKit,
         defaults: SessionSettings,
         journal_mode: str = "delete",
         tempdir: str | None = None,
     ) -> None:
         self.backend = backend
-        self.models = models
-        self.metadata = metadata
+        self.kit = kit
         self.defaults = defaults
         self.journal_mode = journal_mode
         self.sessions: dict[str, PlaygroundSession] = {}
@@ -126,25 +129,22 @@ class Workspace(WorkspaceSettings):
     @classmethod
     async def open(
         cls,
+        kit: ModelKit,
         url: str | None = None,
         *,
         sessions: Iterable[str] = ("A", "B"),
         demo: bool = True,
         reset_demo: bool = False,
-        models: tuple[type, ...] | None = None,
-        metadata: Any = None,
         setup: str | None = None,
         defaults: SessionSettings | None = None,
         journal_mode: str = "delete",
         isolate: bool = False,
     ) -> Workspace:
-        """Open a workspace: a fresh temporary SQLite file unless `url` is given.
+        """Open a workspace on `kit`'s models: a fresh temporary SQLite file unless `url` is given.
 
-        On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
+        `demo` creates `kit`'s demo schema and rows where they are missing. On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
         on close; otherwise `demo` works in `txplay_demo`, never in the user's own tables.
         """
-        from playground.demo import MODELS, Base
-
         tempdir = None
         if url is None:
             tempdir = tempfile.mkdtemp(prefix="txplay-")
@@ -162,9 +162,7 @@ class Workspace(WorkspaceSettings):
             backend = backend.in_namespace(namespace)
         if journal_mode not in JOURNAL_MODES:
             raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
-        if models is None:
-            models, metadata = MODELS, Base.metadata
-        ws = cls(backend, tuple(models), metadata, defaults or SessionSettings(), journal_mode, tempdir)
+        ws = cls(backend, kit, defaults or SessionSettings(), journal_mode, tempdir)
         ws._drop_namespace = namespace if isolate else None
         ws._capture_warnings()
         try:
@@ -186,12 +184,13 @@ class Workspace(WorkspaceSettings):
                 await raw.driver_connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
         if setup:
             await self.run_outside(setup)
-        elif demo:
-            from playground.demo.data import create_demo
-
+        elif demo and self.kit.create_demo is not None:
+            create_demo = self.kit.create_demo
+            tables = sorted(self.kit.demo_tables)
             async with self.observer.begin() as conn:
-                if reset or not await conn.run_sync(lambda c: sa_inspect(c).has_table("users")):
-                    await conn.run_sync(lambda c: create_demo(c, reset=reset))
+                # Created once: where any demo table is there already, the demo is too.
+                if reset or not await conn.run_sync(lambda c: any(sa_inspect(c).has_table(t) for t in tables)):
+                    await conn.run_sync(lambda c: create_demo(c, reset))
 
     async def run_outside(self, sql: str) -> None:
         """Run SQL statements once, outside every session, in one transaction (setup/teardown)."""
@@ -253,7 +252,7 @@ class Workspace(WorkspaceSettings):
     async def _open_session(self, name: str, thread: SessionThread) -> PlaygroundSession:
         """On the session's thread: its engine and `AsyncSession` belong to that thread's loop."""
         settings = replace(self.defaults)
-        ps = PlaygroundSession(name, self.backend, self.models, settings, lambda: self.journal_mode)
+        ps = PlaygroundSession(name, self.backend, self.kit, settings, lambda: self.journal_mode)
         ps.user_code = thread.running
         # Connect once now: the dialect learns its default isolation level, the server sees us.
         async with ps.engine.connect():
@@ -294,10 +293,11 @@ class Workspace(WorkspaceSettings):
 
     # -- events ----------------------------------------------------------------------------
 
-    def subscribe(self, callback: Callable[[Event], None]) -> Callable[[], None]:
-        """Call `callback` with every event; returns a function that unsubscribes."""
+    def subscribe(self, callback: Callable[[Event], None]) -> tuple[Callable[[], None], WorkspaceSnapshot]:
+        """Call `callback` with every event from now on; returns a function that unsubscribes,
+        and the snapshot of now, which the events that follow bring up to date."""
         self._subscribers.append(callback)
-        return lambda: self._subscribers.remove(callback)
+        return (lambda: self._subscribers.remove(callback)), self.snapshot()
 
     def _publish(self, event: Event) -> None:
         for callback in list(self._subscribers):
@@ -322,7 +322,7 @@ class Workspace(WorkspaceSettings):
         handle = StepHandle(self._counter, ps.name, text, item.kind)
         self._handles[handle.index] = handle
         self._timeline_pos[handle.index] = len(self._timeline)
-        self._timeline.append(TimelineEntry(handle.index, ps.name, text, "queued"))
+        self._timeline.append(TimelineEntry(handle.index, ps.name, text, TimelineOutcome.QUEUED))
         if item.kind == "command" and item.command is not None and item.command.name == "cancel":
             handle.task = asyncio.create_task(self._run_cancel(handle))
         else:
@@ -341,8 +341,8 @@ class Workspace(WorkspaceSettings):
     async def _run(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> None:
         async with self._locks[ps.name]:
             handle.started = time.monotonic()
-            self._set_timeline(handle, "running")
-            self._publish(StepStarted(handle.index, ps.name, handle.input))
+            self._set_timeline(handle, TimelineOutcome.RUNNING)
+            self._publish(StepStarted(handle.index, ps.name, handle.input, handle.kind))
             stuck = self._stuck.get(ps.name)
             if stuck is not None and not stuck[1].done():
                 result = self._refused(handle, item, ErrorInfo(
@@ -379,7 +379,7 @@ class Workspace(WorkspaceSettings):
         """The result of a step that ended without its session's thread saying how."""
         finished = time.monotonic()
         return StepResult(
-            index=handle.index, session=handle.session, input=handle.input, kind=item.kind, status="error",
+            index=handle.index, session=handle.session, input=handle.input, kind=item.kind, status=StepStatus.ERROR,
             error=error, started=handle.started or finished, finished=finished,
         )
 
@@ -428,13 +428,13 @@ class Workspace(WorkspaceSettings):
             session=ps.name,
             input=handle.input,
             kind=item.kind,
-            status="error" if error else "ok",
+            status=StepStatus.ERROR if error else StepStatus.OK,
             error=error,
             columns=outcome.columns,
-            rows=tuple(outcome.rows) if outcome.rows is not None else None,
+            rows=plain_rows(outcome.rows) if outcome.rows is not None else None,
             rows_omitted=outcome.rows_omitted,
             value=execution.value_repr(outcome.value) if outcome.has_value else None,
-            raw_value=outcome.value,
+            plain_value=plain_copy(outcome.value) if outcome.has_value else UNSET,
             output=log.output.getvalue(),
             messages=messages,
             sql=tuple(log.sql),
@@ -454,7 +454,7 @@ class Workspace(WorkspaceSettings):
             running.remove(handle)
             self._waits.pop(handle.session, None)
         handle.wait = None
-        outcome = ("⚠" if result.warning else "✓") if result.ok else "✗"
+        outcome = (TimelineOutcome.WARNING if result.warning else TimelineOutcome.OK) if result.ok else TimelineOutcome.ERROR
         waited_on = handle.waited.holders if handle.waited else ()
         self._set_timeline(handle, outcome, waited_on, handle.after if handle.waited else None)
         handle.done.set()
@@ -485,7 +485,7 @@ class Workspace(WorkspaceSettings):
         with contextlib.suppress(Exception):
             await ps.asession.rollback()
 
-    def _set_timeline(self, handle: StepHandle, outcome: str, waited_on: tuple[str, ...] = (), done_after: int | None = None) -> None:
+    def _set_timeline(self, handle: StepHandle, outcome: TimelineOutcome, waited_on: tuple[str, ...] = (), done_after: int | None = None) -> None:
         pos = self._timeline_pos.get(handle.index)
         if pos is not None:
             entry = self._timeline[pos]
@@ -496,15 +496,15 @@ class Workspace(WorkspaceSettings):
     async def _run_cancel(self, handle: StepHandle) -> None:
         started = time.monotonic()
         handle.started = started
-        self._publish(StepStarted(handle.index, handle.session, handle.input))
+        self._publish(StepStarted(handle.index, handle.session, handle.input, handle.kind))
         try:
             message = await self.cancel(handle.session)
             error = None
         except Exception as exc:
             message, error = "", describe(exc)
         result = StepResult(
-            index=handle.index, session=handle.session, input=handle.input, kind="command",
-            status="error" if error else "ok", error=error, messages=(message,) if message else (),
+            index=handle.index, session=handle.session, input=handle.input, kind=StepKind.COMMAND,
+            status=StepStatus.ERROR if error else StepStatus.OK, error=error, messages=(message,) if message else (),
             started=started, finished=time.monotonic(),
         )
         self._finish(handle, result)
@@ -591,7 +591,7 @@ class Workspace(WorkspaceSettings):
                     active.wait = wait
                     active.waited = active.waited or wait
                     self._waits[name] = wait
-                    self._set_timeline(active, "⏳", wait.holders)
+                    self._set_timeline(active, TimelineOutcome.WAITING, wait.holders)
                     if first:
                         self._publish(StepWaiting(active.index, name, wait))
                     changed = True
@@ -689,7 +689,7 @@ class Workspace(WorkspaceSettings):
         base = ps.latest
         assert base is not None
         if wait is not None:
-            return replace(base, status="waiting", badge=waiting_badge(wait, now), waiting_for=wait.holders, blocking=blocking)
+            return replace(base, status=SessionStatus.WAITING, badge=waiting_badge(wait, now), waiting_for=wait.holders, blocking=blocking)
         if active is not None and active.started is not None and now - active.started >= RUNNING_SHOWN:
             running = now - active.started
             return replace(base, badge=f"running {running:.1f} s", running=running, blocking=blocking)

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
-from playground.engine.snapshot import StepResult
+from playground.engine.snapshot import UNSET, StepResult
 from playground.engine.workspace import STEP_TIMEOUT
 from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, Step
 
@@ -143,6 +144,7 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
         defaults.mode = scenario.mode
     defaults.isolation = scenario.isolation
     return await Workspace.open(
+        DEMO_KIT,
         url,
         sessions=scenario.sessions,
         setup=scenario.setup,
@@ -378,9 +380,9 @@ def _match(exp: Expectation, result: StepResult) -> CheckedExpectation:
             return CheckedExpectation(exp.text, True)
         return CheckedExpectation(exp.text, False, f"got {got!r}")
     # value
-    if result.value is None and result.raw_value is None:
+    if result.value is None:
         return CheckedExpectation(exp.text, False, "the step gave no value")
-    if outcome.literal is not UNEVALUATED and _equal(result.raw_value, outcome.literal):
+    if outcome.literal is not UNEVALUATED and result.plain_value is not UNSET and _equal(result.plain_value, outcome.literal):
         return CheckedExpectation(exp.text, True)
     if result.value == outcome.text:
         return CheckedExpectation(exp.text, True)

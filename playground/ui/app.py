@@ -24,6 +24,7 @@ from textual.widgets import Footer, TabbedContent
 from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
+from playground.engine.states import StepKind
 from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
 from playground.ui.compositor import TxplayScreen
@@ -79,7 +80,7 @@ class TxplayApp(App[int]):
         self.timeline = self.bottom.timeline
         self.footer = Footer()
         self.navigation = Navigation(self, self.panes, self.bottom)
-        self.steps = StepReporter(self.panes, self._kind, lambda: key_help(self, demo=self.demo is not None))
+        self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))
 
     # -- layout ----------------------------------------------------------------------------
 
@@ -141,14 +142,14 @@ class TxplayApp(App[int]):
         """Show the workspace just opened: its panes, its events, its committed data."""
         ws = self.workspace
         assert ws is not None
-        self._unsubscribe = ws.subscribe(self._forward)
+        # The snapshot of now, then every event after it: the UI never asks for another.
+        self._unsubscribe, self._latest = ws.subscribe(self._forward)
         self.committed.source = ws
         self.steps.unsent.clear()  # a new workspace numbers its steps from 1 again
-        for name in ws.sessions:
-            await self._mount_pane(name)
-        where = "a temporary SQLite demo database" if self.config.url is None else ws.backend.display_url
+        for session in self._latest.sessions:
+            await self._mount_pane(session.name)
+        where = "a temporary SQLite demo database" if self.config.url is None else self._latest.url
         self.status_line.say_default(f"{where} · F1 help · F12 next pane · ctrl+p commands")
-        self._latest = ws.snapshot()
         self._draw()
         self.committed.reread(tables=True)
         first = self.query(SessionPane).first()
@@ -177,9 +178,9 @@ class TxplayApp(App[int]):
         await self._bind_workspace()
 
     async def _mount_pane(self, name: str) -> SessionPane:
-        ws = self.workspace
-        assert ws is not None
-        key = "demo" if ws.backend.name == "sqlite" and self.config.url is None else ws.backend.display_url
+        snap = self._latest
+        assert snap is not None
+        key = "demo" if snap.backend == "sqlite" and self.config.url is None else snap.url
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)
@@ -188,12 +189,17 @@ class TxplayApp(App[int]):
         return pane
 
     def _completions(self, name: str) -> list[str]:
-        ws = self.workspace
-        if ws is None or name not in ws.sessions:
+        """The names bound in the session's namespace (its latest snapshot's), and the commands."""
+        snap = self._latest
+        session = next((s for s in snap.sessions if s.name == name), None) if snap is not None else None
+        if session is None:
             return []
-        words = [m.__name__ for m in ws.models] + ["\\" + c for c in COMMANDS]
-        words += [k for k in ws.sessions[name].namespace if not k.startswith("_")]
-        return words
+        return [*session.names, *("\\" + c for c in COMMANDS)]
+
+    @property
+    def latest(self) -> WorkspaceSnapshot | None:
+        """The latest snapshot the workspace pushed (None before a workspace is open)."""
+        return self._latest
 
     def pane(self, name: str) -> SessionPane | None:
         """The pane of session `name`."""
@@ -232,11 +238,7 @@ class TxplayApp(App[int]):
             return
         self.steps.report(event)
         if isinstance(event, StepFinished):
-            self.committed.reread(tables=event.result.kind == "sql")
-
-    def _kind(self, index: int) -> str:
-        assert self.workspace is not None
-        return self.workspace.handle(index).kind
+            self.committed.reread(tables=event.result.kind == StepKind.SQL)
 
     # -- drawing ---------------------------------------------------------------------------
 
@@ -261,9 +263,8 @@ class TxplayApp(App[int]):
         self.bottom.show(snap, now, self.steps.unsent)
 
     def _tick_waits(self) -> None:
-        # The countdown of a waiting session moves even when nothing else happens.
-        if self.workspace is not None and self._latest is not None and self._latest.locks:
-            self._latest = self.workspace.snapshot()
+        # The countdown of a waiting session moves (drawn against the clock) even when nothing else happens.
+        if self._latest is not None and self._latest.locks:
             self._schedule_draw()
 
     @on(CommittedView.ReadFinished)
@@ -320,8 +321,6 @@ class TxplayApp(App[int]):
             self.notify(str(exc), severity="warning")
             return
         pane = await self._mount_pane(name)
-        self._latest = ws.snapshot()
-        self._draw()
         pane.input.focus()
 
     @pane_action
@@ -331,7 +330,7 @@ class TxplayApp(App[int]):
         pane = self.focused_pane()
         if ws is None or pane is None:
             return
-        if len(ws.sessions) == 1:
+        if self._latest is not None and len(self._latest.sessions) == 1:
             self.notify("the last session stays open; quit with ctrl+q", severity="warning")
             return
         self.notify(f"closing {pane.session_name}…", timeout=2)

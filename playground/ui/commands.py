@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol, cast
 from textual.command import DiscoveryHit, Hit, Hits, Provider
 
 if TYPE_CHECKING:
-    from playground.engine import Workspace
+    from playground.engine.snapshot import WorkspaceSnapshot
     from playground.ui.session_pane import SessionPane
     from playground.ui.views.committed_view import CommittedView
 
@@ -16,8 +16,10 @@ if TYPE_CHECKING:
 class PaletteHost(Protocol):
     """What the palette asks of the app (which imports this module, so it is not imported here)."""
 
-    workspace: Workspace | None
     committed: CommittedView
+
+    @property
+    def latest(self) -> WorkspaceSnapshot | None: ...
 
     def focused_pane(self) -> SessionPane | None: ...
     def action_txn(self, command: str) -> None: ...
@@ -52,12 +54,12 @@ class TxplayCommands(Provider):
         ]
         for name in ("begin", "savepoint", "release", "rollback-to", "flush", "commit", "rollback", "cancel"):
             commands.append((f"Transaction: {name}", partial(app.action_txn, name), f"\\{name} in the focused pane"))
-        ws = app.workspace
         pane = app.focused_pane()
-        if ws is not None and pane is not None and pane.session_name in ws.sessions:
-            for level in ws.isolation_levels(ws.sessions[pane.session_name]):
+        if pane is not None and pane.snapshot is not None:
+            for level in pane.snapshot.isolation_levels:
                 commands.append((f"Isolation: {level}", partial(app.set_isolation, level), f"for session {pane.session_name}"))
-        if ws is not None and ws.backend.name == "sqlite":
+        latest = app.latest
+        if latest is not None and latest.backend == "sqlite":
             for mode in ("delete", "wal"):
                 commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "SQLite journal mode for the database"))
             for mode in ("deferred", "immediate", "exclusive"):

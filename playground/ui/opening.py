@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from playground.demo.kit import kit_for
 from playground.engine import SessionSettings, Workspace
 
 
@@ -26,17 +27,14 @@ class AppConfig:
 async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
     """The workspace of a free session (not demo mode): `config.sessions` sessions named A, B, …"""
     names = [chr(ord("A") + i) for i in range(config.sessions)]
-    kwargs: dict[str, Any] = {}
-    if models is not None:
-        kwargs["models"], kwargs["metadata"] = models
     return await Workspace.open(
+        kit_for(models),
         config.url,
         sessions=names,
         demo=config.demo,
         reset_demo=config.reset_demo,
         defaults=SessionSettings(),
         journal_mode=config.journal_mode,
-        **kwargs,
     )
 
 

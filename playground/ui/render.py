@@ -17,22 +17,29 @@ from playground.engine.snapshot import (
     UNLOADED,
     LockWait,
     ObjectRow,
+    Opaque,
     SessionSnapshot,
     StepResult,
     TransactionRow,
     shown,
 )
+from playground.engine.states import Panel, SessionStatus, TransactionState
 
 MAX_TABLE_ROWS = 20
 PANEL_STYLES = {
-    "transient": "dim",
-    "pending": "green",
-    "persistent": "cyan",
-    "deleted": "red",
-    "detached": "yellow",
-    "expunged": "magenta",
+    Panel.TRANSIENT: "dim",
+    Panel.PENDING: "green",
+    Panel.PERSISTENT: "cyan",
+    Panel.DELETED: "red",
+    Panel.DETACHED: "yellow",
+    Panel.EXPUNGED: "magenta",
 }
-BADGE_STYLES = {"idle": "black on grey70", "active": "black on green", "failed": "white on red", "waiting": "black on yellow"}
+BADGE_STYLES = {
+    SessionStatus.IDLE: "black on grey70",
+    SessionStatus.ACTIVE: "black on green",
+    SessionStatus.FAILED: "white on red",
+    SessionStatus.WAITING: "black on yellow",
+}
 RUNNING_STYLE = "black on dark_cyan"
 NOTICE_STYLE = "cyan"
 
@@ -45,16 +52,16 @@ def badge(snapshot: SessionSnapshot, text: str | None = None) -> Text:
 
 def short_badge(snapshot: SessionSnapshot, waits: tuple[LockWait, ...] = (), now: float = 0.0) -> str:
     """The badge in a few cells, for narrow panes: `idle`, `in txn`, `sp×2`, `FAILED`, `wait 3.2s A`."""
-    if snapshot.status == "waiting":
+    if snapshot.status == SessionStatus.WAITING:
         mine = [w for w in waits if w.waiter == snapshot.name]
         if not mine:
             return f"wait {','.join(snapshot.waiting_for)}".strip()
         return f"wait {max(0.0, now - mine[0].since):.1f}s {','.join(mine[0].holders) or '?'}"
     if snapshot.running is not None:
         return f"run {snapshot.running:.1f}s"
-    if snapshot.status == "failed":
+    if snapshot.status == SessionStatus.FAILED:
         return "FAILED"
-    if snapshot.status == "idle":
+    if snapshot.status == SessionStatus.IDLE:
         return "idle"
     depth = sum(1 for row in snapshot.transactions if row.nested)
     return f"sp×{depth}" if depth else "in txn"
@@ -133,7 +140,7 @@ def vanished_line(vanished: tuple[str, ...]) -> Text:
 
 def object_lines(rows: Iterable[ObjectRow]) -> list[Text | ObjectRow]:
     """The Objects panel's lines: a heading per panel with its count, then its rows (unrendered)."""
-    groups: dict[str, list[ObjectRow]] = {name: [] for name in PANELS}
+    groups: dict[Panel, list[ObjectRow]] = {name: [] for name in PANELS}
     for row in rows:
         groups.setdefault(row.panel, []).append(row)
     lines: list[Text | ObjectRow] = []
@@ -156,7 +163,7 @@ def transactions(rows: tuple[TransactionRow, ...], unsent: tuple[TransactionRow,
         if row.sql_name and row.sql_name != row.name:
             label.append(f" ({row.sql_name})", style="dim")
         label.append(f" {row.origin.lower()}", style="dim")
-        label.append(f" {row.state}", style="green" if row.state == "active" else "bold red")
+        label.append(f" {row.state}", style="green" if row.state == TransactionState.ACTIVE else "bold red")
         if row.nested:
             if not row.emitted:
                 label.append("  SAVEPOINT not sent yet", style="yellow")
@@ -211,13 +218,20 @@ def sql(statement: str, parameters: str | None) -> RenderableType:
     return body
 
 
+def cell_text(value: Any) -> str:
+    """A result cell as drawn: a string as it is, a cell that is not plain data by its repr, else the repr."""
+    if isinstance(value, Opaque):
+        return value.repr
+    return value if isinstance(value, str) else repr(value)
+
+
 def result_table(columns: tuple[str, ...] | None, rows: tuple[tuple[Any, ...], ...], omitted: int) -> RenderableType:
     """Result rows as a small table, capped, with a count of what was left out."""
     table = Table(show_edge=False, box=None, header_style="bold", pad_edge=False)
     for column in columns or [f"{i}" for i in range(len(rows[0]) if rows else 0)]:
         table.add_column(str(column))
     for row in rows[:MAX_TABLE_ROWS]:
-        table.add_row(*(_cut(repr(v) if not isinstance(v, str) else v, 40) for v in row))
+        table.add_row(*(_cut(cell_text(v), 40) for v in row))
     more = max(0, len(rows) - MAX_TABLE_ROWS) + omitted
     if not rows:
         return Text("(no rows)", style="dim")

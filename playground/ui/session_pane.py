@@ -12,6 +12,7 @@ from textual.message import Message
 from textual.widgets import Static
 
 from playground.engine.snapshot import LockWait, SessionSnapshot
+from playground.engine.states import SessionStatus
 from playground.ui import render
 from playground.ui.history import History
 from playground.ui.pane_header import PaneHeader
@@ -91,7 +92,7 @@ class SessionPane(Vertical):
     @on(SessionInput.Interrupted)
     def _interrupted(self, event: SessionInput.Interrupted) -> None:
         event.stop()
-        if self.running or (self.snapshot is not None and self.snapshot.status == "waiting"):
+        if self.running or (self.snapshot is not None and self.snapshot.status == SessionStatus.WAITING):
             self.post_message(self.CancelRequested(self))
         else:
             self.input.text = ""
@@ -101,8 +102,8 @@ class SessionPane(Vertical):
         previous = self.snapshot
         self.snapshot = snapshot
         self.header.show(snapshot, waits, now)
-        self.set_class(snapshot.status == "waiting", "-waiting")
-        self.set_class(snapshot.status == "failed", "-failed")
+        self.set_class(snapshot.status == SessionStatus.WAITING, "-waiting")
+        self.set_class(snapshot.status == SessionStatus.FAILED, "-failed")
         self.objects.show(snapshot.objects)
         if previous is None or previous.vanished != snapshot.vanished:
             self.vanished.display = bool(snapshot.vanished)

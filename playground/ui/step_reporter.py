@@ -16,8 +16,8 @@ class StepReporter:
     sending) and lists the keys after the commands of an F1 step.
     """
 
-    def __init__(self, panes: SessionPanes, kind: Callable[[int], str], keys: Callable[[], list[str]]) -> None:
-        self.panes, self.kind, self.keys = panes, kind, keys
+    def __init__(self, panes: SessionPanes, keys: Callable[[], list[str]]) -> None:
+        self.panes, self.keys = panes, keys
         self.help_steps: set[int] = set()  # F1 steps: the keys are listed after the commands
         self.unsent: dict[int, tuple[str, ...]] = {}  # step → savepoints it ended unsent (timeline)
 
@@ -26,7 +26,7 @@ class StepReporter:
         pane = self.panes.pane(event.session) if hasattr(event, "session") else None
         if isinstance(event, StepStarted) and pane is not None:
             pane.running.add(event.index)
-            pane.log_view.started(event.index, event.input, self.kind(event.index))
+            pane.log_view.started(event.index, event.input, event.kind)
         elif isinstance(event, StepWaiting) and pane is not None:
             pane.log_view.waiting(event.index, event.wait)
         elif isinstance(event, StepFinished):

@@ -316,11 +316,12 @@ def _per_backend(samples: dict[str, list[float]]) -> str:
 
 async def bench_lock_wait(runs: int) -> dict:
     """From submitting a statement that blocks to the workspace reporting the wait, and its holder."""
+    from playground.demo.kit import DEMO_KIT
     from playground.engine import SessionSettings, StepWaiting, Workspace
 
     samples: dict[str, list[float]] = {}
     for name, url in _servers():
-        ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=20),
+        ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=20),
                                   setup="create table t (id int primary key, v int); insert into t values (1, 10)")
         reported = asyncio.Event()
         ws.subscribe(lambda event, reported=reported: reported.set() if isinstance(event, StepWaiting) else None)

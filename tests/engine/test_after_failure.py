@@ -22,7 +22,7 @@ async def test_postgresql_commit_of_an_aborted_transaction_is_ok_with_a_warning(
         committed = await ws.run("A", "commit")
         assert committed.status == "ok"  # SQLAlchemy raised nothing: asyncpg saw the ROLLBACK tag
         assert committed.warning == COMMIT_WARNINGS["commit-after-server-aborted"]
-        assert ws.snapshot().timeline[-1].outcome == "⚠"
+        assert ws.snapshot().timeline[-1].outcome == "warning"
         assert await committed_rows(ws, "select stock from items where id = 1") == [(10,)]
     finally:
         await ws.close()
@@ -32,7 +32,7 @@ async def test_a_plain_commit_has_no_warning(any_workspace):
     await ok(any_workspace, "A", "update items set stock = 5 where id = 1")
     committed = await ok(any_workspace, "A", "commit")
     assert committed.warning is None
-    assert any_workspace.snapshot().timeline[-1].outcome == "✓"
+    assert any_workspace.snapshot().timeline[-1].outcome == "ok"
 
 
 async def test_mariadb_victim_runs_later_statements_in_a_new_transaction_and_commits_them():

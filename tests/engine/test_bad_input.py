@@ -12,6 +12,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import StepResult
@@ -310,23 +311,24 @@ async def test_python_exception_keeps_names_bound_before_it(workspace):
     _assert_clear_error(result, "RuntimeError", "stop here", None)
     assert "line 3" in result.error.message
     # What ran before the exception stays done, as in the user's application.
-    assert (await ok(ws, "A", "u.name")).raw_value == "changed"
-    assert (await ok(ws, "A", "u in session.dirty")).raw_value is True
+    assert (await ok(ws, "A", "u.name")).plain_value == "changed"
+    assert (await ok(ws, "A", "u in session.dirty")).plain_value is True
 
 
 async def test_plain_string_execute_gets_the_text_hint(workspace):
     """SQLAlchemy 2.x refuses session.execute("..."); the engine has a hint for it (errors.hint_for)."""
     result = await workspace.run("A", "session.execute('select 1')")
     _assert_clear_error(result, "ArgumentError", "text(", "text(")
-    assert (await ok(workspace, "A", "session.execute(text('select 1')).all()")).raw_value == [(1,)]
+    assert (await ok(workspace, "A", "session.execute(text('select 1')).all()")).plain_value == [(1,)]
 
 
 _EXIT_SCRIPT = """
 import asyncio, json, sys
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 
 async def main(text):
-    ws = await Workspace.open(sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0))
+    ws = await Workspace.open(DEMO_KIT, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0))
     try:
         await ws.run("A", "insert into items (id, name, stock) values (10, 'mug', 3)")
         exited = await ws.run("A", text)
@@ -401,7 +403,7 @@ inputs = st.one_of(
 def test_generated_inputs_never_crash_the_engine():
     """A few hundred generated inputs: each gives ok or error, and the session goes on working."""
     loop = asyncio.new_event_loop()
-    ws = loop.run_until_complete(Workspace.open(sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0)))
+    ws = loop.run_until_complete(Workspace.open(DEMO_KIT, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=5.0)))
     try:
 
         @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.backends import TRAITS
 from playground.engine.errors import BUSY_HINTS, CONSEQUENCES, GREENLET_HINTS, HINTS, NOWAIT_HINT, SERVER_HINTS
@@ -233,7 +234,7 @@ EXPECTED = {
 async def test_the_hint_that_applies_is_given(name):
     backend, provoke = CASES[name]
     url = None if backend == "sqlite" else server_url(backend)
-    ws = await Workspace.open(url, sessions=("A", "B"), isolate=url is not None,
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), isolate=url is not None,
                               defaults=SessionSettings(lock_timeout=5.0))
     try:
         hint = await asyncio.wait_for(provoke(ws), 30)

@@ -16,6 +16,7 @@ import textwrap
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.language import looks_like_sql
 from tests.conftest import ok, server_url
@@ -23,10 +24,11 @@ from tests.conftest import ok, server_url
 HOLD_OPEN = textwrap.dedent(
     """
     import asyncio, sys
+    from playground.demo.kit import DEMO_KIT
     from playground.engine import Workspace
 
     async def main():
-        ws = await Workspace.open("sqlite+aiosqlite:///" + sys.argv[1], sessions=("A", "B"))
+        ws = await Workspace.open(DEMO_KIT, "sqlite+aiosqlite:///" + sys.argv[1], sessions=("A", "B"))
         await ws.run("A", "insert into jobs (payload) values ('committed')")
         await ws.run("A", "commit")
         await ws.run("A", "insert into jobs (payload) values ('open in A')")
@@ -88,7 +90,7 @@ async def _kill(ws: Workspace, killer: str, victim: int, backend: str) -> None:
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane_reconnects(backend, private_servers):
     url = private_servers.get(backend).url
-    ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
                               defaults=SessionSettings(lock_timeout=5))
     try:
         await ok(ws, "A", "insert into t values (1)")
@@ -122,9 +124,9 @@ async def test_a_connection_killed_mid_transaction_is_a_clear_error_and_the_pane
 async def test_closing_while_a_statement_waits_leaves_no_session_connection(backend):
     url = server_url(backend)
     # A lock timeout far beyond the guard below: a close that waited the statement out would hang.
-    ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), isolate=True, setup="create table t (id int primary key)",
                               defaults=SessionSettings(lock_timeout=600))
-    observer = await Workspace.open(url, sessions=("O",))
+    observer = await Workspace.open(DEMO_KIT, url, sessions=("O",))
     try:
         await ws.run("A", "insert into t values (1)")
         waiting = ws.submit("B", "insert into t values (1)")
@@ -146,7 +148,7 @@ async def test_closing_while_a_statement_waits_leaves_no_session_connection(back
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_a_server_restart_is_a_clear_error_and_the_pane_reconnects(backend, private_servers):
     server = private_servers.get(backend)
-    ws = await Workspace.open(server.url, sessions=("A",), isolate=True)
+    ws = await Workspace.open(DEMO_KIT, server.url, sessions=("A",), isolate=True)
     try:
         assert (await ws.run("A", "select 1")).status == "ok"
         await asyncio.to_thread(server.restart)

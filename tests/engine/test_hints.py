@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.errors import BUSY_HINTS
 from tests.conftest import ok
@@ -17,7 +18,7 @@ TIMEOUT = 1.0  # long enough that "at once" and "after the whole busy timeout" a
 
 async def sqlite(journal_mode: str = "delete") -> Workspace:
     return await Workspace.open(
-        sessions=("A", "B"), journal_mode=journal_mode, defaults=SessionSettings(lock_timeout=TIMEOUT)
+        DEMO_KIT, sessions=("A", "B"), journal_mode=journal_mode, defaults=SessionSettings(lock_timeout=TIMEOUT)
     )
 
 
@@ -83,7 +84,7 @@ async def test_a_commit_kept_waiting_by_a_reader_in_rollback_journal_mode():
 
 @pytest.fixture
 async def async_mode():
-    ws = await Workspace.open(sessions=("A",))
+    ws = await Workspace.open(DEMO_KIT, sessions=("A",))
     await ok(ws, "A", "\\mode async")
     await ok(ws, "A", "u = await session.get(User, 1)")
     try:

@@ -8,6 +8,7 @@ import asyncio
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import Workspace
 from tests.conftest import ok
 
@@ -34,7 +35,7 @@ async def test_a_step_that_changes_one_object_renders_one_row(workspace):
     tracker = ws.sessions["A"].tracker
     first = ws.snapshot().session("A")
     assert len(first.objects) >= MANY
-    target = (await ok(ws, "A", "items_held[7].id")).raw_value
+    target = (await ok(ws, "A", "items_held[7].id")).plain_value
     ws.snapshot()
     before = tracker.visits
     await ok(ws, "A", "items_held[7].stock = 999")
@@ -91,7 +92,7 @@ OPERATIONS = [
 @given(st.lists(st.sampled_from(OPERATIONS), min_size=1, max_size=12))
 def test_cached_rows_always_equal_rows_rendered_from_scratch(steps):
     async def run() -> None:
-        ws = await Workspace.open(sessions=("A",))
+        ws = await Workspace.open(DEMO_KIT, sessions=("A",))
         try:
             for text in steps:
                 await ws.run("A", text)

@@ -136,7 +136,7 @@ async def test_a_control_character_is_refused_and_nothing_runs(workspace: Worksp
 @pytest.mark.parametrize("text", ["select 1\t+ 2", "select 1\r\n + 2", "x = 1\r\nx\t+ 1"])
 async def test_tab_newline_and_carriage_return_are_allowed(workspace: Workspace, text):
     result = await ok(workspace, "A", text)
-    assert result.rows == ((3,),) or result.raw_value == 2
+    assert result.rows == ((3,),) or result.plain_value == 2
 
 
 async def test_the_headless_runner_refuses_a_control_character():

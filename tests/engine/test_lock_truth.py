@@ -13,6 +13,7 @@ import textwrap
 import pytest
 from sqlalchemy import event
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, StepWaiting, Workspace
 from playground.engine import session as session_module
 from playground.scenario import parse, run_scenario
@@ -186,7 +187,7 @@ async def test_a_metadata_lock_wait_ends_at_the_lock_timeout(backend):
 
 
 async def test_mariadb_timeout_command_sets_the_metadata_lock_timeout_too():
-    ws = await Workspace.open(server_url("mysql"), sessions=("A",), setup=SETUP, isolate=True,
+    ws = await Workspace.open(DEMO_KIT, server_url("mysql"), sessions=("A",), setup=SETUP, isolate=True,
                               defaults=SessionSettings(lock_timeout=3))
     try:
         assert (await ok(ws, "A", "select @@session.lock_wait_timeout, @@session.innodb_lock_wait_timeout")).rows == ((3, 3),)
@@ -223,7 +224,7 @@ async def sqlite_ws(request, monkeypatch):
     """SQLite asked with sqlite3_txn_state(), and the inference used where it cannot be asked."""
     if request.param == "inferred":
         monkeypatch.setattr(session_module, "sqlite_txn_state", lambda driver_connection: None, raising=False)
-    ws = await Workspace.open(sessions=("A", "B"), defaults=SessionSettings(lock_timeout=10.0))
+    ws = await Workspace.open(DEMO_KIT, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=10.0))
     try:
         yield ws
     finally:
@@ -280,7 +281,7 @@ STEPS = [
 
 @pytest.mark.parametrize("journal_mode", ["delete", "wal"])
 async def test_the_write_lock_a_session_shows_is_the_one_sqlite_holds_after_every_step(journal_mode):
-    ws = await Workspace.open(sessions=("A",), journal_mode=journal_mode)
+    ws = await Workspace.open(DEMO_KIT, sessions=("A",), journal_mode=journal_mode)
     try:
         for text in STEPS:
             await ws.run("A", text)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.engine import make_url
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from tests.conftest import ok, server_url
 
@@ -13,7 +14,7 @@ from tests.conftest import ok, server_url
 async def psycopg_workspace():
     pytest.importorskip("psycopg")
     url = make_url(server_url("postgresql")).set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
-    ws = await Workspace.open(url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=5.0))
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), isolate=True, defaults=SessionSettings(lock_timeout=5.0))
     try:
         yield ws
     finally:

@@ -9,6 +9,7 @@ import sys
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, StepWaiting, Workspace
 from playground.scenario import library
 from tests.conftest import server_url
@@ -19,7 +20,7 @@ SETUP = "create table t (id int primary key, v int); insert into t (id, v) value
 @pytest.fixture(params=["postgresql", "mysql"])
 async def server(request):
     url = server_url(request.param)
-    ws = await Workspace.open(url, sessions=("A", "B"), setup=SETUP, isolate=True,
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A", "B"), setup=SETUP, isolate=True,
                               defaults=SessionSettings(lock_timeout=20))
     try:
         yield ws
@@ -49,7 +50,7 @@ async def test_row_lock_wait_is_reported_with_its_holder_and_cancelled(server):
 
 async def test_postgresql_aborted_transaction_shows_failed_until_rollback():
     url = server_url("postgresql")
-    ws = await Workspace.open(url, sessions=("A",), setup=SETUP, isolate=True)
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A",), setup=SETUP, isolate=True)
     try:
         await ws.run("A", "update t set v = 0 where id = 1")
         bad = await ws.run("A", "select 1/0")
@@ -65,7 +66,7 @@ async def test_postgresql_aborted_transaction_shows_failed_until_rollback():
 
 async def test_postgresql_rollback_to_savepoint_clears_the_failed_state():
     url = server_url("postgresql")
-    ws = await Workspace.open(url, sessions=("A",), setup=SETUP, isolate=True)
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A",), setup=SETUP, isolate=True)
     try:
         await ws.run("A", "update t set v = 0 where id = 1")
         await ws.run("A", "savepoint sp1")

@@ -7,13 +7,14 @@ import asyncio
 import pytest
 from sqlalchemy import event
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, StepWaiting, Workspace
 from tests.conftest import committed_rows, ok, value
 
 
 @pytest.fixture
 async def three():
-    ws = await Workspace.open(sessions=("A", "B", "C"), defaults=SessionSettings(lock_timeout=10.0))
+    ws = await Workspace.open(DEMO_KIT, sessions=("A", "B", "C"), defaults=SessionSettings(lock_timeout=10.0))
     try:
         yield ws
     finally:
@@ -109,7 +110,7 @@ async def test_commit_waits_on_reader_in_rollback_journal_mode(workspace):
 
 
 async def test_wal_mode_readers_do_not_block_a_commit():
-    ws = await Workspace.open(sessions=("A", "B"), journal_mode="wal")
+    ws = await Workspace.open(DEMO_KIT, sessions=("A", "B"), journal_mode="wal")
     try:
         await ok(ws, "A", "update items set stock = 4 where id = 1")
         await ok(ws, "B", "select count(*) from items")

@@ -18,6 +18,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from sqlalchemy import inspect
 from sqlalchemy.orm import SessionTransactionOrigin
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from tests.conftest import server_url
 
@@ -73,7 +74,7 @@ class Playground(RuleBasedStateMachine):
 
     @initialize()
     def open(self) -> None:
-        self.ws = self.run(Workspace.open(self.url, sessions=SESSIONS, isolate=True,
+        self.ws = self.run(Workspace.open(DEMO_KIT, self.url, sessions=SESSIONS, isolate=True,
                                           defaults=SessionSettings(lock_timeout=0.3)))
 
     @rule(session=st.sampled_from(SESSIONS), text=st.sampled_from(INPUTS))

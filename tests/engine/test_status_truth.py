@@ -15,6 +15,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError, InvalidRequestError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.backends import resolve
 from playground.engine.snapshot import StepResult
@@ -50,7 +51,7 @@ def status_of(ws: Workspace, name: str = "A") -> tuple[str, str]:
 
 
 async def open_server(backend: str, url: str | None = None, **kwargs) -> Workspace:
-    return await Workspace.open(url or server_url(backend), sessions=("A", "B"), isolate=True,
+    return await Workspace.open(DEMO_KIT, url or server_url(backend), sessions=("A", "B"), isolate=True,
                                 defaults=SessionSettings(lock_timeout=5.0), **kwargs)
 
 
@@ -177,7 +178,7 @@ async def _plain_sqlalchemy_after_refused_commit(url: str, schema: str) -> tuple
 
 async def test_postgresql_deferred_fk_refused_at_commit_stays_as_sqlalchemy_leaves_it():
     url = server_url("postgresql")
-    ws = await Workspace.open(url, sessions=("A",), setup=DEFERRED_FK, isolate=True)
+    ws = await Workspace.open(DEMO_KIT, url, sessions=("A",), setup=DEFERRED_FK, isolate=True)
     try:
         await ok(ws, "A", "insert into child (id, parent_id) values (1, 99)")
         refused = await ws.run("A", "commit")
@@ -504,7 +505,7 @@ async def _check_step(ws: Workspace, text_: str) -> None:
 def test_failed_means_the_next_statement_is_refused_until_a_rollback(backend):
     url = None if backend == "sqlite" else server_url(backend)
     loop = asyncio.new_event_loop()
-    ws = loop.run_until_complete(Workspace.open(url, sessions=("A",), isolate=True, defaults=SessionSettings(lock_timeout=3.0)))
+    ws = loop.run_until_complete(Workspace.open(DEMO_KIT, url, sessions=("A",), isolate=True, defaults=SessionSettings(lock_timeout=3.0)))
     try:
         if backend in PROPERTY_SETUP:
             loop.run_until_complete(ws.run_outside(PROPERTY_SETUP[backend]))

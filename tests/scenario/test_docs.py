@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import inspect, text
 
+from playground.demo.kit import DEMO_KIT, kit_for
 from playground.demo import MODELS
 from playground.demo.describe import README_END, README_START, readme_section
 from playground.engine import SessionSettings, Workspace
@@ -24,7 +25,7 @@ def readme_demo_section() -> str:
 
 async def rows_the_demo_database_starts_with() -> dict[str, list[tuple]]:
     """Every demo table's rows, read back from a freshly created demo database."""
-    ws = await Workspace.open(sessions=(), defaults=SessionSettings())
+    ws = await Workspace.open(DEMO_KIT, sessions=(), defaults=SessionSettings())
     try:
         out = {}
         async with ws.observer.connect() as conn:
@@ -89,7 +90,7 @@ async def test_help_lists_a_users_own_models_without_the_demo_rows():
         id = mapped_column(Integer, primary_key=True)
         label = mapped_column(String(20), unique=True)
 
-    ws = await Workspace.open(sessions=("A",), models=(Widget,), metadata=Base.metadata, demo=False,
+    ws = await Workspace.open(kit_for(((Widget,), Base.metadata)), sessions=("A",), demo=False,
                               setup="create table widgets (id int primary key, label text unique)")
     try:
         lines = [line.strip() for line in (await ws.run("A", "help")).messages]
@@ -113,7 +114,7 @@ def test_readme_shows_demo_for_a_server_url():
 @pytest.fixture
 async def bare_workspace(backend_url):
     """Sessions on a database without the demo tables (as `txplay --url URL` without `--demo`)."""
-    ws = await Workspace.open(backend_url, sessions=("A",), demo=False, isolate=True,
+    ws = await Workspace.open(DEMO_KIT, backend_url, sessions=("A",), demo=False, isolate=True,
                               defaults=SessionSettings(lock_timeout=5.0))
     try:
         yield ws

@@ -13,6 +13,7 @@ from dataclasses import fields
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.scenario import library, parse
 from playground.scenario.runner import RunReport, StepRecord, run_scenario
@@ -116,7 +117,7 @@ async def test_mariadb_snapshot_isolation_scenario_shows_both_cases():
 async def test_serialization_retry_retries_mariadbs_record_changed_error():
     """pay() as the scenario defines it, run where MariaDB refuses the stale write with 1020."""
     definitions = library.load("serialization_retry").steps[0].input
-    ws = await Workspace.open(server_url("mysql"), sessions=("A", "B"), defaults=SessionSettings(lock_timeout=10), isolate=True,
+    ws = await Workspace.open(DEMO_KIT, server_url("mysql"), sessions=("A", "B"), defaults=SessionSettings(lock_timeout=10), isolate=True,
                               setup="create table wallet (id int primary key, balance int);"
                                     "insert into wallet (id, balance) values (1, 100);")
     try:
@@ -272,7 +273,7 @@ async def test_after_a_deadlock_the_victims_commit_raises_nothing_and_keeps_what
 
 
 async def test_psycopg_sessions_carry_their_name_schema_and_lock_timeout():
-    ws = await Workspace.open(postgres_url("psycopg"), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
+    ws = await Workspace.open(DEMO_KIT, postgres_url("psycopg"), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
     try:
         name, lock_timeout = (await ok(ws, "A", "select current_setting('application_name'), current_setting('lock_timeout')")).rows[0]
         assert (name, lock_timeout) == ("txplay A", "3s")
@@ -307,7 +308,7 @@ async def test_a_psycopg_session_connection_starts_outside_any_transaction():
 @pytest.mark.parametrize("driver", POSTGRES_DRIVERS)
 async def test_an_isolation_change_as_a_sessions_first_step_is_applied(driver):
     """The connect hook's server-id query must not leave the connection inside a transaction."""
-    ws = await Workspace.open(postgres_url(driver), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
+    ws = await Workspace.open(DEMO_KIT, postgres_url(driver), sessions=("A",), defaults=SessionSettings(lock_timeout=3), isolate=True)
     try:
         await ok(ws, "A", r"\isolation SERIALIZABLE")
         assert (await ok(ws, "A", "show transaction_isolation")).rows[0][0] == "serializable"

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from playground.demo.kit import DEMO_KIT
+
 from tests.conftest import server_url
 from tests.ui.conftest import caught_up, run_in, step_done, type_in
 
@@ -50,7 +52,7 @@ async def test_quitting_while_a_statement_waits_ends_the_app_and_leaves_no_conne
         # How long quitting takes is a benchmark figure (tests/bench/run.py, "quit while waiting").
         await app.action_quit()
     assert ws.closed and waiting.done.is_set(), "the app ended with its workspace open or a step still running"
-    observer = await Workspace.open(url, sessions=("O",), demo=False)
+    observer = await Workspace.open(DEMO_KIT, url, sessions=("O",), demo=False)
     try:
         listing = ("select pid from pg_stat_activity" if backend == "postgresql"
                    else "select id from information_schema.PROCESSLIST")

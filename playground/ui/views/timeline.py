@@ -8,6 +8,17 @@ from textual.containers import VerticalScroll
 from textual.widgets import Static
 
 from playground.engine.snapshot import TimelineEntry
+from playground.engine.states import TimelineOutcome
+
+# How the timeline draws each outcome: a glyph and its style (a step not yet ended is a dot).
+MARKS = {
+    TimelineOutcome.OK: ("✓", "green"),
+    TimelineOutcome.ERROR: ("✗", "red"),
+    TimelineOutcome.WARNING: ("⚠", "bold yellow"),
+    TimelineOutcome.WAITING: ("⏳", "yellow"),
+    TimelineOutcome.RUNNING: ("·", "blue"),
+    TimelineOutcome.QUEUED: ("·", "dim"),
+}
 
 
 class Timeline(VerticalScroll):
@@ -57,17 +68,16 @@ class Timeline(VerticalScroll):
 
 def _timeline_cell(entry: TimelineEntry, unsent: tuple[str, ...] = (), running: float | None = None) -> Text:
     first = entry.input.strip().splitlines()[0] if entry.input.strip() else ""
-    styles = {"✓": "green", "✗": "red", "⚠": "bold yellow", "⏳": "yellow", "running": "blue", "queued": "dim"}
-    mark = entry.outcome
+    mark, style = MARKS[entry.outcome]
     text = Text()
     if entry.waited_on:
         text.append(f"⏳ on {','.join(entry.waited_on)} ", style="yellow")
-    text.append(f"{mark if len(mark) == 1 else '·'} ", style=styles.get(mark, ""))
+    text.append(f"{mark} ", style=style)
     text.append(first)
     if running is not None:
         text.append(f"  running {running:.1f} s", style="blue")
     if entry.done_after is not None:
-        text.append(f" → {mark} at {entry.done_after}", style=styles.get(mark, ""))
+        text.append(f" → {mark} at {entry.done_after}", style=style)
     for name in unsent:
         text.append(f" ∅ {name} never sent", style="italic cyan")
     return text
