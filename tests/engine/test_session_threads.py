@@ -145,3 +145,12 @@ async def test_a_warning_goes_to_the_session_whose_step_raised_it(workspace):
     quiet = await done(ws, waiting)
     assert "warning: UserWarning: from A" in warned.messages
     assert not any("from A" in str(m) for m in quiet.messages)
+
+
+async def test_session_threads_keep_the_gil_switch_interval_short(workspace):
+    """A session spinning in Python must not hold every other thread for Python's default 5 ms."""
+    import sys
+
+    from playground.engine.worker import SWITCH_INTERVAL
+
+    assert sys.getswitchinterval() <= SWITCH_INTERVAL <= 0.001
