@@ -293,6 +293,7 @@ class SessionSnapshot:
     blocking: tuple[str, ...]
     settings: tuple[tuple[str, str], ...]
     objects_omitted: int = 0
+    backend_note: str | None = None  # what this backend lacks that txplay shows elsewhere ("no lock monitor")
     unsent: tuple[TransactionRow, ...] = ()  # savepoints of the open transaction that ended unsent
     vanished: tuple[str, ...] = ()  # objects gone from the panel lately: nothing referenced them
 

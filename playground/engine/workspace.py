@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import secrets
 import string
@@ -25,20 +24,14 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
 from playground.engine import execution
-from playground.engine.backends import (
-    JOURNAL_MODES,
-    Backend,
-    create_namespace,
-    create_observer_engine,
-    drop_namespace,
-    resolve,
-)
+from playground.engine import settings as setting_commands
+from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe, is_missing_greenlet
 from playground.engine.language import classify, escape_colons, split_sql
-from playground.engine.locks import LockMonitor, monitor_for
+from playground.engine.locks import LockMonitor
 from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings
-from playground.engine.settings import WorkspaceSettings
 from playground.engine.events import (
+    CommittedTable,
     Event,
     SessionsChanged,
     WorkspaceError,
@@ -62,7 +55,7 @@ DEMO_NAMESPACE = "txplay_demo"
 MAX_SESSIONS = 6
 
 
-class Workspace(WorkspaceSettings):
+class Workspace:
     """One database, its sessions, their steps, the timeline and the lock graph."""
 
     def __init__(
@@ -93,7 +86,7 @@ class Workspace(WorkspaceSettings):
         self._tick = 0
         self._tempdir = tempdir
         self.observer = create_observer_engine(backend)
-        self.monitor: LockMonitor = monitor_for(backend, journal_mode)
+        self.monitor: LockMonitor = backend.lock_monitor(lambda: self.journal_mode)
         self._drop_namespace: str | None = None
         self.closed = False
         self.warnings: list[str] = []
@@ -127,20 +120,20 @@ class Workspace(WorkspaceSettings):
         tempdir = None
         if url is None:
             tempdir = tempfile.mkdtemp(prefix="txplay-")
-            url = f"sqlite+aiosqlite:///{os.path.join(tempdir, 'demo.db')}"
+            url = temporary_url(tempdir)
         backend = resolve(url)
         namespace = None
-        isolate = isolate and backend.name != "sqlite"
-        if backend.name != "sqlite":
+        isolate = isolate and backend.has_namespaces
+        if backend.has_namespaces:
             if isolate:
                 namespace = f"txplay_{secrets.token_hex(4)}"
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
-                await create_namespace(backend, namespace, reset=reset_demo and not isolate)
+                await backend.create_namespace(namespace, reset=reset_demo and not isolate)
             backend = backend.in_namespace(namespace)
-        if journal_mode not in JOURNAL_MODES:
-            raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
+        if backend.journal_modes:
+            setting_commands.check_journal_mode(backend, journal_mode)
         if models is None:
             models, metadata = MODELS, Base.metadata
         ws = cls(backend, tuple(models), metadata, defaults or SessionSettings(), journal_mode, tempdir)
@@ -157,12 +150,8 @@ class Workspace(WorkspaceSettings):
         return ws
 
     async def _prepare(self, *, demo: bool, reset: bool, setup: str | None) -> None:
-        if self.backend.name == "sqlite":
-            async with self.observer.connect() as conn:
-                # Outside any transaction: PRAGMA journal_mode=WAL cannot run inside one.
-                raw = await conn.get_raw_connection()
-                assert raw.driver_connection is not None
-                await raw.driver_connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
+        if self.backend.journal_modes:
+            await self.backend.apply_journal_mode(self.observer, self.journal_mode)
         if setup:
             await self.run_outside(setup)
         elif demo:
@@ -219,7 +208,7 @@ class Workspace(WorkspaceSettings):
         async with ps.engine.connect():
             pass
         if settings.isolation:
-            self._check_isolation(ps, settings.isolation)
+            setting_commands.check_isolation(ps, settings.isolation)
             ps.set_isolation_engine(settings.isolation)
         self.sessions[name] = ps
         self._locks[name] = asyncio.Lock()
@@ -310,7 +299,7 @@ class Workspace(WorkspaceSettings):
                 try:
                     outcome = await execution.execute(ps, item, handle.index)
                 except execution._Delegate:
-                    outcome = await self._setting(ps, item.command)
+                    outcome = await setting_commands.run_setting(ps, item.command)
             except asyncio.CancelledError:
                 error = ErrorInfo("Cancelled", "the step was cancelled")
                 await self._after_cancel(ps)
@@ -421,9 +410,9 @@ class Workspace(WorkspaceSettings):
         if not running:
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
-        if self.backend.name == "sqlite" and ps.inflight is not None and handle.wait is None:
-            # A long statement that is running, not waiting: sqlite3_interrupt() stops it.
-            await ps.driver_connection.interrupt()
+        if self.backend.interrupts_running_statement and ps.inflight is not None and handle.wait is None:
+            # A long statement that is running, not waiting: the backend stops it.
+            await self.backend.interrupt(ps.driver_connection)
             return f"interrupted step {handle.index}"
         if ps.inflight is not None:
             message = await self.monitor.cancel(ps)
@@ -433,7 +422,7 @@ class Workspace(WorkspaceSettings):
 
     async def _cancel_handle(self, handle: StepHandle) -> None:
         ps = self.sessions.get(handle.session)
-        if ps is not None and self.backend.name == "sqlite" and ps.inflight is not None and handle.task is not None:
+        if ps is not None and self.backend.cancel_breaks_connection and ps.inflight is not None and handle.task is not None:
             # Let the statement end by its busy timeout: cancelling under the driver loses the connection.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(handle.done.wait()), ps.settings.lock_timeout + 1.0)
@@ -503,6 +492,25 @@ class Workspace(WorkspaceSettings):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), POLL * 4)
 
+    # -- settings and committed data ------------------------------------------------------
+
+    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
+        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
+        return setting_commands.isolation_levels(ps)
+
+    async def set_journal_mode(self, mode: str) -> None:
+        """Switch the database's journal mode (SQLite: rollback journal or WAL); refused mid-transaction."""
+        await setting_commands.set_journal_mode(self.backend, self.observer, self.sessions, mode)
+        self.journal_mode = mode
+
+    async def tables(self) -> list[str]:
+        """The tables a fresh connection sees."""
+        return await setting_commands.tables(self.observer)
+
+    async def committed(self, table: str, limit: int = setting_commands.COMMITTED_LIMIT, offset: int = 0) -> CommittedTable:
+        """Rows of `table` as committed: read by a connection outside every session."""
+        return await setting_commands.committed(self.backend, self.observer, table, limit, offset)
+
     # -- snapshots -------------------------------------------------------------------------
 
     def snapshot(self) -> WorkspaceSnapshot:
@@ -550,7 +558,7 @@ class Workspace(WorkspaceSettings):
         await self.observer.dispose()
         if self._drop_namespace:
             with contextlib.suppress(Exception):
-                await drop_namespace(self.backend, self._drop_namespace)
+                await self.backend.drop_namespace(self._drop_namespace)
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
         if self._log_handler is not None:

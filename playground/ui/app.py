@@ -168,7 +168,7 @@ class TxplayApp(App[int]):
     async def _mount_pane(self, name: str) -> SessionPane:
         ws = self.workspace
         assert ws is not None
-        key = "demo" if ws.backend.name == "sqlite" and self.config.url is None else ws.backend.display_url
+        key = "demo" if self.config.url is None else ws.backend.display_url  # a new temporary file each time
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)

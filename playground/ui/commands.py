@@ -57,11 +57,10 @@ class TxplayCommands(Provider):
         if ws is not None and pane is not None and pane.session_name in ws.sessions:
             for level in ws.isolation_levels(ws.sessions[pane.session_name]):
                 commands.append((f"Isolation: {level}", partial(app.set_isolation, level), f"for session {pane.session_name}"))
-        if ws is not None and ws.backend.name == "sqlite":
-            for mode in ("delete", "wal"):
-                commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "SQLite journal mode for the database"))
-            for mode in ("deferred", "immediate", "exclusive"):
-                commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
+        for mode in ws.backend.journal_modes if ws is not None else ():
+            commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "the journal mode of the database"))
+        for mode in ws.backend.begin_modes if ws is not None else ():
+            commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
         for table in app.committed.tables:
             commands.append((f"Table: {table}", partial(app.show_table, table), "show its committed rows"))
         from playground.scenario import library

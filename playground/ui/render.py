@@ -63,7 +63,8 @@ def header(snapshot: SessionSnapshot, width: int | None = None, waits: tuple[Loc
     """
     name = Text(f" {snapshot.name} ", style="bold reverse")
     mode = " · async" if snapshot.mode == "async" else ""
-    details = [f"{snapshot.backend} · {snapshot.isolation}{mode}", f"{snapshot.isolation}{mode}", ""]
+    backend = f"{snapshot.backend} ({snapshot.backend_note})" if snapshot.backend_note else snapshot.backend
+    details = [f"{backend} · {snapshot.isolation}{mode}", f"{snapshot.isolation}{mode}", ""]
     short = short_badge(snapshot, waits, now)
     badges = [None, short] if short != snapshot.badge else [None]
     candidates = [(d, b) for b in badges for d in details]
