@@ -12,8 +12,9 @@ import importlib.util
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
-from playground.engine.backends.base import IMPLICIT_BEGIN, Backend, BackendError, GenericBackend, Traits, reached_server
+from playground.engine.backends.base import IMPLICIT_BEGIN, Backend, BackendError, Traits, reached_server
 from playground.engine.backends.engines import ConnectionHooks, create_observer_engine, create_session_engine
+from playground.engine.backends.generic import GenericBackend
 from playground.engine.backends.mysql import MysqlBackend, mysql_errno
 from playground.engine.backends.postgresql import PostgresBackend, psycopg_in_transaction
 from playground.engine.backends.sqlite import SqliteBackend, sqlite_txn_state, temporary_url

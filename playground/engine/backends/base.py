@@ -216,14 +216,6 @@ class Backend:
             await engine.dispose()
 
 
-class GenericBackend(Backend):
-    """Any SQLAlchemy async dialect without a strategy of its own: SQL, ORM states and
-    transactions work; no lock monitor, no lock timeout, no namespace of its own."""
-
-    sets_lock_timeout = False
-    missing_features = "no lock monitor"
-
-
 def reached_server(error: BaseException | None) -> bool:
     """Whether a driver error is the server's answer, not a client-side refusal.
 
