@@ -188,10 +188,10 @@ def locks(snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) ->
     return Group(*lines)
 
 
-def lock_graph(waits: tuple[LockWait, ...], now: float) -> RenderableType:
-    """Every waiter → holder edge."""
+def lock_graph(waits: tuple[LockWait, ...], now: float, missing: str | None = None) -> RenderableType:
+    """Every waiter → holder edge; `missing` says why there can be none (no lock monitor)."""
     if not waits:
-        return Text("no session waits for another", style="dim")
+        return Text(f"{missing}: waits are not shown" if missing else "no session waits for another", style="dim")
     table = Table(box=None, show_header=True, header_style="bold", expand=False)
     for column in ("waiter", "", "holder", "lock", "for", "statement"):
         table.add_column(column)

@@ -15,7 +15,7 @@ from playground.engine.backends import (
     resolve,
 )
 from playground.engine.locks import NoLockMonitor
-from playground.ui.render import header
+from playground.ui.render import header, lock_graph
 
 # A real async dialect under a name the strategy table does not know: aiosqlite, renamed.
 UNKNOWN = "txplaygeneric"
@@ -84,6 +84,7 @@ async def test_the_pane_says_there_is_no_lock_graph_and_refuses_what_it_cannot_d
     assert snapshot.backend == UNKNOWN and snapshot.locks == ()
     assert pane.backend == UNKNOWN and pane.backend_note == "no lock monitor"
     assert f"{UNKNOWN} (no lock monitor)" in header(pane).plain
+    assert lock_graph((), 0.0, f"no lock monitor for {UNKNOWN}").plain == f"no lock monitor for {UNKNOWN}: waits are not shown"
     timeout = await ws.run("A", "\\timeout 2")
     assert timeout.error is not None and "cannot set a lock timeout" in timeout.error.message
     begin_mode = await ws.run("A", "\\begin-mode immediate")
