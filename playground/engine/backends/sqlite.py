@@ -30,6 +30,8 @@ BEGIN_MODES = ("deferred", "immediate", "exclusive")
 PROGRESS_INSTRUCTIONS = 1000
 OBSERVER_BUSY_TIMEOUT = 5.0  # seconds setup, teardown and the journal-mode switch wait on a lock
 COMMITTED_BUSY_TIMEOUT_MS = 200  # a committed-data read gives up quickly: the view tries again
+# sqlite3_txn_state() → the lock names the lock monitor uses (it cannot tell RESERVED from EXCLUSIVE)
+SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
 
 
 class SqliteBackend(Backend):
@@ -124,8 +126,6 @@ class SqliteBackend(Backend):
 
     def lock_level_after(self, driver_connection: Any, level: str, inflight: Inflight, error: BaseException | None) -> str:
         """Asked of SQLite where it can be, inferred where not."""
-        from playground.engine.statements import SQLITE_LEVELS, inferred_sqlite_level
-
         # A cancelled await may leave the statement running on the driver's thread: do not ask then.
         held = sqlite_txn_state(driver_connection) if error is None or isinstance(error, Exception) else None
         after = SQLITE_LEVELS[held] if held is not None else inferred_sqlite_level(level, inflight, error)
@@ -150,6 +150,24 @@ def _no_driver_transactions(dbapi_connection: Any) -> None:
     # SQLAlchemy's recipe: the driver must not manage transactions itself, or a released
     # savepoint survives an outer rollback.
     dbapi_connection.isolation_level = None
+
+
+def inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
+    """The lock after `inflight` ended, where SQLite cannot be asked.
+
+    A busy/locked error acquired nothing; any other error from a write inside a transaction
+    kept the lock the write took (SQLite undoes the statement, not the transaction's lock).
+    """
+    statement = inflight.statement.lstrip().upper()
+    if error is not None and "locked" in str(error).lower():
+        return level
+    if statement.startswith("BEGIN EXCLUSIVE"):
+        return "exclusive"
+    if inflight.kind == "write":
+        return level if level == "exclusive" else "reserved"
+    if level == "none" and error is None and not statement.startswith(("BEGIN", "PRAGMA")):
+        return "shared"
+    return level
 
 
 def sqlite_txn_state(driver_connection: Any) -> str | None:
