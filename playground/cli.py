@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import re
 import sys
-from typing import TYPE_CHECKING
 from collections.abc import Sequence
 
 from playground import __version__
@@ -14,9 +13,6 @@ from playground import __version__
 # The headless runner's step-time limit where neither --step-timeout nor the scenario sets one
 # (the runner's own default: playground.scenario.runner imports the engine, too slow for --help).
 DEFAULT_STEP_TIMEOUT = 60.0
-
-if TYPE_CHECKING:
-    from playground.engine.backends import Backend
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
 CONNECT_TIMEOUT = 10.0  # seconds the start-up check waits for a server to answer
@@ -147,10 +143,7 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     except BackendError as exc:
         return str(exc)
     try:
-        if backend.name == "sqlite":
-            _open_sqlite_file(backend)
-        else:
-            asyncio.run(_connect_once(backend, timeout))
+        backend.check_reachable(timeout)
     except TimeoutError:
         reason = f"no answer within {timeout:g} s (is the host right, and is the server up?)"
     except Exception as exc:
@@ -162,31 +155,6 @@ def database_problem(url: str, timeout: float = CONNECT_TIMEOUT) -> str | None:
     if password:  # whole words only: a short password must not garble the message
         reason = re.sub(rf"(?<!\w){re.escape(password)}(?!\w)", "***", reason)
     return f"cannot open {backend.display_url}: {reason}"
-
-
-def _open_sqlite_file(backend: Backend) -> None:
-    # The stdlib driver, not aiosqlite: a failed aiosqlite connect can outlive the check's
-    # event loop in its worker thread and print a traceback at exit. The app creates the file
-    # anyway, so creating it here changes nothing.
-    import sqlite3
-
-    connection = sqlite3.connect(backend.url.database or "", timeout=1.0)
-    try:
-        connection.execute("PRAGMA schema_version").fetchone()
-    finally:
-        connection.close()
-
-
-async def _connect_once(backend: Backend, timeout: float) -> None:
-    from playground.engine.backends import create_observer_engine
-
-    engine = create_observer_engine(backend)
-    try:
-        async with asyncio.timeout(timeout):
-            async with engine.connect():
-                pass
-    finally:
-        await engine.dispose()
 
 
 def _exit_without_waiting_for_drivers(code: int) -> None:

@@ -1,4 +1,4 @@
-"""Lock monitors: who waits for whom, one monitor per backend.
+"""Lock monitors: who waits for whom. Each backend strategy makes its own (`Backend.lock_monitor`).
 
 SQLite has no lock table to read. Its waits are inferred: a statement that has stopped
 executing (no progress-handler calls for a short settle time) while another session holds a
@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from typing import Any, Protocol
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -72,11 +72,34 @@ class LockMonitor(Protocol):
         ...
 
 
+class NoLockMonitor:
+    """For a database txplay has no lock queries for: no waits are seen, none can be cancelled."""
+
+    def __init__(self, backend_name: str) -> None:
+        self.backend_name = backend_name
+
+    async def start(self) -> None:
+        """Nothing to open."""
+
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+        """No waits: a waiting step shows as running until it ends."""
+        return {}
+
+    async def cancel(self, ps: PlaygroundSession) -> str:
+        """Refused, saying why."""
+        from playground.engine.errors import PlaygroundError
+
+        raise PlaygroundError(f"txplay has no lock monitor for {self.backend_name}, so it cannot cancel a statement there")
+
+    async def close(self) -> None:
+        """Nothing to release."""
+
+
 class SqliteLockMonitor:
     """Infers SQLite waits from each session's in-flight statement and held locks."""
 
-    def __init__(self, journal_mode: str) -> None:
-        self.journal_mode = journal_mode
+    def __init__(self, journal_mode: Callable[[], str]) -> None:
+        self.journal_mode = journal_mode  # the workspace's, read at every look: a user may switch it
         # session name → (statement, progress calls seen, since when they have not changed)
         self._progress: dict[str, tuple[Inflight, int, float]] = {}
 
@@ -143,7 +166,7 @@ class SqliteLockMonitor:
         assert ps.inflight is not None
         kind = ps.inflight.kind
         others = [o for o in sessions if o is not ps and not o.closed]
-        wal = self.journal_mode == "wal"
+        wal = self.journal_mode() == "wal"
         if kind == "write":
             holders = [o.name for o in others if LEVELS[o.current_lock_level()] >= LEVELS["reserved"] or _committing(o)]
             return holders, "database write lock (RESERVED)"
@@ -414,12 +437,3 @@ def metadata_holders(
         if ahead or other.transaction_names & wanted:
             found.append(other)
     return found
-
-
-def monitor_for(backend: Backend, journal_mode: str) -> LockMonitor:
-    """The lock monitor of a backend."""
-    if backend.name == "postgresql":
-        return PostgresLockMonitor(backend)
-    if backend.name == "mysql":
-        return MysqlLockMonitor(backend)
-    return SqliteLockMonitor(journal_mode)

@@ -20,7 +20,6 @@ from playground.engine.backends import (
     ConnectionHooks,
     create_session_engine,
     psycopg_in_transaction,
-    sqlite_txn_state,
 )
 from playground.engine.errors import Aftermath
 from playground.engine.kit import ModelKit
@@ -28,9 +27,7 @@ from playground.engine.namespace import SessionStandIn, bound_names, make_namesp
 from playground.engine.snapshot import LockWait, Notice, SessionSnapshot, SqlEntry
 from playground.engine.states import SessionStatus
 from playground.engine.statements import (
-    SQLITE_LEVELS,
     Inflight,
-    inferred_sqlite_level,
     shown_params,
     sql_names,
     statement_kind,
@@ -120,7 +117,7 @@ class PlaygroundSession:
         self.settings = settings
         self.log = StepLog()
         self.inflight: Inflight | None = None
-        self.lock_level = "none"  # SQLite: none | shared | reserved | exclusive
+        self.lock_level = "none"  # file locks (SQLite): none | shared | reserved | exclusive
         self.progress = 0  # SQLite: progress-handler calls, counted on the driver's thread
         # Names in the statements that ended in the open transaction: who may hold a table's metadata lock.
         self.transaction_names: set[str] = set()
@@ -228,18 +225,7 @@ class PlaygroundSession:
             # began a new transaction on the server that the Session knows nothing of.
             self._ran_after_end = root
             self.log.messages.append(Notice(RAN_AFTER_END, topic="ran-after-server-rollback"))
-        if self.backend.name != "sqlite":
-            return
-        # A cancelled await may leave the statement running on the driver's thread: do not ask then.
-        held = sqlite_txn_state(self.driver_connection) if error is None or isinstance(error, Exception) else None
-        if held is not None:
-            level = SQLITE_LEVELS[held]
-        else:
-            level = inferred_sqlite_level(self.lock_level, inflight, error)
-        began_exclusive = error is None and inflight.statement.lstrip().upper().startswith("BEGIN EXCLUSIVE")
-        if level == "reserved" and (began_exclusive or self.lock_level == "exclusive"):
-            level = "exclusive"  # sqlite3_txn_state says "write" for RESERVED and EXCLUSIVE alike
-        self.lock_level = level
+        self.lock_level = self.backend.lock_level_after(self.driver_connection, self.lock_level, inflight, error)
 
     def _on_error(self, context: ExceptionContext) -> None:
         self.inflight = None
@@ -398,8 +384,8 @@ class PlaygroundSession:
         return psycopg_in_transaction(driver)  # None where the driver does not say (asyncmy)
 
     def current_lock_level(self) -> str:
-        """The SQLite lock this session's connection holds, as far as can be inferred."""
-        if self.backend.name != "sqlite" or not self.in_database_transaction():
+        """The file lock (SQLite) this session's connection holds, as far as can be inferred."""
+        if not self.in_database_transaction():
             return "none"
         return self.lock_level
 
@@ -487,11 +473,12 @@ class PlaygroundSession:
         bound, named = self.names()
         rows = self.tracker.rows(named)
         settings = [("mode", self.settings.mode), ("lock timeout", self.timeout_shown())]
-        if self.backend.name == "sqlite":
+        if self.backend.begin_modes:
             settings.append(("begin", self.settings.begin_mode))
         return SessionSnapshot(
             name=self.name,
             backend=self.backend.name,
+            backend_note=self.backend.missing_features,
             isolation=self.isolation(),
             status=self.status(waiting),
             badge=self.badge(waiting, now),
@@ -536,8 +523,7 @@ class PlaygroundSession:
     def isolation_levels(self) -> tuple[str, ...]:
         """The isolation levels SQLAlchemy's dialect accepts for this session's connection."""
         if self._isolation_levels is None:
-            dialect = self.base_engine.dialect
-            self._isolation_levels = tuple(dialect.get_isolation_level_values(self.dbapi_connection))
+            self._isolation_levels = tuple(self.backend.isolation_levels(self.base_engine.dialect, self.dbapi_connection))
         return self._isolation_levels
 
     def new_step_log(self) -> StepLog:

@@ -402,6 +402,7 @@ class SessionSnapshot:
     blocking: tuple[str, ...]
     settings: tuple[tuple[str, str], ...]
     objects_omitted: int = 0
+    backend_note: str | None = None  # what this backend lacks that txplay shows elsewhere ("no lock monitor")
     unsent: tuple[TransactionRow, ...] = ()  # savepoints of the open transaction that ended unsent
     vanished: tuple[str, ...] = ()  # objects gone from the panel lately: nothing referenced them
     names: tuple[str, ...] = ()
@@ -444,6 +445,8 @@ class WorkspaceSnapshot:
     timeline: tuple[TimelineEntry, ...]
     backend: str
     url: str
+    journal_modes: tuple[str, ...] = ()  # what the backend offers (SQLite), for the palette
+    begin_modes: tuple[str, ...] = ()
 
     def session(self, name: str) -> SessionSnapshot:
         """The snapshot of the session called `name`."""

@@ -11,7 +11,6 @@ from typing import Any
 
 MAX_PARAM_REPR = 300
 WRITE_WORDS = frozenset(["insert", "update", "delete", "replace", "create", "drop", "alter", "merge", "upsert", "truncate"])
-SQLITE_LEVELS = {"none": "none", "read": "shared", "write": "reserved"}
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
 
 
@@ -45,24 +44,6 @@ def statement_kind(statement: str) -> str:
 def sql_names(statement: str) -> set[str]:
     """The words of a statement that could name a table, in lower case."""
     return {word.lower() for word in IDENTIFIER.findall(statement)}
-
-
-def inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
-    """The lock after `inflight` ended, where SQLite cannot be asked.
-
-    A busy/locked error acquired nothing; any other error from a write inside a transaction
-    kept the lock the write took (SQLite undoes the statement, not the transaction's lock).
-    """
-    statement = inflight.statement.lstrip().upper()
-    if error is not None and "locked" in str(error).lower():
-        return level
-    if statement.startswith("BEGIN EXCLUSIVE"):
-        return "exclusive"
-    if inflight.kind == "write":
-        return level if level == "exclusive" else "reserved"
-    if level == "none" and error is None and not statement.startswith(("BEGIN", "PRAGMA")):
-        return "shared"
-    return level
 
 
 def shown_params(parameters: Any) -> str | None:

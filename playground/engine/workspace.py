@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import os
 import shutil
 import secrets
 import string
@@ -33,22 +32,16 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
 from playground.engine import execution
-from playground.engine.backends import (
-    JOURNAL_MODES,
-    Backend,
-    create_namespace,
-    create_observer_engine,
-    drop_namespace,
-    resolve,
-)
+from playground.engine import settings as setting_commands
+from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe, is_missing_greenlet
 from playground.engine.kit import ModelKit
 from playground.engine.language import classify, escape_colons, split_sql
-from playground.engine.locks import LockMonitor, monitor_for
+from playground.engine.locks import LockMonitor
 from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings, waiting_badge
 from playground.engine.worker import SessionThread
-from playground.engine.settings import WorkspaceSettings
 from playground.engine.events import (
+    CommittedTable,
     Event,
     SessionsChanged,
     WorkspaceError,
@@ -83,7 +76,7 @@ STEP_TIMEOUT = "StepTimeout"  # the error class of a step stopped at the step-ti
 ABANDON_AFTER = 2.0  # past the step-time limit, how long an interrupted step has to stop
 
 
-class Workspace(WorkspaceSettings):
+class Workspace:
     """One database, its sessions, their steps, the timeline and the lock graph."""
 
     def __init__(
@@ -117,7 +110,7 @@ class Workspace(WorkspaceSettings):
         self._tick = 0
         self._tempdir = tempdir
         self.observer = create_observer_engine(backend)
-        self.monitor: LockMonitor = monitor_for(backend, journal_mode)
+        self.monitor: LockMonitor = backend.lock_monitor(lambda: self.journal_mode)
         self._drop_namespace: str | None = None
         self.closed = False
         self.warnings: list[str] = []
@@ -148,20 +141,20 @@ class Workspace(WorkspaceSettings):
         tempdir = None
         if url is None:
             tempdir = tempfile.mkdtemp(prefix="txplay-")
-            url = f"sqlite+aiosqlite:///{os.path.join(tempdir, 'demo.db')}"
+            url = temporary_url(tempdir)
         backend = resolve(url)
         namespace = None
-        isolate = isolate and backend.name != "sqlite"
-        if backend.name != "sqlite":
+        isolate = isolate and backend.has_namespaces
+        if backend.has_namespaces:
             if isolate:
                 namespace = f"txplay_{secrets.token_hex(4)}"
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
-                await create_namespace(backend, namespace, reset=reset_demo and not isolate)
+                await backend.create_namespace(namespace, reset=reset_demo and not isolate)
             backend = backend.in_namespace(namespace)
-        if journal_mode not in JOURNAL_MODES:
-            raise WorkspaceError(f"journal mode must be one of {', '.join(JOURNAL_MODES)}")
+        if backend.journal_modes:
+            setting_commands.check_journal_mode(backend, journal_mode)
         ws = cls(backend, kit, defaults or SessionSettings(), journal_mode, tempdir)
         ws._drop_namespace = namespace if isolate else None
         ws._capture_warnings()
@@ -176,12 +169,8 @@ class Workspace(WorkspaceSettings):
         return ws
 
     async def _prepare(self, *, demo: bool, reset: bool, setup: str | None) -> None:
-        if self.backend.name == "sqlite":
-            async with self.observer.connect() as conn:
-                # Outside any transaction: PRAGMA journal_mode=WAL cannot run inside one.
-                raw = await conn.get_raw_connection()
-                assert raw.driver_connection is not None
-                await raw.driver_connection.execute(f"PRAGMA journal_mode={self.journal_mode}")
+        if self.backend.journal_modes:
+            await self.backend.apply_journal_mode(self.observer, self.journal_mode)
         if setup:
             await self.run_outside(setup)
         elif demo and self.kit.create_demo is not None:
@@ -258,7 +247,7 @@ class Workspace(WorkspaceSettings):
         async with ps.engine.connect():
             pass
         if settings.isolation:
-            self._check_isolation(ps, settings.isolation)
+            setting_commands.check_isolation(ps, settings.isolation)
             ps.set_isolation_engine(settings.isolation)
         await ps.refresh()
         return ps
@@ -400,7 +389,7 @@ class Workspace(WorkspaceSettings):
             try:
                 outcome = await execution.execute(ps, item, handle.index)
             except execution._Delegate:
-                outcome = await self._setting(ps, item.command)
+                outcome = await setting_commands.run_setting(ps, item.command)
         except asyncio.CancelledError:
             error = ErrorInfo("Cancelled", "the step was cancelled")
             await self._after_cancel(ps)
@@ -522,9 +511,9 @@ class Workspace(WorkspaceSettings):
             return "nothing to cancel: this session is not running a step"
         handle = running[0]
         if ps.inflight is not None:
-            if self.backend.name == "sqlite" and handle.wait is None:
-                # A long statement that is running, not waiting: sqlite3_interrupt() stops it.
-                await ps.driver_connection.interrupt()
+            if self.backend.interrupts_running_statement and handle.wait is None:
+                # A long statement that is running, not waiting: the backend stops it.
+                await self.backend.interrupt(ps.driver_connection)
                 return f"interrupted step {handle.index}"
             message = await self.monitor.cancel(ps)
             return f"{message}: step {handle.index} is told to stop"
@@ -552,7 +541,7 @@ class Workspace(WorkspaceSettings):
         thread = self._threads.get(handle.session)
         if ps is None or thread is None or handle.done.is_set():
             return
-        if patience and self.backend.name == "sqlite" and ps.inflight is not None:
+        if patience and self.backend.cancel_breaks_connection and ps.inflight is not None:
             # Let the statement end by its busy timeout: cancelling under the driver loses the connection.
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(handle.done.wait()), ps.settings.lock_timeout + 1.0)
@@ -659,6 +648,25 @@ class Workspace(WorkspaceSettings):
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(self._progress.wait(), POLL * 4)
 
+    # -- settings and committed data ------------------------------------------------------
+
+    def isolation_levels(self, ps: PlaygroundSession) -> list[str]:
+        """The isolation levels SQLAlchemy's dialect accepts on this backend."""
+        return setting_commands.isolation_levels(ps)
+
+    async def set_journal_mode(self, mode: str) -> None:
+        """Switch the database's journal mode (SQLite: rollback journal or WAL); refused mid-transaction."""
+        await setting_commands.set_journal_mode(self.backend, self.observer, self.sessions, mode)
+        self.journal_mode = mode
+
+    async def tables(self) -> list[str]:
+        """The tables a fresh connection sees."""
+        return await setting_commands.tables(self.observer)
+
+    async def committed(self, table: str, limit: int = setting_commands.COMMITTED_LIMIT, offset: int = 0) -> CommittedTable:
+        """Rows of `table` as committed: read by a connection outside every session."""
+        return await setting_commands.committed(self.backend, self.observer, table, limit, offset)
+
     # -- snapshots -------------------------------------------------------------------------
 
     def snapshot(self) -> WorkspaceSnapshot:
@@ -681,6 +689,8 @@ class Workspace(WorkspaceSettings):
             timeline=tuple(self._timeline),
             backend=self.backend.name,
             url=self.backend.display_url,
+            journal_modes=tuple(self.backend.journal_modes),
+            begin_modes=tuple(self.backend.begin_modes),
         )
 
     @staticmethod
@@ -723,7 +733,7 @@ class Workspace(WorkspaceSettings):
         await self.observer.dispose()
         if self._drop_namespace:
             with contextlib.suppress(Exception):
-                await drop_namespace(self.backend, self._drop_namespace)
+                await self.backend.drop_namespace(self._drop_namespace)
         if self._showwarning is not None:
             warnings.showwarning = self._showwarning
         if self._log_handler is not None:

@@ -108,6 +108,10 @@ class Scenario:
         """Whether the scenario runs on `backend` (no `backends:` header: everywhere)."""
         return not self.backends or backend in self.backends
 
+    def skip_reason(self, backend: str) -> str | None:
+        """Why the scenario does not run on `backend`, or None where it does."""
+        return None if self.runs_on(backend) else f"this scenario runs on {', '.join(self.backends)}, not {backend}"
+
     def requirements_for(self, backend: str) -> list[Requirement]:
         """The `requires:` headers that apply on `backend`."""
         return [r for r in self.requires if r.backend in (None, backend)]

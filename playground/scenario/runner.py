@@ -87,9 +87,9 @@ async def run_scenario(
     `step_timeout` is how long a step may run before it is interrupted and failed (default:
     the scenario's `step-timeout:` header, else `DEFAULT_STEP_TIMEOUT`): a run never hangs.
     """
-    from playground.engine.backends import resolve
+    from playground.engine.backends import name_of
 
-    backend = resolve(url).name if url else "sqlite"
+    backend = name_of(url)
     events: list[dict[str, Any]] = []
 
     def emit(event: dict[str, Any]) -> None:
@@ -102,9 +102,10 @@ async def run_scenario(
     report = RunReport(scenario, backend, "", events, [])
     emit({"event": "scenario", "title": scenario.title, "description": scenario.description,
           "source": scenario.source, "backend": backend, "sessions": list(scenario.sessions)})
-    if not scenario.runs_on(backend):
+    skip = scenario.skip_reason(backend)
+    if skip:
         report.skipped = True
-        emit({"event": "skipped", "reason": f"this scenario runs on {', '.join(scenario.backends)}, not {backend}"})
+        emit({"event": "skipped", "reason": skip})
         _summary(report, emit)
         return report
     try:

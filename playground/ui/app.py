@@ -180,7 +180,7 @@ class TxplayApp(App[int]):
     async def _mount_pane(self, name: str) -> SessionPane:
         snap = self._latest
         assert snap is not None
-        key = "demo" if snap.backend == "sqlite" and self.config.url is None else snap.url
+        key = "demo" if self.config.url is None else snap.url  # a new temporary file each time
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)

@@ -59,11 +59,10 @@ class TxplayCommands(Provider):
             for level in pane.snapshot.isolation_levels:
                 commands.append((f"Isolation: {level}", partial(app.set_isolation, level), f"for session {pane.session_name}"))
         latest = app.latest
-        if latest is not None and latest.backend == "sqlite":
-            for mode in ("delete", "wal"):
-                commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "SQLite journal mode for the database"))
-            for mode in ("deferred", "immediate", "exclusive"):
-                commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
+        for mode in latest.journal_modes if latest is not None else ():
+            commands.append((f"Journal mode: {mode}", partial(app.set_journal_mode, mode), "the journal mode of the database"))
+        for mode in latest.begin_modes if latest is not None else ():
+            commands.append((f"Begin mode: {mode}", partial(app.action_txn, f"begin-mode {mode}"), "the BEGIN this session emits"))
         for table in app.committed.tables:
             commands.append((f"Table: {table}", partial(app.show_table, table), "show its committed rows"))
         from playground.scenario import library

@@ -42,15 +42,11 @@ class DemoController:
     async def open(self) -> Workspace:
         """A fresh workspace for the scenario, and a player on it."""
         ws = await open_workspace(self.scenario, self.url)
-        backend = ws.backend.name
-        self.report = RunReport(self.scenario, backend, ws.backend.display_url, [], [])
+        self.report = RunReport(self.scenario, ws.backend.name, ws.backend.display_url, [], [])
         self.player = ScenarioPlayer(self.scenario, ws, self.report, self._event, states=False)
         self.note = self.scenario.description or None
-        self.summary = None
-        if not self.scenario.runs_on(backend):
-            self.summary = f"this scenario runs on {', '.join(self.scenario.backends)}, not {backend}"
-        else:  # as the headless runner does: a setting the narration depends on is read first
-            self.summary = await check_requirements(self.scenario, ws, self._event)
+        # As the headless runner does: a setting the narration depends on is read first.
+        self.summary = self.scenario.skip_reason(ws.backend.name) or await check_requirements(self.scenario, ws, self._event)
         return ws
 
     def _event(self, event: dict[str, Any]) -> None:

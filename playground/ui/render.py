@@ -74,7 +74,8 @@ def header(snapshot: SessionSnapshot, width: int | None = None, waits: tuple[Loc
     """
     name = Text(f" {snapshot.name} ", style="bold reverse")
     mode = " · async" if snapshot.mode == "async" else ""
-    details = [f"{snapshot.backend} · {snapshot.isolation}{mode}", f"{snapshot.isolation}{mode}", ""]
+    backend = f"{snapshot.backend} ({snapshot.backend_note})" if snapshot.backend_note else snapshot.backend
+    details = [f"{backend} · {snapshot.isolation}{mode}", f"{snapshot.isolation}{mode}", ""]
     short = short_badge(snapshot, waits, now)
     badges = [None, short] if short != snapshot.badge else [None]
     candidates = [(d, b) for b in badges for d in details]
@@ -198,10 +199,10 @@ def locks(snapshot: SessionSnapshot, waits: tuple[LockWait, ...], now: float) ->
     return Group(*lines)
 
 
-def lock_graph(waits: tuple[LockWait, ...], now: float) -> RenderableType:
-    """Every waiter → holder edge."""
+def lock_graph(waits: tuple[LockWait, ...], now: float, missing: str | None = None) -> RenderableType:
+    """Every waiter → holder edge; `missing` says why there can be none (no lock monitor)."""
     if not waits:
-        return Text("no session waits for another", style="dim")
+        return Text(f"{missing}: waits are not shown" if missing else "no session waits for another", style="dim")
     table = Table(box=None, show_header=True, header_style="bold", expand=False)
     for column in ("waiter", "", "holder", "lock", "for", "statement"):
         table.add_column(column)

@@ -15,7 +15,7 @@ import pytest
 
 from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
-from playground.engine.backends import TRAITS
+from playground.engine.backends import PostgresBackend
 from playground.engine.errors import BUSY_HINTS, CONSEQUENCES, GREENLET_HINTS, HINTS, NOWAIT_HINT, SERVER_HINTS
 from tests.conftest import deadlock, ok, server_url
 
@@ -221,12 +221,12 @@ EXPECTED = {
     **{f"server:{code}": text for code, text in SERVER_HINTS.items()},
     **{f"hint:{name}": text for name, text in HINTS.items()},
     "hint:command-prefix": HINTS["command-prefix"].format(prefix="\\", command="flush"),
-    "nowait": f"{NOWAIT_HINT}; {TRAITS['postgresql'].aborted_note}",
+    "nowait": f"{NOWAIT_HINT}; {PostgresBackend.traits.aborted_note}",
     "consequence:statement-only": f"a constraint refused the row; {CONSEQUENCES['statement-only']}",
     "consequence:deactivated": f"a constraint refused the row; {CONSEQUENCES['deactivated']}",
     "consequence:prepared": f"a constraint refused the COMMIT; {CONSEQUENCES['prepared']}",
     "consequence:ended": f"a constraint refused the row; {CONSEQUENCES['ended']}",
-    "consequence:aborted-postgresql": f"a constraint refused the row; {TRAITS['postgresql'].aborted_note}",
+    "consequence:aborted-postgresql": f"a constraint refused the row; {PostgresBackend.traits.aborted_note}",
 }
 
 

@@ -15,7 +15,7 @@ from sqlalchemy import event
 
 from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, StepWaiting, Workspace
-from playground.engine import session as session_module
+from playground.engine.backends import sqlite as sqlite_backend
 from playground.scenario import parse, run_scenario
 from tests.conftest import ok, server_url
 from tests.engine.test_servers import SETUP, server  # noqa: F401 (the fixture: A and B on each server)
@@ -223,7 +223,7 @@ def thinks_it_holds_the_write_lock(ws: Workspace, session: str) -> bool:
 async def sqlite_ws(request, monkeypatch):
     """SQLite asked with sqlite3_txn_state(), and the inference used where it cannot be asked."""
     if request.param == "inferred":
-        monkeypatch.setattr(session_module, "sqlite_txn_state", lambda driver_connection: None, raising=False)
+        monkeypatch.setattr(sqlite_backend, "sqlite_txn_state", lambda driver_connection: None)
     ws = await Workspace.open(DEMO_KIT, sessions=("A", "B"), defaults=SessionSettings(lock_timeout=10.0))
     try:
         yield ws

@@ -144,12 +144,12 @@ def test_a_file_without_the_txp_ending_still_runs(tmp_path):
 
 
 def test_a_password_the_driver_repeats_is_masked_too(monkeypatch):
-    import playground.cli as cli
+    from playground.engine.backends import PostgresBackend
 
-    async def refuse(backend, timeout):
+    def refuse(backend, timeout):
         raise ConnectionError("server said: bad password 'hunter2-x' for learner (pw)")
 
-    monkeypatch.setattr(cli, "_connect_once", refuse)
+    monkeypatch.setattr(PostgresBackend, "check_reachable", refuse)
     problem = database_problem("postgresql://learner:hunter2-x@db.example/shop")
     assert problem == ("cannot open postgresql+asyncpg://learner:***@db.example/shop: "
                        "ConnectionError: server said: bad password '***' for learner (pw)")

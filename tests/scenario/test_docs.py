@@ -167,7 +167,7 @@ def test_a_source_checkout_that_was_never_installed_gets_the_folder_form(monkeyp
         raise metadata.PackageNotFoundError(name)
 
     monkeypatch.setattr(metadata, "distribution", not_installed)
-    checkout = Path(backends.__file__).resolve().parents[2]
+    checkout = Path(backends.__file__).resolve().parents[3]  # playground/engine/backends/__init__.py
     monkeypatch.chdir(checkout)
     assert install_hint("postgres") == "pip install '.[postgres]'"
     monkeypatch.chdir(tmp_path)

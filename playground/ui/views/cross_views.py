@@ -32,7 +32,8 @@ class CrossViews(TabbedContent):
         """
         active = self.active if self.is_mounted else ""
         if active == "tab-locks":
-            self.lock_graph.show(snapshot.locks, now)
+            missing = next((f"{s.backend_note} for {s.backend}" for s in snapshot.sessions if s.backend_note), None)
+            self.lock_graph.show(snapshot.locks, now, missing)
         elif active == "tab-timeline":
             running = {s.name: round(s.running, 1) for s in snapshot.sessions if s.running is not None}
             self.timeline.show(snapshot.timeline, tuple(s.name for s in snapshot.sessions), unsent, running)

@@ -20,10 +20,10 @@ class LockGraph(VerticalScroll):
     def compose(self):
         yield self.body
 
-    def show(self, waits: tuple[LockWait, ...], now: float) -> None:
-        """Draw the graph (a layout pass only when edges come or go)."""
+    def show(self, waits: tuple[LockWait, ...], now: float, missing: str | None = None) -> None:
+        """Draw the graph (a layout pass only when edges come or go); `missing`: see `render.lock_graph`."""
         edges = tuple((w.waiter, w.holders, w.lock) for w in waits)
         if edges == self._edges and not waits:
             return
-        self.body.update(render.lock_graph(waits, now), layout=edges != self._edges)
+        self.body.update(render.lock_graph(waits, now, missing), layout=edges != self._edges)
         self._edges = edges
