@@ -16,14 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import shutil
 import secrets
 import string
 import tempfile
 import threading
 import time
-import warnings
 from dataclasses import replace
 from typing import Any
 from collections.abc import Callable, Iterable
@@ -31,14 +29,15 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
-from playground.engine import execution
+from playground.engine import stepping
 from playground.engine import settings as setting_commands
 from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
-from playground.engine.errors import describe, is_missing_greenlet
+from playground.engine.errors import describe
 from playground.engine.kit import ModelKit
 from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor
-from playground.engine.session import COMMIT_WARNINGS, PlaygroundSession, SessionSettings, waiting_badge
+from playground.engine.session import PlaygroundSession, SessionSettings, waiting_badge
+from playground.engine.warnings_sink import WarningSink
 from playground.engine.worker import SessionThread
 from playground.engine.events import (
     CommittedTable,
@@ -54,14 +53,10 @@ from playground.engine.events import (
 from playground.engine.snapshot import (
     ErrorInfo,
     LockWait,
-    UNSET,
-    Notice,
     SessionSnapshot,
     StepResult,
     TimelineEntry,
     WorkspaceSnapshot,
-    plain_copy,
-    plain_rows,
 )
 from playground.engine.states import SessionStatus, StepKind, StepStatus, TimelineOutcome
 
@@ -72,7 +67,6 @@ RUNNING_SHOWN = 0.5  # a step running longer than this shows `running 3.2 s` in 
 REFRESH_WAIT = 0.25  # how long a snapshot waits for a session's thread to describe itself
 CLOSE_WAIT = 0.6  # how long closing waits for a busy session to roll back
 INTERRUPT_GRACE = 0.3  # how long `cancel` waits to say whether an interrupted step has stopped
-STEP_TIMEOUT = "StepTimeout"  # the error class of a step stopped at the step-time limit
 ABANDON_AFTER = 2.0  # past the step-time limit, how long an interrupted step has to stop
 
 
@@ -113,9 +107,8 @@ class Workspace:
         self.monitor: LockMonitor = backend.lock_monitor(lambda: self.journal_mode)
         self._drop_namespace: str | None = None
         self.closed = False
-        self.warnings: list[str] = []
-        self._showwarning: Any = None
-        self._log_handler: logging.Handler | None = None
+        self._warnings = WarningSink(self._warn)
+        self.warnings = self._warnings.seen
 
     # -- opening ---------------------------------------------------------------------------
 
@@ -157,7 +150,7 @@ class Workspace:
             setting_commands.check_journal_mode(backend, journal_mode)
         ws = cls(backend, kit, defaults or SessionSettings(), journal_mode, tempdir)
         ws._drop_namespace = namespace if isolate else None
-        ws._capture_warnings()
+        ws._warnings.install()
         try:
             await ws.monitor.start()
             await ws._prepare(demo=demo and setup is None, reset=reset_demo, setup=setup)
@@ -187,26 +180,10 @@ class Workspace:
             for stmt in split_sql(sql):
                 await conn.execute(sql_text(escape_colons(stmt.text)))
 
-    def _capture_warnings(self) -> None:
-        """Show Python and SQLAlchemy warnings in the pane running a step, not on stderr."""
-        self._showwarning = warnings.showwarning
-
-        def show(message: Warning | str, category: type[Warning], filename: str, lineno: int, file: Any = None, line: Any = None) -> None:
-            self._warn(f"warning: {category.__name__}: {message}")
-
-        warnings.showwarning = show
-        # asyncmy logs the server's warnings (`Division by 0`) instead of raising Python warnings.
-        self._log_handler = _WarningLog(self._warn)
-        logging.getLogger("asyncmy").addHandler(self._log_handler)
-        logging.getLogger("asyncmy").propagate = False
-
-    def _warn(self, text: str) -> None:
-        # A warning is raised on the thread of the session whose step caused it.
-        current = threading.current_thread()
-        ps = next((self.sessions.get(n) for n, t in self._threads.items() if t.thread is current), None)
+    def _warn(self, thread: threading.Thread, text: str) -> None:
+        ps = next((self.sessions.get(n) for n, t in self._threads.items() if t.thread is thread), None)
         if ps is not None:
             ps.log.messages.append(text)
-        self.warnings.append(text)
 
     # -- sessions --------------------------------------------------------------------------
 
@@ -334,7 +311,7 @@ class Workspace:
             self._publish(StepStarted(handle.index, ps.name, handle.input, handle.kind))
             stuck = self._stuck.get(ps.name)
             if stuck is not None and not stuck[1].done():
-                result = self._refused(handle, item, ErrorInfo(
+                result = stepping.refused(handle, item, ErrorInfo(
                     "SessionBusy", f"session {ps.name} is still inside step {stuck[0]}, which did not stop at the step-time limit",
                     "a call Python cannot interrupt (such as time.sleep) holds its thread; this step was not run"))
             else:
@@ -344,96 +321,24 @@ class Workspace:
     async def _await_step(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
         """Run the step on the session's thread; give up on it only when it is abandoned."""
         thread = self._threads[ps.name]
-        submitted = thread.submit(self._step(handle, ps, item))
-        stepping = asyncio.wrap_future(submitted)
+        submitted = thread.submit(stepping.run_step(handle, ps, item))
+        running = asyncio.wrap_future(submitted)
         abandoned: asyncio.Future[Any] = asyncio.ensure_future(handle.abandoned.wait())
         try:
-            await asyncio.wait((stepping, abandoned), return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait((running, abandoned), return_when=asyncio.FIRST_COMPLETED)
         finally:
             abandoned.cancel()
-        if stepping.done():
+        if running.done():
             try:
-                return stepping.result()
+                return running.result()
             except Exception as exc:  # an interrupt that landed outside the step's code, and the like
                 error: ErrorInfo = describe(exc)
         else:
             # Stuck where no interrupt reaches (in C, past the step-time limit): the step fails
             # here, its thread stays busy, and the session's next steps are refused until it is free.
-            error = self._over_limit_error(handle, stuck=True)
+            error = stepping.over_limit_error(handle, stuck=True)
             self._stuck[ps.name] = (handle.index, submitted)
-        return self._refused(handle, item, error)
-
-    @staticmethod
-    def _refused(handle: StepHandle, item: Any, error: ErrorInfo) -> StepResult:
-        """The result of a step that ended without its session's thread saying how."""
-        finished = time.monotonic()
-        return StepResult(
-            index=handle.index, session=handle.session, input=handle.input, kind=item.kind, status=StepStatus.ERROR,
-            error=error, started=handle.started or finished, finished=finished,
-        )
-
-    def _over_limit_error(self, handle: StepHandle, stuck: bool = False) -> ErrorInfo:
-        limit = handle.over_limit or 0.0
-        hint = ("it did not stop: its session's thread is still inside the call, and the session refuses steps until it returns"
-                if stuck else "raise the limit with a `step-timeout:` header or `--step-timeout SECONDS`")
-        return ErrorInfo(STEP_TIMEOUT, f"step {handle.index} ({handle.session}) ran longer than the step-time limit of {limit:g} s, so it was interrupted", hint)
-
-    async def _step(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
-        """On the session's thread: run the step, repair what needs it, describe what happened."""
-        handle.thread_task = asyncio.current_task()
-        log = ps.new_step_log()
-        error: ErrorInfo | None = None
-        raised: BaseException | None = None
-        outcome = execution.Outcome()
-        try:
-            try:
-                outcome = await execution.execute(ps, item, handle.index)
-            except execution._Delegate:
-                outcome = await setting_commands.run_setting(ps, item.command)
-        except asyncio.CancelledError:
-            error = ErrorInfo("Cancelled", "the step was cancelled")
-            await self._after_cancel(ps)
-        except (Exception, SystemExit, KeyboardInterrupt) as exc:
-            # Every user error becomes a message, `exit()` included: the session goes on.
-            raised = exc
-            if is_missing_greenlet(exc):
-                ps.drop_unsent()  # the ROLLBACK SQLAlchemy tried after it could not be sent either
-        await self._repair(ps, log.messages)
-        if handle.over_limit is not None and (raised is None or isinstance(raised, KeyboardInterrupt)):
-            error, raised = self._over_limit_error(handle), None
-        if isinstance(raised, KeyboardInterrupt) and handle.interrupted and not raised.args:
-            raised.args = ("the step was interrupted (Ctrl+C, F9 or \\cancel)",)
-        if raised is not None:
-            # Described once repaired: the hint says what the error left the session in.
-            error = describe(raised, execution.filename_prefix(ps), handle.input, ps.aftermath())
-        ps.forget_names()  # the step may have bound new names
-        finished = time.monotonic()
-        messages = tuple(outcome.messages) + tuple(log.messages)
-        warning = None if error else next(
-            (COMMIT_WARNINGS[m.topic] for m in messages if isinstance(m, Notice) and m.topic in COMMIT_WARNINGS), None
-        )
-        result = StepResult(
-            index=handle.index,
-            session=ps.name,
-            input=handle.input,
-            kind=item.kind,
-            status=StepStatus.ERROR if error else StepStatus.OK,
-            error=error,
-            columns=outcome.columns,
-            rows=plain_rows(outcome.rows) if outcome.rows is not None else None,
-            rows_omitted=outcome.rows_omitted,
-            value=execution.value_repr(outcome.value) if outcome.has_value else None,
-            plain_value=plain_copy(outcome.value) if outcome.has_value else UNSET,
-            output=log.output.getvalue(),
-            messages=messages,
-            sql=tuple(log.sql),
-            waited=(finished - handle.waited.since) if handle.waited else 0.0,
-            started=handle.started or finished,
-            finished=finished,
-            warning=warning,
-        )
-        await ps.refresh()
-        return result
+        return stepping.refused(handle, item, error)
 
     def _finish(self, handle: StepHandle, result: StepResult) -> None:
         handle.result = result
@@ -450,29 +355,6 @@ class Workspace:
         self._progress.set()
         self._publish(StepFinished(result, handle.waited is not None, handle.after))
         self._publish_state()
-
-    async def _repair(self, ps: PlaygroundSession, messages: list[str]) -> None:
-        """Roll back only where a refused COMMIT left the driver inside the transaction.
-
-        Elsewhere the session stays as SQLAlchemy leaves it (its transaction `prepared`, every
-        statement refused until `rollback`), and the step says so.
-        """
-        if ps.commit_failed and ps.sync.in_transaction():
-            if self.backend.repairs_refused_commit(ps.commit_error):
-                with contextlib.suppress(Exception):
-                    await ps.asession.rollback()
-                messages.append("COMMIT failed, so the session was rolled back (SQLite keeps the transaction open after a failed COMMIT)")
-            elif ps.failure() == "prepared":
-                messages.append("the COMMIT was refused; SQLAlchemy keeps the session in its transaction: `rollback` before going on")
-        if not ps.sync.in_transaction() and ps.in_database_transaction() and ps.dbapi_connection is not None:
-            # The Session has ended its transaction but the connection has not: never leave it so.
-            with contextlib.suppress(Exception):
-                await ps.driver_connection.rollback()
-            messages.append("the connection was still inside a transaction the Session had ended: rolled back")
-
-    async def _after_cancel(self, ps: PlaygroundSession) -> None:
-        with contextlib.suppress(Exception):
-            await ps.asession.rollback()
 
     def _set_timeline(self, handle: StepHandle, outcome: TimelineOutcome, waited_on: tuple[str, ...] = (), done_after: int | None = None) -> None:
         pos = self._timeline_pos.get(handle.index)
@@ -734,10 +616,7 @@ class Workspace:
         if self._drop_namespace:
             with contextlib.suppress(Exception):
                 await self.backend.drop_namespace(self._drop_namespace)
-        if self._showwarning is not None:
-            warnings.showwarning = self._showwarning
-        if self._log_handler is not None:
-            logging.getLogger("asyncmy").removeHandler(self._log_handler)
+        self._warnings.uninstall()
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 
@@ -753,14 +632,3 @@ class Workspace:
         with contextlib.suppress(Exception):
             await thread.call(ps.close(), CLOSE_WAIT)
         thread.stop(0.1)
-
-
-class _WarningLog(logging.Handler):
-    """Routes a driver's logged warnings into the pane running a step."""
-
-    def __init__(self, sink: Callable[[str], None]) -> None:
-        super().__init__(logging.WARNING)
-        self.sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink(f"warning: {record.getMessage()}")

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import UNSET, StepResult
-from playground.engine.workspace import STEP_TIMEOUT
+from playground.engine.stepping import STEP_TIMEOUT
 from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, Step
 
 

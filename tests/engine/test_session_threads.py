@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from playground.engine.workspace import STEP_TIMEOUT
+from playground.engine.stepping import STEP_TIMEOUT
 from tests.conftest import ok
 
 GUARD = 30.0
