@@ -76,11 +76,41 @@ def private_servers(request) -> Iterator[PrivateServers]:
 _PRIVATE = pytest.StashKey[PrivateServers]()
 
 
+_STARTUP = pytest.StashKey[dict[str, float]]()
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups from the marks
+def pytest_collection_modifyitems(items) -> None:
+    """Slow tests first, so that parallel workers do not wait for one that started last; the tests
+    that use the private servers in one worker, so that one set of them is started."""
+    for item in items:
+        if "private_servers" in getattr(item, "fixturenames", ()):
+            item.add_marker(pytest.mark.xdist_group("private_servers"))
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+def pytest_sessionfinish(session) -> None:
+    """In a pytest-xdist worker: hand the private servers' start-up times to the main process."""
+    servers = session.config.stash.get(_PRIVATE, None)
+    if servers is not None and hasattr(session.config, "workeroutput"):
+        session.config.workeroutput["private_servers_startup"] = dict(servers.startup)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error) -> None:
+    """In the main process: gather the start-up times the workers handed over."""
+    took = getattr(node, "workeroutput", {}).get("private_servers_startup")
+    if took:
+        node.config.stash.setdefault(_STARTUP, {}).update(took)
+
+
 def pytest_terminal_summary(terminalreporter, config) -> None:
     """Say how long the private servers took to start (CI's run time budget includes them)."""
     servers = config.stash.get(_PRIVATE, None)
-    if servers is not None and servers.startup:
-        took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in servers.startup.items())
+    startup = dict(servers.startup) if servers is not None else {}
+    startup.update(config.stash.get(_STARTUP, {}))
+    if startup:
+        took = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in startup.items())
         terminalreporter.write_line(f"private servers started: {took}")
 
 

@@ -22,7 +22,8 @@ SERVER_TESTS = [
     "tests/engine/test_status_truth.py::test_mysql8_nowait_refusal_3572_is_no_timeout_either",
 ]
 
-# None in sys.modules makes `import asyncpg` raise ImportError, as where the extra is not installed.
+# None in sys.modules makes `import asyncpg` raise ImportError, as where the extra is not installed
+# (in this process: `-n 0` keeps pytest-xdist from running the tests in workers of their own).
 WITHOUT_DRIVERS = (
     "import sys; sys.modules['asyncpg'] = None; sys.modules['asyncmy'] = None; "
     "import pytest; sys.exit(pytest.main(sys.argv[1:]))"
@@ -30,7 +31,8 @@ WITHOUT_DRIVERS = (
 
 
 def test_server_tests_skip_with_the_reason_when_the_driver_is_not_installed():
-    done = subprocess.run([sys.executable, "-c", WITHOUT_DRIVERS, "-q", "-rs", "-p", "no:cacheprovider", *SERVER_TESTS],
+    done = subprocess.run([sys.executable, "-c", WITHOUT_DRIVERS, "-q", "-rs", "-p", "no:cacheprovider", "-n", "0",
+                           *SERVER_TESTS],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output

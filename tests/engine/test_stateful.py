@@ -137,6 +137,7 @@ def _machine(url: str | None):
     return type("PlaygroundOn", (Playground,), {"url": url})
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", ["sqlite", "postgresql", "mysql"])
 def test_random_use_keeps_the_panels_true(backend):
     url = None if backend == "sqlite" else server_url(backend)

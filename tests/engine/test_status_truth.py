@@ -501,6 +501,7 @@ async def _check_step(ws: Workspace, text_: str) -> None:
         await ok(ws, "A", "rollback")  # back to idle, as before the probe
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("backend", BACKENDS)
 def test_failed_means_the_next_statement_is_refused_until_a_rollback(backend):
     url = None if backend == "sqlite" else server_url(backend)

@@ -56,6 +56,7 @@ def expect_passed(report: RunReport) -> None:
 # -- item 1: the deadlock victim is the one the narration names, at a presenter's pace ------
 
 
+@pytest.mark.slow
 async def test_deadlock_victim_at_pace_2_is_b_as_the_narration_says():
     urls = [postgres_url("asyncpg"), postgres_url("psycopg"), server_url("mysql")]
     reports = await asyncio.gather(*(run_scenario(library.load("deadlock"), u, states=False, pace=2) for u in urls))

@@ -9,6 +9,9 @@ from playground.demo.kit import DEMO_KIT
 from tests.conftest import server_url
 from tests.ui.conftest import caught_up, run_in, step_done, type_in
 
+# These tests share the server's txplay_demo schema/database: one worker runs them in turn.
+pytestmark = pytest.mark.xdist_group("txplay_demo")
+
 
 @pytest.mark.parametrize("backend", ["postgresql", "mysql"])
 async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.ui.conftest import run_in, show_big_table
 
 ROWS = 5000
@@ -20,6 +22,7 @@ def _shown(view) -> list[str]:
     return [view.line_text(y) for y in range(view.size.height)]
 
 
+@pytest.mark.slow
 async def test_scrolled_end_to_end_reading_only_pages_on_screen(app_factory):
     app = app_factory()
     async with app.run_test(size=(160, 60)) as pilot:
