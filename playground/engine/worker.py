@@ -119,6 +119,21 @@ class SessionThread:
 
     # -- ending ----------------------------------------------------------------------------
 
+    async def last(self, coro: Coroutine[Any, Any, T], timeout: float) -> T:
+        """Run `coro` as the thread's last work, waiting for it up to `timeout`.
+
+        The loop stops once `coro` has ended, however long that takes: a session still busy
+        when the caller stops waiting closes its connection (and its driver's thread) first,
+        rather than having the loop closed under it.
+        """
+        async def then_stop() -> T:
+            try:
+                return await coro
+            finally:
+                self.loop.stop()
+
+        return await asyncio.wait_for(asyncio.shield(asyncio.wrap_future(self.submit(then_stop()))), timeout)
+
     def stop(self, timeout: float = 1.0) -> bool:
         """Stop the loop and wait up to `timeout` for the thread; False if it is stuck in a step."""
         if not self.loop.is_closed():

@@ -236,11 +236,10 @@ class Workspace:
         for handle in list(self._running[name]):
             await self._cancel_handle(handle)
         try:
-            rolled_back = await thread.call(ps.close(), CLOSE_WAIT * 4)
+            rolled_back = await thread.last(ps.close(), CLOSE_WAIT * 4)
             ending = ": its open transaction was rolled back" if rolled_back else ""
         except Exception as exc:  # a step stuck in C, or a connection that broke: the server rolls back
             ending = f": it could not roll back ({describe(exc) if str(exc) else 'its thread is busy'}), so its connection is dropped and the database rolls back"
-        thread.stop(CLOSE_WAIT)
         del self.sessions[name]
         self._threads.pop(name, None)
         self._locks.pop(name, None)
@@ -630,5 +629,4 @@ class Workspace:
             await self._cancel_handle(handle, patience=False)
             handle.abandoned.set()
         with contextlib.suppress(Exception):
-            await thread.call(ps.close(), CLOSE_WAIT)
-        thread.stop(0.1)
+            await thread.last(ps.close(), CLOSE_WAIT)
