@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 from playground.engine.snapshot import LockWait, StepResult, WorkspaceSnapshot
@@ -75,7 +76,8 @@ class StepHandle:
     thread_task: asyncio.Task[Any] | None = None
     interrupted: bool = False  # KeyboardInterrupt was raised in (or sent to) the step's code
     over_limit: float | None = None  # the step-time limit it ran past, in seconds
-    abandoned: asyncio.Event = field(default_factory=asyncio.Event)  # stop awaiting a stuck step
+    # Stops awaiting a step stuck on its thread (set while the step runs there).
+    abandon: Callable[[], None] = field(default=lambda: None, repr=False)
 
     @property
     def waiting(self) -> bool:

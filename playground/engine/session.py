@@ -174,6 +174,7 @@ class PlaygroundSession:
         # Marks the step's own Python code as running (its thread may interrupt it there).
         self.user_code: Callable[[str], contextlib.AbstractContextManager[Any]] = lambda marker: contextlib.nullcontext()
         self.latest: SessionSnapshot | None = None  # built on the session's thread, read anywhere
+        self.stale = False  # a step ended without building `latest` again (nobody was watching)
 
     # -- engine hooks ----------------------------------------------------------------------
 
@@ -497,7 +498,7 @@ class PlaygroundSession:
 
     async def refresh(self) -> SessionSnapshot:
         """Build the snapshot again (on the session's thread) and keep it as `latest`."""
-        self.latest = self.snapshot()
+        self.latest, self.stale = self.snapshot(), False
         return self.latest
 
     def names(self) -> tuple[dict[int, list[str]], list[object]]:

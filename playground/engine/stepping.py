@@ -22,8 +22,12 @@ from playground.engine.states import StepStatus
 STEP_TIMEOUT = "StepTimeout"  # the error class of a step stopped at the step-time limit
 
 
-async def run_step(handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
-    """On the session's thread: run the step, repair what needs it, describe what happened."""
+async def run_step(handle: StepHandle, ps: PlaygroundSession, item: Any, watched: bool = True) -> StepResult:
+    """On the session's thread: run the step, repair what needs it, describe what happened.
+
+    `watched`: someone draws the session's state after each step, so its snapshot is built
+    here and now; otherwise (a headless run) only marked stale, and built when asked for.
+    """
     handle.thread_task = asyncio.current_task()
     log = ps.new_step_log()
     error: ErrorInfo | None = None
@@ -76,7 +80,10 @@ async def run_step(handle: StepHandle, ps: PlaygroundSession, item: Any) -> Step
         finished=finished,
         warning=warning,
     )
-    await ps.refresh()
+    if watched:
+        await ps.refresh()
+    else:
+        ps.stale = True
     return result
 
 

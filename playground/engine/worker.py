@@ -25,8 +25,16 @@ T = TypeVar("T")
 
 # A session in a CPU-bound loop holds the GIL; every other thread (the screen's among them)
 # waits for it up to the switch interval each time it wakes. Python's 5 ms default puts 5 ms
-# of lag on every frame; 1 ms keeps a frame's lag within one 60 Hz frame (tests/bench).
+# of lag on every frame; 1 ms keeps a frame's lag within one 60 Hz frame. But a short interval
+# also costs every ordinary step (threads hand the GIL back and forth more often: +13 % over
+# 5,000 steps), so it is short only while some step has been running Python for a while.
 SWITCH_INTERVAL = 0.001
+DEFAULT_SWITCH_INTERVAL = sys.getswitchinterval()
+
+
+def responsive_switching(on: bool) -> None:
+    """A short GIL switch interval while a step runs long (`on`), Python's own otherwise."""
+    sys.setswitchinterval(min(SWITCH_INTERVAL, DEFAULT_SWITCH_INTERVAL) if on else DEFAULT_SWITCH_INTERVAL)
 
 
 
@@ -43,8 +51,6 @@ class SessionThread:
     """
 
     def __init__(self, name: str) -> None:
-        if sys.getswitchinterval() > SWITCH_INTERVAL:
-            sys.setswitchinterval(SWITCH_INTERVAL)
         self.name = name
         self.loop = asyncio.new_event_loop()
         self._started = threading.Event()

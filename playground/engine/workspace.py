@@ -38,7 +38,7 @@ from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor
 from playground.engine.session import PlaygroundSession, SessionSettings, waiting_badge
 from playground.engine.warnings_sink import WarningSink
-from playground.engine.worker import SessionThread
+from playground.engine.worker import SessionThread, responsive_switching
 from playground.engine.events import (
     CommittedTable,
     Event,
@@ -64,6 +64,7 @@ POLL = 0.025
 DEMO_NAMESPACE = "txplay_demo"
 MAX_SESSIONS = 6
 RUNNING_SHOWN = 0.5  # a step running longer than this shows `running 3.2 s` in its badge
+RUNNING_REDRAW = 0.2  # how often that clock is published
 REFRESH_WAIT = 0.25  # how long a snapshot waits for a session's thread to describe itself
 CLOSE_WAIT = 0.6  # how long closing waits for a busy session to roll back
 INTERRUPT_GRACE = 0.3  # how long `cancel` waits to say whether an interrupted step has stopped
@@ -87,6 +88,8 @@ class Workspace:
         self.journal_mode = journal_mode
         self.sessions: dict[str, PlaygroundSession] = {}
         self._threads: dict[str, SessionThread] = {}
+        self._running_shown = 0.0  # when a running step's clock was last published
+        self._switching_short = False  # the GIL switch interval is short: a step runs Python long
         self._stuck: dict[str, tuple[int, Any]] = {}  # session → the abandoned step still holding its thread
         # Seconds a step may run before it is interrupted and failed (the headless runner's
         # guard against an endless loop); None: no limit (in the app, Ctrl+C stops a step).
@@ -320,13 +323,22 @@ class Workspace:
     async def _await_step(self, handle: StepHandle, ps: PlaygroundSession, item: Any) -> StepResult:
         """Run the step on the session's thread; give up on it only when it is abandoned."""
         thread = self._threads[ps.name]
-        submitted = thread.submit(stepping.run_step(handle, ps, item))
+        submitted = thread.submit(stepping.run_step(handle, ps, item, watched=bool(self._subscribers)))
         running = asyncio.wrap_future(submitted)
-        abandoned: asyncio.Future[Any] = asyncio.ensure_future(handle.abandoned.wait())
+        # Wakes when the step ends, or when it is abandoned (no task of its own: this runs per step).
+        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+        def open_gate(_: object = None) -> None:
+            if not gate.done():
+                gate.set_result(None)
+
+        running.add_done_callback(open_gate)
+        handle.abandon = open_gate
         try:
-            await asyncio.wait((running, abandoned), return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            abandoned.cancel()
+            await gate
+        except asyncio.CancelledError:
+            running.cancel()
+            raise
         if running.done():
             try:
                 return running.result()
@@ -439,6 +451,15 @@ class Workspace:
             self._watcher = asyncio.create_task(self._watch())
 
     async def _watch(self) -> None:
+        try:
+            await self._watch_steps()
+        finally:  # ended, or cancelled on close
+            if self._switching_short:
+                self._switching_short = False
+                responsive_switching(False)
+            self._progress.set()
+
+    async def _watch_steps(self) -> None:
         while any(self._running.values()):
             await asyncio.sleep(POLL)
             now = time.monotonic()
@@ -472,9 +493,16 @@ class Workspace:
                     changed = True
             self._tick += 1
             self._progress.set()
-            if changed or self._waits or self._long_running(now):
+            long_running = self._long_running(now)
+            if long_running != self._switching_short:
+                self._switching_short = long_running
+                responsive_switching(long_running)
+            # A running step's clock moves on screen a few times a second: each new state is
+            # drawn, and a session spinning in Python leaves the screen half the GIL for it.
+            ticking = long_running and now - self._running_shown >= RUNNING_REDRAW
+            if changed or self._waits or ticking:
+                self._running_shown = now
                 self._publish_state()
-        self._progress.set()
 
     def _active(self) -> list[StepHandle]:
         """The step each session is running now (started and not finished)."""
@@ -501,7 +529,7 @@ class Workspace:
                     with contextlib.suppress(RuntimeError):
                         thread.loop.call_soon_threadsafe(handle.thread_task.cancel)
             elif over > ABANDON_AFTER:
-                handle.abandoned.set()
+                handle.abandon()
             elif not handle.interrupted:
                 self._interrupt(handle)  # its own code was not running at the first try
 
@@ -559,6 +587,10 @@ class Workspace:
             for holder in wait.holders:
                 blocking.setdefault(holder, []).append(wait.waiter)
         active = {h.session: h for h in self._active()}
+        for name, ps in self.sessions.items():
+            if ps.stale and name not in active:
+                # Idle, so nothing runs on its thread to change what this reads (no SQL is sent).
+                ps.latest, ps.stale = ps.snapshot(), False
         sessions = tuple(
             self._shown(ps, waits.get(name), tuple(blocking.get(name, ())), active.get(name), now)
             for name, ps in self.sessions.items()
@@ -627,6 +659,6 @@ class Workspace:
                 continue
             self._interrupt(handle)
             await self._cancel_handle(handle, patience=False)
-            handle.abandoned.set()
+            handle.abandon()
         with contextlib.suppress(Exception):
             await thread.last(ps.close(), CLOSE_WAIT)

@@ -275,7 +275,7 @@ async def bench_cpu_bound(runs: int) -> dict:
             await pilot.pause()
             ws = app.workspace
             looping = ws.submit("A", "while True: pass")
-            while looping.thread_task is None:
+            while app.latest is None or app.latest.session("A").running is None:  # looping for a moment
                 await asyncio.sleep(0.01)
             ticker = Ticker(0.010, lags)
             app.pane("B").input.focus()
