@@ -18,6 +18,7 @@ import contextlib
 import ctypes
 import sys
 import threading
+import time
 from collections.abc import Coroutine
 from typing import Any, TypeVar
 
@@ -110,6 +111,26 @@ class SessionThread:
                 return False
             assert self.thread.ident is not None
             return _set_async_exc(self.thread.ident, KeyboardInterrupt) == 1
+
+    def keep_interrupting(self, period: float = 0.1, limit: float = 60.0) -> bool:
+        """Interrupt the step's code now, and again every `period` while it still runs (up to `limit`).
+
+        Once is not always enough: an interrupt that lands in a garbage-collection or weakref
+        callback running on that thread is printed and dropped by Python, and the loop goes on.
+        False when the thread is not running the step's code.
+        """
+        if not self.interrupt():
+            return False
+
+        def again() -> None:
+            deadline = time.monotonic() + limit
+            while time.monotonic() < deadline:
+                time.sleep(period)
+                if not self.interrupt():
+                    return
+
+        threading.Thread(target=again, name=f"txplay interrupt {self.name}", daemon=True).start()
+        return True
 
     @contextlib.contextmanager
     def running(self, marker: str) -> Any:

@@ -421,12 +421,13 @@ class Workspace:
         return f"cancelled step {handle.index}"
 
     def _interrupt(self, handle: StepHandle) -> bool:
-        """KeyboardInterrupt in the step's own code, if its thread is running that code now."""
+        """KeyboardInterrupt in the step's own code (again until it stops), if its thread runs that code now."""
         thread = self._threads.get(handle.session)
-        if thread is None or not thread.interrupt():
-            return False
-        handle.interrupted = True
-        return True
+        if thread is None or handle.interrupted:
+            return handle.interrupted
+        handle.interrupted = True  # before the interrupt: the step reads it as soon as it lands
+        handle.interrupted = thread.keep_interrupting()
+        return handle.interrupted
 
     async def _cancel_handle(self, handle: StepHandle, patience: bool = True) -> None:
         """Cancel the step's task on its session's thread, and wait for it to end there."""

@@ -10,7 +10,7 @@ import asyncio
 import pytest
 
 from playground.engine.stepping import STEP_TIMEOUT
-from tests.conftest import ok
+from tests.conftest import ok, value
 
 GUARD = 30.0
 
@@ -174,3 +174,25 @@ async def test_the_gil_switch_interval_is_short_only_while_a_step_runs_python_lo
             await asyncio.sleep(0.02)
 
     await asyncio.wait_for(default(), GUARD)
+
+
+async def test_an_interrupt_that_was_swallowed_is_raised_again_until_the_code_stops(workspace):
+    """Python drops an interrupt landing in a GC or weakref callback on that thread; this code drops
+    the first two itself, and must still be stopped."""
+    ws = workspace
+    stubborn = ws.submit("A", (
+        "dropped = 0\n"
+        "while True:\n"
+        "    try:\n"
+        "        while True:\n"
+        "            pass\n"
+        "    except KeyboardInterrupt:\n"
+        "        dropped += 1\n"
+        "        if dropped == 3:\n"
+        "            raise\n"
+    ))
+    await until_running(ws, stubborn)
+    await ws.cancel("A")
+    result = await done(ws, stubborn)
+    assert result.error is not None and result.error.type == "KeyboardInterrupt"
+    assert await value(ws, "A", "dropped") == 3
