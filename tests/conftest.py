@@ -88,8 +88,10 @@ def pytest_collection_modifyitems(items) -> None:
             item.add_marker(pytest.mark.xdist_group("private_servers"))
         elif "mysql" in item.nodeid.lower():
             # MariaDB refills INNODB_TRX only after 0.1 s without a reader: lock monitors of
-            # several workers polling at once keep it stale, and waits go unseen. One worker.
-            item.add_marker(pytest.mark.xdist_group("mysql"), append=False)
+            # several workers polling at once keep it stale, and waits go unseen. One worker,
+            # and one group only (pytest-xdist makes a new group of a test's several groups).
+            item.own_markers[:] = [m for m in item.own_markers if m.name != "xdist_group"]
+            item.add_marker(pytest.mark.xdist_group("mysql"))
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 

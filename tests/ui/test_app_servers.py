@@ -9,11 +9,12 @@ from playground.demo.kit import DEMO_KIT
 from tests.conftest import server_url
 from tests.ui.conftest import caught_up, run_in, step_done, type_in
 
-# These tests share the server's txplay_demo schema/database: one worker runs them in turn.
-pytestmark = pytest.mark.xdist_group("txplay_demo")
+# These tests share the server's txplay_demo schema/database: one worker runs them in turn
+# (on MariaDB, the one that runs every MySQL test: tests/conftest.py).
+ON_SERVERS = [pytest.param("postgresql", marks=pytest.mark.xdist_group("txplay_demo")), "mysql"]
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+@pytest.mark.parametrize("backend", ON_SERVERS)
 async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
     url = server_url(backend)
     app = app_factory(url=url, demo=True, reset_demo=True)
@@ -37,7 +38,7 @@ async def test_app_on_a_server_waits_and_shows_the_holder(app_factory, backend):
         assert data.error is None and data.total == 3
 
 
-@pytest.mark.parametrize("backend", ["postgresql", "mysql"])
+@pytest.mark.parametrize("backend", ON_SERVERS)
 async def test_quitting_while_a_statement_waits_ends_the_app_and_leaves_no_connection(app_factory, backend):
     from playground.engine import Workspace
 
