@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gc
 import sys
+import threading
 import weakref
 
 import pytest
@@ -41,15 +42,26 @@ def make_due() -> None:
         gc.collect(1)
 
 
+FULL_PASSES: list[str] = []  # the threads that ran a full pass while a test here ran
+
+
+def _note_full_pass(phase: str, info: dict) -> None:
+    if phase == "start" and info["generation"] == 2:
+        FULL_PASSES.append(threading.current_thread().name)
+
+
 @pytest.fixture
 def collector():
     saved = gc.get_threshold()
     clock = Clock()
     c = Collector(idle=1.0, growth=1.05, clock=clock)
     c.install()
+    FULL_PASSES.clear()
+    gc.callbacks.append(_note_full_pass)
     try:
         yield c, clock
     finally:
+        gc.callbacks.remove(_note_full_pass)
         c.uninstall()
     assert gc.get_threshold() == saved
 
@@ -72,7 +84,7 @@ def test_full_pass_once_idle(collector):
     make_due()
     c.activity()
     clock.now += 1.0
-    assert c.tick()
+    assert c.tick(), f"not due: {gc.get_count()}; full passes meanwhile on threads {FULL_PASSES}"
     assert ref() is None
     assert c.full_passes == 1
     assert not c.tick(), "nothing more is due right after a full pass"
