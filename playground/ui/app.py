@@ -39,7 +39,7 @@ from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
 from playground.ui.status_line import StatusLine
 from playground.ui.step_reporter import StepReporter
-from playground.ui.views.committed_view import CommittedView
+from playground.ui.views.committed_view import CommittedView, may_change_committed
 from playground.ui.views.cross_views import CrossViews
 from playground.ui.waits import Waits, pane_action
 
@@ -237,7 +237,9 @@ class TxplayApp(App[int]):
             self._schedule_draw()
             return
         self.steps.report(event)
-        if isinstance(event, StepFinished):
+        if isinstance(event, StepFinished) and may_change_committed(event.result):
+            # A step that only read leaves it as it was: no read, no redraw (typing `select …`
+            # beside a busy session stays as cheap as it can be).
             self.committed.reread(tables=event.result.kind == StepKind.SQL)
 
     # -- drawing ---------------------------------------------------------------------------

@@ -277,8 +277,9 @@ async def bench_cpu_bound(runs: int) -> dict:
             looping = ws.submit("A", "while True: pass")
             while app.latest is None or app.latest.session("A").running is None:  # looping for a moment
                 await asyncio.sleep(0.01)
+            app.pane("B").input.focus()  # a focus change redraws the footer: not part of the figure
+            await asyncio.sleep(0.5)
             ticker = Ticker(0.010, lags)
-            app.pane("B").input.focus()
             for i in range(40):
                 # As a terminal sends them: Pilot's press() waits for the process to go idle,
                 # which it never does while A loops.

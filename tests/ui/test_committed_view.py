@@ -111,3 +111,19 @@ async def test_cells_with_control_characters_stay_on_one_line(app_factory):
         view = app.committed.rows
         assert _shown(view)[1].split() == ["1", "1", "a\\nb\\tc"]
         assert _shown(view)[2].split() == ["2", "2", "NULL"]
+
+
+async def test_a_step_that_only_reads_does_not_read_the_committed_data_again(app_factory):
+    app = app_factory()
+    async with app.run_test(size=(160, 60)) as pilot:
+        await pilot.pause()
+        view = await show_big_table(pilot, ROWS)
+        reads = len(view.reads)
+        await run_in(pilot, "B", "select count(*) from big")
+        await run_in(pilot, "B", "x = session.execute(text('select 1')).all()")
+        await run_in(pilot, "B", "1 + 1")
+        await _settle(pilot)
+        assert len(view.reads) == reads, "a step that only read made the committed view read again"
+        await run_in(pilot, "B", "rollback")  # may release a lock a read was held back by: read again
+        await _settle(pilot)
+        assert len(view.reads) > reads

@@ -10,7 +10,18 @@ from textual.message import Message
 from textual.widgets import Select, Static
 
 from playground.engine.events import CommittedTable
+from playground.engine.snapshot import StepResult
 from playground.ui.views.committed_rows import CommittedRows
+
+# What a step may send and still leave the committed data as it was: reads, and the start of a
+# transaction or savepoint. Anything else (a write, DDL, COMMIT, a ROLLBACK that releases locks a
+# read waited on) makes the view read again.
+LEAVES_COMMITTED = ("SELECT", "BEGIN", "SAVEPOINT", "RELEASE")
+
+
+def may_change_committed(result: StepResult) -> bool:
+    """Whether what `result`'s step sent could change what a connection outside the sessions sees."""
+    return any(not entry.statement.lstrip().upper().startswith(LEAVES_COMMITTED) for entry in result.sql)
 
 
 class CommittedSource(Protocol):
