@@ -86,7 +86,7 @@ def pytest_collection_modifyitems(items) -> None:
     for item in items:
         if "private_servers" in getattr(item, "fixturenames", ()):
             item.add_marker(pytest.mark.xdist_group("private_servers"))
-        elif "mysql" in item.nodeid.lower():
+        elif any(name in item.nodeid.lower() for name in ("mysql", "mariadb")):
             # MariaDB refills INNODB_TRX only after 0.1 s without a reader: lock monitors of
             # several workers polling at once keep it stale, and waits go unseen. One worker,
             # and one group only (pytest-xdist makes a new group of a test's several groups).

@@ -57,6 +57,7 @@ def expect_passed(report: RunReport) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.xdist_group("mysql")  # it runs on MariaDB too: in the worker of every MySQL test (tests/conftest.py)
 async def test_deadlock_victim_at_pace_2_is_b_as_the_narration_says():
     urls = [postgres_url("asyncpg"), postgres_url("psycopg"), server_url("mysql")]
     reports = await asyncio.gather(*(run_scenario(library.load("deadlock"), u, states=False, pace=2) for u in urls))
