@@ -132,6 +132,12 @@ class SessionThread:
         threading.Thread(target=again, name=f"txplay interrupt {self.name}", daemon=True).start()
         return True
 
+    def cancel(self, task: asyncio.Task[Any] | None) -> None:
+        """Cancel `task`, running on this thread's loop (nothing if the loop has closed)."""
+        if task is not None:
+            with contextlib.suppress(RuntimeError):
+                self.loop.call_soon_threadsafe(task.cancel)
+
     @contextlib.contextmanager
     def running(self, marker: str) -> Any:
         """Marks the step's code as running (interruptible) within the block."""

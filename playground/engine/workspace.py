@@ -399,10 +399,9 @@ class Workspace:
         awaiting something else (`await asyncio.sleep`) is cancelled.
         """
         ps = self._session(name)
-        running = [h for h in self._running.get(name, []) if h.started is not None and not h.done.is_set()]
-        if not running:
+        handle = self._active_step(name)
+        if handle is None:
             return "nothing to cancel: this session is not running a step"
-        handle = running[0]
         if ps.inflight is not None:
             if self.backend.interrupts_running_statement and handle.wait is None:
                 # A long statement that is running, not waiting: the backend stops it.
@@ -440,8 +439,7 @@ class Workspace:
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(handle.done.wait()), ps.settings.lock_timeout + 1.0)
         if not handle.done.is_set() and handle.thread_task is not None:
-            with contextlib.suppress(RuntimeError):  # the thread's loop already closed
-                thread.loop.call_soon_threadsafe(handle.thread_task.cancel)
+            thread.cancel(handle.thread_task)
             with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(asyncio.shield(handle.done.wait()), CLOSE_WAIT if not patience else None)
 
@@ -470,8 +468,8 @@ class Workspace:
             except Exception:  # a monitor hiccup must not stop the steps, nor change what they show
                 seen = None
             changed = False
-            for name, handles in list(self._running.items()):
-                active = next((h for h in handles if h.started is not None and not h.done.is_set()), None)
+            for name in list(self._running):
+                active = self._active_step(name)
                 if active is None or seen is None:
                     continue
                 observation = seen.get(name)
@@ -505,9 +503,13 @@ class Workspace:
                 self._running_shown = now
                 self._publish_state()
 
+    def _active_step(self, name: str) -> StepHandle | None:
+        """The step session `name` is running now (started and not finished), if any."""
+        return next((h for h in self._running.get(name, ()) if h.started is not None and not h.done.is_set()), None)
+
     def _active(self) -> list[StepHandle]:
-        """The step each session is running now (started and not finished)."""
-        return [h for hs in self._running.values() for h in hs if h.started is not None and not h.done.is_set()]
+        """The step each session is running now."""
+        return [h for h in map(self._active_step, self._running) if h is not None]
 
     def _long_running(self, now: float) -> bool:
         return any(h.wait is None and now - (h.started or now) >= RUNNING_SHOWN for h in self._active())
@@ -525,10 +527,8 @@ class Workspace:
                 continue
             if handle.over_limit is None:
                 handle.over_limit = limit
-                if not self._interrupt(handle) and handle.thread_task is not None:
-                    thread = self._threads[handle.session]
-                    with contextlib.suppress(RuntimeError):
-                        thread.loop.call_soon_threadsafe(handle.thread_task.cancel)
+                if not self._interrupt(handle):
+                    self._threads[handle.session].cancel(handle.thread_task)
             elif over > ABANDON_AFTER:
                 handle.abandon()
             elif not handle.interrupted:
