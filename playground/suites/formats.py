@@ -32,7 +32,9 @@ def suite_writer(fmt: str, out: TextIO) -> Emit:
 
 
 def _status(event: dict[str, Any]) -> str:
-    return {"waiting": "[waiting]", "sent": "[sent]", "error": "[error]"}.get(event["status"], "[ok]")
+    if event["status"] == "waiting":
+        return f"[waiting on {', '.join(event['waiting_for'])}]" if event.get("waiting_for") else "[waiting]"
+    return {"sent": "[sent]", "error": "[error]"}.get(event["status"], "[ok]")
 
 
 def _step_lines(event: dict[str, Any]) -> list[str]:

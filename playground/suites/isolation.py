@@ -21,7 +21,7 @@ import contextlib
 import select
 import time
 from dataclasses import dataclass, field
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
 from playground.suites import Emit, SuiteError
@@ -211,7 +211,7 @@ class IsolationTester:
         event, self._event = self._event, None
         if event is None or self.emit is None:
             return
-        event.fields["output"] = b"".join(event.chunks[1:]).decode("utf-8", errors="replace")
+        event.fields["output"] = b"".join(event.chunks).decode("utf-8", errors="replace")
         self.emit(event.fields)
 
     def _mark_error(self) -> None:
@@ -304,6 +304,13 @@ class IsolationTester:
 
     def run_permutation(self, perm: Permutation) -> None:
         """Run one permutation: setup, the steps with their waits, teardown."""
+        for _ in self.permutation_steps(perm):
+            pass
+
+    def permutation_steps(self, perm: Permutation) -> Iterator[PermutationStep | None]:
+        """Run one permutation a step at a time: yields None after the setup, then each step once
+        it has been sent and has completed or been found waiting; the teardown runs when the
+        caller asks for the step after the last (live mode steps through this)."""
         spec = self.spec
         self._flush_event()
         self.result.permutations += 1
@@ -316,6 +323,7 @@ class IsolationTester:
         for i, session in enumerate(spec.sessions):
             if session.setup:
                 self._setup_sql(self.conns[1 + i], session.setup, f"setup of session {session.name}")
+        yield None
         waiting: list[PermutationStep] = []
         for pstep in perm.steps:
             step = spec.step(pstep.name)
@@ -345,6 +353,8 @@ class IsolationTester:
             waiting = self._try_complete_all(waiting, nonblock=True)
             if must_wait:
                 waiting.append(pstep)
+            self._flush_event()
+            yield pstep
         waiting = self._try_complete_all(waiting, nonblock=False)
         if waiting:
             raise SpecFailed("failed to complete permutation due to mutually-blocking steps")
@@ -476,9 +486,24 @@ class IsolationTester:
 
     def _waiting_line(self, step: Step) -> None:
         session = self.spec.sessions[step.session].name
-        self._step_line(f"step {step.name}: ".encode() + step.sql.encode() + b" <waiting ...>\n",
-                        {"event": "step", "session": session, "name": step.name, "sql": step.sql,
-                         "line": step.line, "status": "waiting"})
+        fields: dict[str, Any] = {"event": "step", "session": session, "name": step.name, "sql": step.sql,
+                                  "line": step.line, "status": "waiting"}
+        if self.emit is not None:
+            fields["waiting_for"] = self.holders(self.conns[1 + step.session])
+        self._step_line(f"step {step.name}: ".encode() + step.sql.encode() + b" <waiting ...>\n", fields)
+
+    def holders(self, conn: _Conn) -> list[str]:
+        """The sessions holding what `conn` waits for (pg_blocking_pids, read on the control
+        connection): the lock graph's edges. Empty for a step held back only by a marker."""
+        from psycopg import pq
+
+        res = self.conns[0].pg.exec_params(b"SELECT unnest(pg_catalog.pg_blocking_pids($1::int))", [str(conn.pid).encode()])
+        if res.status != pq.ExecStatus.TUPLES_OK:
+            return []
+        pids = {int(res.get_value(i, 0) or 0) for i in range(res.ntuples)}
+        names = [c.name for c in self.conns[1:] if c.pid in pids]
+        others = sorted(pid for pid in pids if pid not in {c.pid for c in self.conns})
+        return names + [f"PID {pid}" for pid in others]
 
 
 def _table(res: Any) -> bytes:
