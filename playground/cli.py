@@ -40,9 +40,15 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="run")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
-    run.add_argument("scenario", nargs="?", metavar="NAME|FILE", help="a built-in scenario name or a .txp file")
+    run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
+                     help="a built-in scenario name, a .txp file, a PostgreSQL isolation .spec or a MariaDB mysqltest .test file")
     run.add_argument("--url", dest="run_url", help="database URL (default: a fresh temporary SQLite file)")
-    run.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="transcript format (default: text)")
+    run.add_argument("--format", choices=("text", "json", "markdown", "isolation", "mysqltest"), default="text",
+                     help="transcript format (default: text); isolation: what PostgreSQL's isolationtester prints "
+                          "(.spec files), mysqltest: what mysqltest records in a .result file (.test files)")
+    run.add_argument("--expected", metavar="FILE",
+                     help="compare the run's output (as --format isolation/mysqltest prints it) with FILE: "
+                          "exit 0 when identical, 1 with a unified diff on stderr when not (.spec and .test files)")
     run.add_argument("--list", action="store_true", help="list the built-in scenarios")
     run.add_argument("--pace", type=_seconds, default=0.0, metavar="SECONDS",
                      help="wait SECONDS before each step after the first, as a presenter would (default: 0)")
@@ -194,6 +200,13 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     if not args.scenario:
         parser.error("txplay run needs a scenario name or file (txplay run --list shows the built-ins)")
+    if args.scenario.endswith((".spec", ".test")):
+        from playground.suites.cli import run_suite
+
+        return run_suite(args)
+    if args.format in ("isolation", "mysqltest") or args.expected:
+        what = f"--format {args.format}" if args.format in ("isolation", "mysqltest") else "--expected"
+        parser.error(f"{what} is for PostgreSQL .spec and mysqltest .test files, not .txp scenarios")
     try:
         scenario = library.find(args.scenario)
     except ScenarioError as exc:
