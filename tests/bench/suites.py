@@ -4,15 +4,19 @@
 
 Runs each spec (txplay's own, and a few of PostgreSQL 15's where $TXPLAY_PG_ISOLATION_DIR points
 at them) through both tools, each run on a fresh database whose creation is not timed, the two
-tools taking turns so that a busy moment of the machine hits both. Prints each spec's median
-time per tool, the medians of the whole set's totals, and their ratio (target: txplay at most
-1.5× isolationtester), and whether the two printed the same. Not collected by pytest; it writes
+tools taking turns so that a busy moment of the machine hits both. txplay is timed twice: as
+`txplay run SPEC --format isolation` (a process per spec, as isolationtester), and through
+`playground.suites.isolation.run_spec` in this process (the runner without Python's start-up and
+txplay's imports). Prints each spec's median time per tool, the medians of the whole set's
+totals, and their ratios (target: txplay at most 1.5× isolationtester), and whether the tools
+printed the same. Not collected by pytest; it writes
 nothing: the figures go into RESULTS.md by hand.
 """
 
 from __future__ import annotations
 
 import argparse
+import io
 import statistics
 import sys
 import time
@@ -64,35 +68,46 @@ def bench(server_url: str, runs: int) -> int:
         print("no isolationtester (pg_config --pgxs): nothing to compare with")
         return 1
     specs = spec_set()
-    times: dict[str, dict[Path, list[float]]] = {"isolationtester": {}, "txplay": {}}
+    times: dict[str, dict[Path, list[float]]] = {"isolationtester": {}, "txplay": {}, "in-process": {}}
     same: dict[Path, bool] = {}
     failed: set[Path] = set()
 
     def real(spec: Path, db: PgDatabase) -> Run:
         return isolationtester_run(tool, spec, db)
 
+    def in_process(spec: Path, db: PgDatabase) -> Run:
+        from playground.suites.isolation import run_spec
+        from playground.suites.spec import load
+
+        out = io.StringIO()
+        done = run_spec(load(str(spec)), db.url, out=out)
+        return Run(done.exit_code, out.getvalue(), done.error or "")
+
     for _ in range(runs):
         for spec in specs:
             outputs = {}
-            for name, runner in (("isolationtester", real), ("txplay", txplay_run)):
+            for name, runner in (("isolationtester", real), ("txplay", txplay_run), ("in-process", in_process)):
                 with fresh_database(server_url) as db:
                     took, done = _timed(runner, spec, db)
                 times[name].setdefault(spec, []).append(took)
                 outputs[name] = done.stdout if done.exit == 0 else f"exit {done.exit}: {done.stderr}"
                 if done.exit != 0:
                     failed.add(spec)
-            same[spec] = same.get(spec, True) and not output_diff(outputs["isolationtester"], outputs["txplay"])
+            same[spec] = same.get(spec, True) and not any(
+                output_diff(outputs["isolationtester"], outputs[name]) for name in ("txplay", "in-process"))
 
-    print(f"{'spec':34} {'isolationtester':>16} {'txplay':>10} {'ratio':>7}  same output")
+    print(f"{'spec':28} {'isolationtester':>15} {'txplay run':>11} {'ratio':>6} {'in-process':>11} {'ratio':>6}  same")
     for spec in specs:
-        ref, app = statistics.median(times["isolationtester"][spec]), statistics.median(times["txplay"][spec])
-        print(f"{spec.stem:34} {ref:14.3f} s {app:8.3f} s {app / ref:6.2f}×  {'yes' if same[spec] else 'NO'}")
+        ref, cli, api = (statistics.median(times[name][spec]) for name in times)
+        print(f"{spec.stem:28} {ref:13.3f} s {cli:9.3f} s {cli / ref:5.2f}× {api:9.3f} s {api / ref:5.2f}×  "
+              f"{'yes' if same[spec] else 'NO'}")
     totals = {name: statistics.median(sum(per[spec][i] for spec in specs) for i in range(runs))
               for name, per in times.items()}
-    ratio = totals["txplay"] / totals["isolationtester"]
-    print(f"\n{len(specs)} specs, median of {runs} runs of the whole set:")
-    print(f"  isolationtester {totals['isolationtester']:.2f} s, txplay {totals['txplay']:.2f} s: "
-          f"{ratio:.2f}× (target ≤ {TARGET}×) {'met' if ratio <= TARGET else 'NOT met'}")
+    print(f"\n{len(specs)} specs, median of {runs} runs of the whole set (target ≤ {TARGET}× isolationtester):")
+    print(f"  isolationtester          {totals['isolationtester']:6.2f} s")
+    for name, label in (("txplay", "txplay run (a process)"), ("in-process", "txplay's runner (API)")):
+        ratio = totals[name] / totals["isolationtester"]
+        print(f"  {label:24} {totals[name]:6.2f} s  {ratio:.2f}× {'met' if ratio <= TARGET else 'NOT met'}")
     print(f"  specs where the outputs differ: {sum(not ok for ok in same.values())}")
     if failed:
         print(f"  a tool failed on {len(failed)} specs ({', '.join(sorted(spec.stem for spec in failed))}): "
