@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import io
 import statistics
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,6 +69,9 @@ def bench(server_url: str, runs: int) -> int:
         print("no isolationtester (pg_config --pgxs): nothing to compare with")
         return 1
     specs = spec_set()
+    # An installed copy has its bytecode (pip compiles it); so must the one timed here, even
+    # where PYTHONDONTWRITEBYTECODE keeps Python from writing it on import.
+    subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "playground")], check=True)
     times: dict[str, dict[Path, list[float]]] = {"isolationtester": {}, "txplay": {}, "in-process": {}}
     same: dict[Path, bool] = {}
     failed: set[Path] = set()
