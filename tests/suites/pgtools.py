@@ -153,7 +153,12 @@ def require_server() -> str:
     """The URL of the shared PostgreSQL test server, or a skip saying why it cannot be used."""
     from tests.conftest import server_url
 
-    return server_url("postgresql")
+    url = server_url("postgresql")
+    try:
+        import psycopg  # noqa: F401  (fresh_database makes and drops databases with it)
+    except ImportError as exc:
+        pytest.skip(f"psycopg is not installed (pip install 'txplay[postgres]'): {exc}")
+    return url
 
 
 # -- running a spec ---------------------------------------------------------------------------
