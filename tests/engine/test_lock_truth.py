@@ -337,3 +337,27 @@ async def test_a_select_waiting_while_its_rows_are_fetched_is_seen_waiting():
     assert step_event(events, 2)["waiting_for"] == ["A"]
     assert completed(events, 2)["status"] == "ok"
     assert report.exit_code == 0, [e for e in events if e["event"] in ("step", "completed")]
+
+
+async def test_a_deferrable_read_only_transaction_waits_for_a_safe_snapshot():
+    """SERIALIZABLE READ ONLY DEFERRABLE waits, not on a lock, until no serializable writer could
+    make its snapshot unsafe: a wait on those writers (pg_safe_snapshot_blocking_pids). The
+    snapshot it then reads from is the one taken before the wait, found safe."""
+    report, events = await run("""
+        title: waiting for a safe snapshot
+        sessions: A B
+        setup:
+            create table t (id int primary key, v int);
+            insert into t (id, v) values (1, 10);
+        A: begin; set transaction isolation level serializable
+        A: select v from t where id = 1
+        A: update t set v = 11 where id = 1
+        B: begin; set transaction isolation level serializable read only deferrable
+        B: select v from t where id = 1
+        => waits, then rows [(10,)]
+        A: commit
+        B: commit
+    """, server_url("postgresql"))
+    assert step_event(events, 5)["status"] == "waiting"
+    assert step_event(events, 5)["waiting_for"] == ["A"]
+    assert report.exit_code == 0, [e for e in events if e["event"] in ("step", "completed")]
