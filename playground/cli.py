@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
-    sub = parser.add_subparsers(dest="command", metavar="run")
+    sub = parser.add_subparsers(dest="command", metavar="run|convert")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
     run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
@@ -55,6 +55,14 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--step-timeout", type=_limit, default=None, metavar="SECONDS",
                      help="interrupt and fail a step running longer than this (default: the scenario's "
                           f"step-timeout: header, else {DEFAULT_STEP_TIMEOUT:g})")
+    convert = sub.add_parser("convert", help="write a PostgreSQL isolation spec as .txp scenarios, one a permutation",
+                             description="Write FILE.spec as .txp scenarios (FILE-1.txp, FILE-2.txp, … one a permutation) with "
+                                         "expectations from the expected output (--expected, or expected/FILE.out beside specs/) "
+                                         "or from a run (--url). Exit 2 when the spec cannot be converted.")
+    convert.add_argument("source", metavar="FILE.spec", help="a PostgreSQL isolationtester spec")
+    convert.add_argument("--url", dest="convert_url", help="run the spec on this PostgreSQL database for the expectations")
+    convert.add_argument("--expected", metavar="FILE.out", help="take the expectations from this isolationtester output")
+    convert.add_argument("--out", metavar="DIR", default=".", help="the folder to write the scenarios to (default: the current one)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     return parser
 
@@ -84,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args, parser)
+    if args.command == "convert":
+        from playground.suites.cli import convert
+
+        return convert(args)
     if not 1 <= args.sessions <= 6:
         parser.error("--sessions must be between 1 and 6")
     from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual

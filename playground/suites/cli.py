@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from pathlib import Path
 from typing import Any
 
 from playground.suites import SuiteError
@@ -76,3 +77,53 @@ def _run_mysqltest(path: str, args: argparse.Namespace, out: Any, emit: Any) -> 
     test = mysqltest.load(path)
     run = asyncio.run(mysqltest.run_mysqltest(test, args.run_url, out=out, emit=emit))
     return run, {"steps": getattr(run, "steps", 0)}
+
+
+def convert(args: argparse.Namespace) -> int:
+    """`txplay convert FILE.spec`: write one .txp scenario a permutation; print their paths."""
+    from playground.suites import convert as conversion
+    from playground.suites.spec import load
+
+    source = Path(args.source)
+    try:
+        if source.suffix != ".spec":
+            raise SuiteError(str(source), 0, "txplay convert takes a PostgreSQL isolation .spec file")
+        spec = load(source)
+        expected = Path(args.expected) if args.expected else _expected_beside(source)
+        if args.convert_url:
+            from playground.suites.isolation import check_backend, run_spec
+
+            check_backend(spec, args.convert_url)
+            events: list[dict[str, Any]] = []
+            run = run_spec(spec, args.convert_url, emit=events.append)
+            if run.error:
+                print(f"txplay: the run of {source} failed: {run.error}", file=sys.stderr)
+                return EXIT_FAILED
+            outcomes = conversion.outcomes_from_events(events)
+        elif expected is not None and expected.is_file():
+            text = expected.read_bytes().decode("utf-8", errors="replace")
+            outcomes = conversion.outcomes_from_expected(spec, text, str(expected))
+        else:
+            where = f" ({expected} does not exist)" if expected is not None else ""
+            raise SuiteError(str(source), 0, f"no expected output to take the expectations from{where}: "
+                                             "give --expected FILE.out, or --url to run the spec")
+        scenarios = conversion.convert_spec(spec, outcomes, source.stem)
+    except SuiteError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    folder = Path(args.out)
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in scenarios:
+        (folder / name).write_text(text, encoding="utf-8")
+        print(folder / name)
+    return EXIT_OK
+
+
+def _expected_beside(spec: Path) -> Path | None:
+    """isolationtester's layout: specs/NAME.spec with expected/NAME.out beside specs/; or NAME.out next to it."""
+    beside = spec.with_suffix(".out")
+    if beside.is_file():
+        return beside
+    if spec.parent.name == "specs":
+        return spec.parent.parent / "expected" / f"{spec.stem}.out"
+    return None
