@@ -139,13 +139,20 @@ def fresh_database(server_url: str) -> Iterator[PgDatabase]:
     url = make_url(server_url)
     db = PgDatabase(url.host or "127.0.0.1", url.port or 5432, url.username or "postgres",
                     f"txspec_{secrets.token_hex(5)}")
+    # The admin connection is closed while the test runs: the shared server's connection slots
+    # are few, and the tools open one per session.
     with _admin(server_url) as admin:
         admin.execute(f'CREATE DATABASE "{db.name}" TEMPLATE template0 ENCODING \'UTF8\'')
         try:
             for name, value in DATABASE_SETTINGS.items():
                 admin.execute(f"ALTER DATABASE \"{db.name}\" SET {name} TO '{value}'")
-            yield db
-        finally:
+        except BaseException:
+            admin.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
+            raise
+    try:
+        yield db
+    finally:
+        with _admin(server_url) as admin:
             admin.execute(f'DROP DATABASE IF EXISTS "{db.name}" WITH (FORCE)')
 
 
