@@ -199,6 +199,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if hasattr(signal, "SIGPIPE"):  # `txplay run … | head` ends quietly, like any CLI
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if args.scenario and args.scenario.endswith((".spec", ".test")):
+        from playground.suites.cli import run_suite  # before the engine's imports: it needs none of them
+
+        return run_suite(args)
     from playground.engine.backends import BackendError
     from playground.scenario import library
     from playground.scenario.parser import ScenarioError
@@ -212,10 +216,6 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     if not args.scenario:
         parser.error("txplay run needs a scenario name or file (txplay run --list shows the built-ins)")
-    if args.scenario.endswith((".spec", ".test")):
-        from playground.suites.cli import run_suite
-
-        return run_suite(args)
     if args.format in ("isolation", "mysqltest") or args.expected:
         what = f"--format {args.format}" if args.format in ("isolation", "mysqltest") else "--expected"
         parser.error(f"{what} is for PostgreSQL .spec and mysqltest .test files, not .txp scenarios")

@@ -123,8 +123,9 @@ def _read_output(outcome: StepOutcome, output: str) -> None:
     i = 0
     while i < len(lines):
         line = lines[i]
-        if line.startswith("ERROR:  "):
-            outcome.error = line[len("ERROR:  "):]
+        severity = re.match(r"(ERROR|FATAL|PANIC):  ", line)
+        if severity:
+            outcome.error = line[severity.end():]
         elif i + 1 < len(lines) and lines[i + 1] and set(lines[i + 1]) <= {"-", "+"}:
             names = [n.strip() for n in line.split("|")]
             rows: list[list[str]] = []
@@ -248,6 +249,11 @@ def _scenario(spec: Spec, perm: Permutation, outcomes: list[StepOutcome], names:
              "backends: postgresql",
              f"sessions: {' '.join(names[i] for i in range(len(spec.sessions)))}"]
     if spec.setups:
+        for stmt in (stmt for sql in spec.setups for stmt in split_sql(sql)):
+            if _NOT_IN_A_BLOCK.match(stmt.text):
+                raise SuiteError(spec.source, 1, f"the setup's `{stmt.text.split()[0].upper()} …` cannot run inside a "
+                                                 "transaction block, and a scenario's setup runs in one; this spec "
+                                                 "cannot be converted")
         lines += ["setup:", *_indent("\n\n".join(spec.setups))]
     if spec.teardown:
         lines += ["teardown:", *_indent(spec.teardown)]

@@ -75,17 +75,19 @@ def conninfo_for(url: str) -> str:
 
 def check_backend(spec: Spec, url: str | None) -> None:
     """Refuse, before anything runs, a URL that is not PostgreSQL: specs are PostgreSQL's."""
-    from playground.engine.backends import BackendError, resolve
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
     if url is None:
         raise SuiteError(spec.source, 1, "isolationtester specs run on PostgreSQL: give --url postgresql://…")
     try:
-        backend = resolve(url)
-    except BackendError as exc:
-        raise SuiteError(spec.source, 1, str(exc)) from None
-    if backend.name != "postgresql":
-        raise SuiteError(spec.source, 1, f"isolationtester specs run on PostgreSQL, not {backend.name} "
-                                         f"({backend.display_url}); give --url postgresql://…")
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SuiteError(spec.source, 1, f"not a database URL: {url!r}") from None
+    backend = parsed.get_backend_name()
+    if backend != "postgresql":
+        raise SuiteError(spec.source, 1, f"isolationtester specs run on PostgreSQL, not {backend} "
+                                         f"({parsed.render_as_string(hide_password=True)}); give --url postgresql://…")
 
 
 def run_spec(
@@ -224,7 +226,7 @@ class IsolationTester:
         """Open the control connection and one per session, name them, prepare the wait query."""
         from psycopg import pq
 
-        from playground.engine.backends import resolve
+        from sqlalchemy.engine import make_url
 
         for name in self.spec.unused_steps:
             self._stderr(f"unused step name: {name}")
@@ -233,7 +235,7 @@ class IsolationTester:
             self.emit({"event": "suite", "kind": "isolation", "source": self.spec.source,
                        "sessions": [s.name for s in self.spec.sessions]})
         conninfo = conninfo_for(self.url).encode()
-        shown = resolve(self.url).display_url
+        shown = make_url(self.url).render_as_string(hide_password=True)
         for i, name in enumerate(["control connection"] + [s.name for s in self.spec.sessions]):
             pg = pq.PGconn.connect(conninfo)
             conn = _Conn(name, pg)

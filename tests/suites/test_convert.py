@@ -78,11 +78,13 @@ def test_converted_scenarios_replay_what_the_spec_did(pg_database, tmp_path):  #
 @pytest.mark.parametrize(("spec", "reason"), [
     ("session s\nstep v { VACUUM; }\n", "`VACUUM …` cannot run inside a transaction block"),
     ("".join(f"session s{i}\nstep x{i} {{ SELECT {i}; }}\n" for i in range(7)), "at most 6 sessions"),
+    ("setup { CREATE TABLE t (); VACUUM t; }\nsession s\nstep v { SELECT 1; }\n", "the setup's `VACUUM …` cannot run"),
 ])
 def test_what_cannot_be_converted_says_why(tmp_path, capsys, spec, reason):
     path = tmp_path / "x.spec"
     path.write_text(spec)
-    (tmp_path / "x.out").write_text("Parsed test spec with 1 sessions\n\nstarting permutation: v\nstep v: VACUUM;\n")
+    (tmp_path / "x.out").write_text("Parsed test spec with 1 sessions\n\nstarting permutation: v\nstep v: VACUUM;\n"
+                                    "step v: SELECT 1;\n")
     assert main(["convert", str(path), "--out", str(tmp_path)]) == 2
     assert reason in capsys.readouterr().err
     assert not list(tmp_path.glob("*.txp"))
@@ -100,3 +102,16 @@ def test_a_txp_file_is_not_a_spec(tmp_path, capsys):
     path.write_text("A: select 1\n")
     assert main(["convert", str(path)]) == 2
     assert "takes a PostgreSQL isolation .spec file" in capsys.readouterr().err
+
+
+def test_a_fatal_error_in_the_expected_output_is_the_steps_error():
+    from playground.suites.convert import outcomes_from_expected
+    from playground.suites.spec import parse
+
+    spec = parse("session s\nstep bye { SELECT pg_terminate_backend(pg_backend_pid()); }\n")
+    text = ("Parsed test spec with 1 sessions\n\nstarting permutation: bye\n"
+            "step bye: SELECT pg_terminate_backend(pg_backend_pid());\n"
+            "FATAL:  terminating connection due to administrator command\n"
+            "server closed the connection unexpectedly\n")
+    [[outcome]] = outcomes_from_expected(spec, text, "x.out")
+    assert outcome.error == "terminating connection due to administrator command"
