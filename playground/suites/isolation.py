@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from collections.abc import Callable, Iterator
 from typing import Any, TextIO
 
-from playground.suites import Emit, SuiteError
+from playground.suites import Emit, SuiteError, urls
 from playground.suites.spec import Permutation, PermutationStep, Spec, Step
 
 POLL = 0.010  # seconds between lock-wait checks while a step has not answered, as isolationtester
@@ -54,40 +54,27 @@ class SpecRun:
 def conninfo_for(url: str) -> str:
     """A libpq connection string for a SQLAlchemy PostgreSQL URL (any driver)."""
     from psycopg.conninfo import make_conninfo
-    from sqlalchemy.engine import make_url
 
-    parsed = make_url(url)
-    params: dict[str, Any] = {}
-    if parsed.host:
-        params["host"] = parsed.host
-    if parsed.port:
-        params["port"] = parsed.port
-    if parsed.username:
-        params["user"] = parsed.username
-    if parsed.password is not None:
-        params["password"] = str(parsed.password)
-    if parsed.database:
-        params["dbname"] = parsed.database
-    for key, value in parsed.query.items():
-        params[key] = value if isinstance(value, str) else value[-1]
+    parsed = urls.parse(url)
+    params: dict[str, Any] = dict(parsed.query)
+    for key, value in (("host", parsed.host), ("port", parsed.port), ("user", parsed.username),
+                       ("password", parsed.password), ("dbname", parsed.database)):
+        if value is not None and value != "":
+            params[key] = value
     return make_conninfo("", **params)
 
 
 def check_backend(spec: Spec, url: str | None) -> None:
     """Refuse, before anything runs, a URL that is not PostgreSQL: specs are PostgreSQL's."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
     if url is None:
         raise SuiteError(spec.source, 1, "isolationtester specs run on PostgreSQL: give --url postgresql://…")
     try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise SuiteError(spec.source, 1, f"not a database URL: {url!r}") from None
-    backend = parsed.get_backend_name()
-    if backend != "postgresql":
-        raise SuiteError(spec.source, 1, f"isolationtester specs run on PostgreSQL, not {backend} "
-                                         f"({parsed.render_as_string(hide_password=True)}); give --url postgresql://…")
+        parsed = urls.parse(url)
+    except ValueError as exc:
+        raise SuiteError(spec.source, 1, str(exc)) from None
+    if parsed.backend not in ("postgresql", "postgres"):
+        raise SuiteError(spec.source, 1, f"isolationtester specs run on PostgreSQL, not {parsed.backend} "
+                                         f"({parsed.display()}); give --url postgresql://…")
 
 
 def run_spec(
@@ -226,8 +213,6 @@ class IsolationTester:
         """Open the control connection and one per session, name them, prepare the wait query."""
         from psycopg import pq
 
-        from sqlalchemy.engine import make_url
-
         for name in self.spec.unused_steps:
             self._stderr(f"unused step name: {name}")
         self._print(f"Parsed test spec with {len(self.spec.sessions)} sessions\n".encode())
@@ -235,7 +220,7 @@ class IsolationTester:
             self.emit({"event": "suite", "kind": "isolation", "source": self.spec.source,
                        "sessions": [s.name for s in self.spec.sessions]})
         conninfo = conninfo_for(self.url).encode()
-        shown = make_url(self.url).render_as_string(hide_password=True)
+        shown = urls.parse(self.url).display()
         for i, name in enumerate(["control connection"] + [s.name for s in self.spec.sessions]):
             pg = pq.PGconn.connect(conninfo)
             conn = _Conn(name, pg)
@@ -520,7 +505,5 @@ def _error_text(pg: Any, res: Any) -> str:
 
 
 def _masked(message: str, url: str) -> str:
-    from sqlalchemy.engine import make_url
-
-    password = make_url(url).password
+    password = urls.parse(url).password
     return message.replace(str(password), "***") if password else message
