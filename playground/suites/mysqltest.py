@@ -1,0 +1,143 @@
+"""MariaDB's mysqltest files, run by txplay: `load(path)` reads one, `run_mysqltest(...)` runs it.
+
+`run_mysqltest` is a coroutine. It writes to `out` exactly what `mysqltest --record` would put in
+the `.result` file, reports the run as events (see playground/suites/__init__.py) to `emit`, and
+returns a `MysqltestResult`. The shared server is left as found: the global variables a test
+changes are set back, and every connection is closed, also when the test fails.
+
+Text is handled as UTF-8 with surrogate escapes: bytes that are not UTF-8 (in the file or from the
+server) survive the round trip, so the output is byte for byte what mysqltest records.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import IO
+
+from sqlalchemy.engine import make_url
+
+from playground.suites import Emit
+from playground.suites.mysqltest_client import Client, Endpoint, ServerError
+from playground.suites.mysqltest_parse import MysqlTest, load
+from playground.suites.mysqltest_run import Exited, Interpreter, Skipped
+from playground.suites.mysqltest_vars import MysqltestError
+
+__all__ = ["MysqlTest", "MysqltestResult", "load", "run_mysqltest"]
+
+DEFAULT_TIMEOUT = 120.0
+"""Seconds a statement may run (or a reap wait) before the run fails: longer than InnoDB's default
+lock wait timeout (50 s), so that the server's own timeouts end lock waits first."""
+
+_NUMBER = re.compile(r"-?\d+(\.\d+)?")
+
+
+@dataclass
+class MysqltestResult:
+    """How a run went: `exit_code` 0 (passed, or skipped) or 1 (the test failed: an unexpected error,
+    an expected one that did not come, ...), everything printed, and why it failed or was skipped."""
+
+    exit_code: int
+    output: str
+    error: str | None = None
+    skipped: str | None = None
+    steps: int = 0
+    restored: list[str] = field(default_factory=list)
+    """The global variables the test changed and the run set back."""
+
+
+async def run_mysqltest(
+    test: MysqlTest,
+    url: str,
+    *,
+    out: IO[str] | Callable[[str], object] | None = None,
+    emit: Emit | None = None,
+    timeout: float = DEFAULT_TIMEOUT,
+) -> MysqltestResult:
+    """Run a loaded test against the MySQL/MariaDB server at `url` (a SQLAlchemy URL; its database
+    is the one `mysqltest --database` would get). Connections named in `connect` go to that server."""
+    endpoint = _endpoint(url)
+    printed: list[str] = []
+    writer = out.write if out is not None and hasattr(out, "write") else out
+
+    def write(text: str) -> None:
+        printed.append(text)
+        if writer is not None:
+            writer(text)
+
+    if emit is not None:
+        emit({"event": "suite", "kind": "mysqltest", "source": test.path, "sessions": list(test.sessions)})
+    admin = await Client.open("txplay-admin", endpoint, endpoint.user, endpoint.password, None)
+    interpreter = Interpreter(test, endpoint, write, emit, timeout)
+    result = MysqltestResult(0, "")
+    try:
+        before = await _global_variables(admin, timeout)
+        try:
+            await interpreter.run()
+        except Skipped as skip:
+            result.skipped = str(skip) or "skipped"
+        except Exited:
+            pass
+        except MysqltestError as failure:
+            result.exit_code, result.error = 1, "mysqltest: " + str(failure)
+        except ServerError as failure:
+            result.exit_code, result.error = 1, f"mysqltest: {failure.message}"
+        finally:
+            busy = await interpreter.close()
+            await _kill(admin, busy, timeout)
+            result.restored = await _restore_globals(admin, before, timeout)
+    finally:
+        await admin.close()
+    result.output = "".join(printed)
+    result.steps = interpreter.steps
+    if emit is not None:
+        summary: dict[str, object] = {"event": "summary", "steps": result.steps, "exit": result.exit_code}
+        if result.error:
+            summary["error"] = result.error
+        emit(summary)
+    return result
+
+
+def _endpoint(url: str) -> Endpoint:
+    from playground.engine.backends import resolve
+
+    backend = resolve(url)
+    if backend.name != "mysql":
+        raise ValueError(f"a mysqltest file runs on MySQL or MariaDB, not on {backend.name}")
+    parsed = make_url(url) if isinstance(url, str) else url
+    return Endpoint(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 3306,
+        user=parsed.username or "root",
+        password=parsed.password or "",
+        database=parsed.database or None,
+    )
+
+
+async def _global_variables(admin: Client, timeout: float) -> dict[str, str | None]:
+    results, error = await admin.query("SHOW GLOBAL VARIABLES", timeout)
+    if error is not None or not results:
+        return {}
+    return {str(row[0]): row[1] for row in results[0].rows}
+
+
+async def _restore_globals(admin: Client, before: dict[str, str | None], timeout: float) -> list[str]:
+    """SET GLOBAL back every variable whose value changed during the run."""
+    if not before or admin.connection is None:
+        return []
+    after = await _global_variables(admin, timeout)
+    restored: list[str] = []
+    for name, value in before.items():
+        if name in after and after[name] != value and value is not None:
+            literal = value if _NUMBER.fullmatch(value) else "'" + value.replace("\\", "\\\\").replace("'", "''") + "'"
+            _, error = await admin.query(f"SET GLOBAL {name} = {literal}", timeout)
+            if error is None:
+                restored.append(name)
+    return restored
+
+
+async def _kill(admin: Client, busy: list[int], timeout: float) -> None:
+    """End on the server the statements that were still running when the run stopped."""
+    for thread in busy:
+        await admin.query(f"KILL {thread}", timeout)
