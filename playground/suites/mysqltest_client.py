@@ -60,6 +60,22 @@ def server_error(exc: BaseException) -> ServerError:
     return ServerError(errno, sqlstate, message)
 
 
+def _info(message: bytes | None) -> bytes | None:
+    """The info text of an OK packet: with session tracking on, the server sends it length-prefixed."""
+    if not message:
+        return message
+    first = message[0]
+    size, start = first, 1
+    if first == 0xFC:
+        size, start = int.from_bytes(message[1:3], "little"), 3
+    elif first == 0xFD:
+        size, start = int.from_bytes(message[1:4], "little"), 4
+    if first < 0xFB or first in (0xFC, 0xFD):
+        if start + size <= len(message):
+            return message[start : start + size]
+    return message
+
+
 @dataclass
 class Endpoint:
     """Where and as whom connections go: the run's URL, parsed."""
@@ -144,7 +160,7 @@ class Client:
 
     def _result(self) -> ResultSet:
         result = self.connection._result
-        info = text_of(result.message) or None
+        info = text_of(_info(result.message)) or None
         if not result.description:
             return ResultSet(None, [], result.affected_rows, info, result.warning_count)
         columns = [field.name.encode("latin1", "replace").decode(ENCODING, ERRORS) for field in result.fields]

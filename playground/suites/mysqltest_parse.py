@@ -29,7 +29,7 @@ SPACES = " \t\n\r\v\f"
 SUPPORTED = frozenset(
     (
         "connection", "query", "connect", "sleep", "real_sleep", "inc", "dec", "source", "disconnect",
-        "let", "echo", "while", "end", "break", "error", "send", "reap", "dirty_close",
+        "let", "echo", "while", "end", "error", "send", "reap", "dirty_close",
         "replace_column", "eval", "evalp", "send_eval", "enable_query_log", "disable_query_log",
         "enable_result_log", "disable_result_log", "enable_connect_log", "disable_connect_log",
         "enable_warnings", "disable_warnings", "enable_info", "disable_info", "enable_column_names",
@@ -46,7 +46,7 @@ SUPPORTED = frozenset(
     )
 )
 
-# Every command name mysqltest knows (10.11): a word outside this list starts an SQL statement.
+# Every command name mysqltest 10.11 knows: a word outside this list starts an SQL statement.
 KNOWN = SUPPORTED | frozenset(
     (
         "system", "result", "require", "save_master_pos", "sync_with_master", "sync_slave_with_master",

@@ -234,8 +234,6 @@ class Interpreter:
                 self.filters.regexes = parse_regexes(self.vars.expand(command.argument))
             except Exception as exc:
                 raise MysqltestError(str(exc)) from None
-        elif kind == "break":
-            self._break()
         elif kind == "exit":
             raise Exited()
         elif kind == "skip":
@@ -612,7 +610,9 @@ class Interpreter:
         stripped = text.strip(SPACES)
         if not (stripped.startswith("(") and stripped.endswith(")")):
             raise MysqltestError("query_get_value - argument list started with '(' must be ended with ')'")
-        (query, column, row), _ = split_args(self.vars, stripped[1:-1], 3, ",")
+        (query, column, row), rest = split_args(self.vars, stripped[1:-1], 3, ",")
+        if rest.strip(" "):
+            raise MysqltestError(f"Extra argument '{rest}' passed to 'query_get_value'")
         number, is_int = read_int(row)
         if not is_int or not row.strip():
             raise MysqltestError(f"Invalid row number: '{row}'")
@@ -768,13 +768,6 @@ class Interpreter:
             self.delimiter = block.delimiter
         self.blocks.pop()
         self.index += 1
-
-    def _break(self) -> None:
-        for block in reversed(self.blocks):
-            block.ok = False
-            if block.kind == "while":
-                return
-        raise MysqltestError("Stray break was found")
 
     # ----------------------------------------------------------------- output
 
