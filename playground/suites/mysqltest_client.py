@@ -70,9 +70,8 @@ def _info(message: bytes | None) -> bytes | None:
         size, start = int.from_bytes(message[1:3], "little"), 3
     elif first == 0xFD:
         size, start = int.from_bytes(message[1:4], "little"), 4
-    if first < 0xFB or first in (0xFC, 0xFD):
-        if start + size <= len(message):
-            return message[start : start + size]
+    if (first < 0xFB or first in (0xFC, 0xFD)) and start + size <= len(message):
+        return message[start : start + size]
     return message
 
 
