@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from playground.suites import SuiteError
@@ -42,14 +42,14 @@ SUPPORTED = frozenset(
         "disable_non_blocking_api", "enable_non_blocking_api", "disable_prepare_warnings",
         "enable_prepare_warnings", "disable_reconnect", "enable_reconnect", "disable_parsing",
         "enable_parsing", "ping", "disable_metadata", "disable_session_track_info", "start_timer",
-        "end_timer"
+        "end_timer", "require"
     )
 )
 
 # Every command name mysqltest 10.11 knows: a word outside this list starts an SQL statement.
 KNOWN = SUPPORTED | frozenset(
     (
-        "system", "result", "require", "save_master_pos", "sync_with_master", "sync_slave_with_master",
+        "system", "result", "save_master_pos", "sync_with_master", "sync_slave_with_master",
         "wait_for_slave_to_stop", "enable_metadata", "enable_session_track_info", "exec",
         "character_set", "remove_file", "file_exists", "write_file", "write_line", "copy_file", "perl",
         "chmod", "append_file", "cat_file", "diff_files", "send_quit", "change_user", "mkdir", "rmdir",
@@ -77,6 +77,9 @@ class Command:
     line: int
     delimiter: str
     line_form: bool = False
+    path: str = ""  # source and require: the file found for the name
+
+
 
 
 @dataclass(frozen=True)
@@ -144,6 +147,8 @@ class _Loader:
                 self.delimiter = _new_delimiter(command)
             elif command.kind == "source":
                 self._source(command, into, depth)
+            elif command.kind == "require":
+                into[-1] = replace(command, path=str(self._file(command, "require")))
 
     def _command(self, raw: str, source: str, line: int) -> Command | None:
         raw = _format_v1(raw)
@@ -192,17 +197,23 @@ class _Loader:
         elif command.kind in ("if", "while") and "(" not in command.argument:
             raise SuiteError(command.source, command.line, f"missing '(' in {command.kind}")
 
-    def _source(self, command: Command, into: list[Command], depth: int) -> None:
+    def _file(self, command: Command, what: str) -> Path:
         name = command.argument.split("#", 1)[0].strip().strip("'\"`")
         if not name:
-            raise SuiteError(command.source, command.line, "source needs a file name")
+            raise SuiteError(command.source, command.line, f"{what} needs a file name")
         if "$" in name:
-            raise SuiteError(command.source, command.line, f"source of a file named by a variable ({name}) is not supported")
-        if depth + 1 >= MAX_INCLUDE_DEPTH:
-            raise SuiteError(command.source, command.line, "source directives are nesting too deep")
+            raise SuiteError(command.source, command.line, f"{what} of a file named by a variable ({name}) is not supported")
         path = self._find(name, Path(command.source))
         if path is None:
-            raise SuiteError(command.source, command.line, f"could not find the included file '{name}'")
+            raise SuiteError(command.source, command.line, f"could not find the file '{name}'")
+        return path
+
+    def _source(self, command: Command, into: list[Command], depth: int) -> None:
+        if depth + 1 >= MAX_INCLUDE_DEPTH:
+            raise SuiteError(command.source, command.line, "source directives are nesting too deep")
+        path = self._file(command, "source")
+        into[-1] = replace(command, path=str(path))
+        name = command.argument.strip()
         try:
             text = path.read_bytes().decode(ENCODING, ERRORS)
         except OSError as exc:

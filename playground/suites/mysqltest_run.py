@@ -101,6 +101,8 @@ class Interpreter:
     executed: int = 0
     steps: int = 0
     send_next: bool = False
+    require: str = ""  # the file the next statement's output must equal (`require`)
+    requiring: bool = False
     buffer: list[str] = field(default_factory=list)
 
     # ----------------------------------------------------------------- the main loop
@@ -196,6 +198,8 @@ class Interpreter:
             self._modify(command)
         elif kind == "error":
             self.saved_errors = self._expected_errors(command.argument)
+        elif kind == "require":
+            self.require = command.path
         elif kind in ("sleep", "real_sleep"):
             await asyncio.sleep(self._seconds(command))
         else:
@@ -291,6 +295,9 @@ class Interpreter:
             raise MysqltestError("Cannot run query on connection between send and reap")
         if not flags & SEND and not client.pending:
             raise MysqltestError("Cannot reap on a connection without pending send")
+        require, self.require = self.require, ""
+        if require:
+            return await self._required(command, client, text, flags, require)
         if self.settings.query_log and flags & SEND:
             self._out(self.filters.apply(printed if printed is not None else text) + self.delimiter + "\n")
         self._flush()
@@ -305,6 +312,24 @@ class Interpreter:
             self.buffer = outer
             self._out(produced)
             self._report(command, client, text, flags, status, produced)
+
+    async def _required(self, command: Command, client: Client, text: str, flags: int, require: str) -> None:
+        """A statement after `require FILE`: its output (statement included) must equal the file,
+        or the test is skipped as not supported here."""
+        outer, self.buffer = self.buffer, []
+        if self.settings.query_log and flags & SEND:
+            self._out(self.filters.apply(text) + self.delimiter + "\n")
+        self.requiring = True
+        try:
+            await self._query_results(command, client, text, flags)
+        finally:
+            self.requiring = False
+            produced, self.buffer = "".join(self.buffer), outer
+        with open(require, "rb") as handle:
+            wanted = handle.read().decode("utf-8", "surrogateescape")
+        if produced != wanted:
+            name = require.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+            raise Skipped(f"Test requires: '{name}'")
 
     async def _query_results(self, command: Command, client: Client, text: str, flags: int) -> str:
         if client.connection is None:
@@ -402,6 +427,8 @@ class Interpreter:
         """mysqltest's handle_error: print the error as the `--error` list says, or stop the run."""
         self.vars.set_int("errno", error.errno)
         self.used_replace.add(self.at)
+        if self.requiring:
+            raise Skipped(f"Query '{self._text(command)}' failed, required functionality not supported")
         expected = self._expected()
         if self._aborts():
             raise MysqltestError(
