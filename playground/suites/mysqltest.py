@@ -11,6 +11,7 @@ server) survive the round trip, so the output is byte for byte what mysqltest re
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ async def run_mysqltest(
     if emit is not None:
         emit({"event": "suite", "kind": "mysqltest", "source": test.path, "sessions": list(test.sessions)})
     admin = await Client.open("txplay-admin", endpoint, endpoint.user, endpoint.password, None)
+    endpoint.socket = await _local_socket(admin, endpoint, timeout)
     interpreter = Interpreter(test, endpoint, write, emit, timeout)
     result = MysqltestResult(0, "")
     try:
@@ -113,6 +115,15 @@ def _endpoint(url: str) -> Endpoint:
         password=parsed.password or "",
         database=parsed.database or None,
     )
+
+
+async def _local_socket(admin: Client, endpoint: Endpoint, timeout: float) -> str | None:
+    """The server's Unix socket, when the server runs on this machine and the socket is there."""
+    if endpoint.host not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    results, error = await admin.query("SELECT @@socket", timeout)
+    socket = results[0].rows[0][0] if error is None and results and results[0].rows else None
+    return socket if socket and os.path.exists(socket) else None
 
 
 async def _global_variables(admin: Client, timeout: float) -> dict[str, str | None]:

@@ -84,6 +84,9 @@ class Endpoint:
     user: str
     password: str
     database: str | None
+    socket: str | None = None
+    """The server's Unix socket, when it runs on this machine: `connect` to host `localhost` goes
+    through it, as the MariaDB client library does (the server then sees user@localhost)."""
 
 
 class Client:
@@ -95,14 +98,19 @@ class Client:
         self.pending = False
 
     @classmethod
-    async def open(cls, name: str, endpoint: Endpoint, user: str, password: str, database: str | None) -> Client:
-        """Connect; raise ServerError when the server refuses."""
+    async def open(
+        cls, name: str, endpoint: Endpoint, user: str, password: str, database: str | None, *, local: bool = False
+    ) -> Client:
+        """Connect (`local`: through the server's Unix socket when there is one); raise ServerError
+        when the server refuses."""
         import asyncmy
 
+        where: dict[str, Any] = {"host": endpoint.host, "port": endpoint.port}
+        if local and endpoint.socket:
+            where = {"unix_socket": endpoint.socket}
         try:
             connection = await asyncmy.connect(
-                host=endpoint.host,
-                port=endpoint.port,
+                **where,
                 user=user,
                 password=password,
                 database=database or None,

@@ -511,7 +511,7 @@ class Interpreter:
         args, rest = split_args(self.vars, argument, 9, ",")
         if rest.split("#", 1)[0].strip():
             raise MysqltestError(f"Extra argument '{rest}' passed to 'connect'")
-        name, _host, user, password, database, _port, _socket, options, _auth = args
+        name, host, user, password, database, _port, _socket, options, _auth = args
         if not name:
             raise MysqltestError("Missing required argument 'connection name' to command 'connect'")
         if options.strip():
@@ -522,7 +522,7 @@ class Interpreter:
         db = self.endpoint.database if default_db else ("" if database == "*NO-ONE*" else database)
         if self._expected() and self.settings.query_log:
             self._out(self.filters.apply(
-                f"connect({_host},{user},{password},{db or ''},{self.endpoint.port},)"
+                f"connect({host},{user},{password},{db or ''},{self.endpoint.port},)"
             ) + self.delimiter + "\n")
         if self.settings.connect_log and self.settings.query_log:
             self._out(self.filters.apply(shown) + ";\n")
@@ -530,7 +530,7 @@ class Interpreter:
         if not password and user == self.endpoint.user:
             password = self.endpoint.password
         try:
-            client = await Client.open(name, self.endpoint, user, password, db)
+            client = await Client.open(name, self.endpoint, user, password, db, local=host == "localhost")
         except ServerError as error:
             self._set_errno(error.errno)
             self._handle_error(command, error)
