@@ -122,6 +122,9 @@ class Client:
             )
         except Exception as exc:
             raise server_error(exc) from None
+        # asyncmy decodes column names with Python's cp1252 for MySQL's latin1, which fails on five
+        # byte values; latin1 maps every byte to one character, so the names' bytes come back whole.
+        connection._encoding = "latin1"
         return cls(name, connection)
 
     @property

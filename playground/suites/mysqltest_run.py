@@ -530,11 +530,16 @@ class Interpreter:
         if not password and user == self.endpoint.user:
             password = self.endpoint.password
         try:
-            client = await Client.open(name, self.endpoint, user, password, db, local=host == "localhost")
+            client = await Client.open(
+                name, self.endpoint, user, password, None if default_db else db, local=host == "localhost"
+            )
         except ServerError as error:
             self._set_errno(error.errno)
             self._handle_error(command, error)
             return
+        if default_db and db:
+            # mysqltest selects the run's database afterwards and ignores a refusal (a user without rights there)
+            await client.query("USE `" + db.replace("`", "``") + "`", self.timeout)
         self._set_errno(0)
         self._handle_no_error(command)
         self._revert()
