@@ -124,7 +124,7 @@ class Client:
             raise server_error(exc) from None
         # asyncmy decodes column names with Python's cp1252 for MySQL's latin1, which fails on five
         # byte values; latin1 maps every byte to one character, so the names' bytes come back whole.
-        connection._encoding = "latin1"
+        connection._encoding = "latin1"  # type: ignore[attr-defined]
         return cls(name, connection)
 
     @property
