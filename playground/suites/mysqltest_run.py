@@ -522,7 +522,7 @@ class Interpreter:
         db = self.endpoint.database if default_db else ("" if database == "*NO-ONE*" else database)
         if self._expected() and self.settings.query_log:
             self._out(self.filters.apply(
-                f"connect({host},{user},{password},{db or ''},{self.endpoint.port},)"
+                f"connect({host},{user},{password},{db or ''},{self.endpoint.port},{self.endpoint.socket or ''})"
             ) + self.delimiter + "\n")
         if self.settings.connect_log and self.settings.query_log:
             self._out(self.filters.apply(shown) + ";\n")
