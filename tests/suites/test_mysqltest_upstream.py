@@ -19,7 +19,6 @@ UPSTREAM = [
     "main/dirty_close.test",
     "main/flush_block_commit.test",
     "main/sp-lock.test",
-    "main/sp-threads.test",
     "main/synchronization.test",
     "main/unsafe_binlog_innodb.test",
     "main/update_innodb.test",
