@@ -19,7 +19,7 @@ from typing import IO
 
 from sqlalchemy.engine import make_url
 
-from playground.suites import Emit
+from playground.suites import Emit, SuiteError
 from playground.suites.mysqltest_client import Client, Endpoint, ServerError
 from playground.suites.mysqltest_parse import MysqlTest, load
 from playground.suites.mysqltest_run import Exited, Interpreter, Skipped
@@ -57,8 +57,9 @@ async def run_mysqltest(
     timeout: float = DEFAULT_TIMEOUT,
 ) -> MysqltestResult:
     """Run a loaded test against the MySQL/MariaDB server at `url` (a SQLAlchemy URL; its database
-    is the one `mysqltest --database` would get). Connections named in `connect` go to that server."""
-    endpoint = _endpoint(url)
+    is the one `mysqltest --database` would get). Connections named in `connect` go to that server.
+    Raises SuiteError, before anything runs, when the URL is not a MySQL/MariaDB one."""
+    endpoint = _endpoint(test, url)
     printed: list[str] = []
     writer = out.write if out is not None and hasattr(out, "write") else out
 
@@ -69,7 +70,13 @@ async def run_mysqltest(
 
     if emit is not None:
         emit({"event": "suite", "kind": "mysqltest", "source": test.path, "sessions": list(test.sessions)})
-    admin = await Client.open("txplay-admin", endpoint, endpoint.user, endpoint.password, None)
+    try:
+        admin = await Client.open("txplay-admin", endpoint, endpoint.user, endpoint.password, None)
+    except ServerError as refused:
+        error = f"mysqltest: Could not open connection 'default': {refused.errno} {refused.message}"
+        if emit is not None:
+            emit({"event": "summary", "steps": 0, "exit": 1, "error": error})
+        return MysqltestResult(1, "", error=error)
     endpoint.socket = await _local_socket(admin, endpoint, timeout)
     interpreter = Interpreter(test, endpoint, write, emit, timeout)
     result = MysqltestResult(0, "")
@@ -101,12 +108,12 @@ async def run_mysqltest(
     return result
 
 
-def _endpoint(url: str) -> Endpoint:
+def _endpoint(test: MysqlTest, url: str) -> Endpoint:
     from playground.engine.backends import resolve
 
     backend = resolve(url)
     if backend.name != "mysql":
-        raise ValueError(f"a mysqltest file runs on MySQL or MariaDB, not on {backend.name}")
+        raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {backend.name}")
     parsed = make_url(url) if isinstance(url, str) else url
     return Endpoint(
         host=parsed.host or "127.0.0.1",

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy.engine import make_url
 
+from playground.suites import SuiteError
 from playground.suites.mysqltest import load, run_mysqltest
 from playground.suites.mysqltest_client import Client
 from tests.conftest import server_url
@@ -146,5 +147,14 @@ async def test_mysqltest_events_name_sessions_steps_and_completions(tmp_path, my
 
 
 async def test_mysqltest_runs_against_mariadb_only(tmp_path):
-    with pytest.raises(ValueError, match="MySQL or MariaDB"):
+    with pytest.raises(SuiteError) as info:
         await run(tmp_path, "sqlite+aiosqlite:///x.db", "SELECT 1;\n")
+    assert (info.value.source, info.value.line) == (str(tmp_path / "t.test"), 1)
+    assert "runs on MySQL or MariaDB, not on sqlite" in info.value.reason
+
+
+async def test_mysqltest_server_that_cannot_be_reached_fails_the_run(tmp_path):
+    events: list[dict] = []
+    result = await run(tmp_path, "mysql+asyncmy://root@127.0.0.1:1/x", "SELECT 1;\n", emit=events.append)
+    assert result.exit_code == 1 and "Could not open connection 'default'" in result.error
+    assert events[-1]["event"] == "summary" and events[-1]["exit"] == 1
