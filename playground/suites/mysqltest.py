@@ -112,7 +112,7 @@ def _endpoint(test: MysqlTest, url: str) -> Endpoint:
     from playground.engine.backends import resolve
 
     backend = resolve(url)
-    if backend.name != "mysql":
+    if backend.suite_format != "mysqltest":
         raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {backend.name}")
     parsed = make_url(url) if isinstance(url, str) else url
     return Endpoint(

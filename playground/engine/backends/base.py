@@ -58,6 +58,7 @@ class Backend:
     interrupts_running_statement: ClassVar[bool] = False  # cancel stops a running (not waiting) statement
     cancel_breaks_connection: ClassVar[bool] = False  # cancelling a task under the driver loses the connection
     sets_lock_timeout: ClassVar[bool] = True  # `\timeout` can be put in force
+    suite_format: ClassVar[str | None] = None  # the database's own test files it runs: "isolation" (.spec), "mysqltest" (.test)
     # What the user would expect of txplay that this backend does not have, for the pane header.
     missing_features: str | None = None
     isolation_notes: ClassVar[dict[str, str]] = {}  # level → what picking it really does

@@ -22,6 +22,7 @@ class PostgresBackend(Backend):
         settings_roll_back=True,
         aborted_note="PostgreSQL aborted the transaction: `rollback` (or ROLLBACK TO a savepoint)",
     )
+    suite_format = "isolation"
     has_namespaces = True
 
     def connect_args(self, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
