@@ -58,6 +58,9 @@ async def run_mysqltest(
 ) -> MysqltestResult:
     """Run a loaded test against the MySQL/MariaDB server at `url` (a SQLAlchemy URL; its database
     is the one `mysqltest --database` would get). Connections named in `connect` go to that server.
+    `out` is a text stream or a callable, written as the run goes; `emit` gets the events of
+    playground/suites (a `step` also names its `file`, which may be an included one); `timeout`
+    bounds each statement and each reap wait.
     Raises SuiteError, before anything runs, when the URL is not a MySQL/MariaDB one."""
     endpoint = _endpoint(test, url)
     printed: list[str] = []
