@@ -11,11 +11,12 @@ server) survive the round trip, so the output is byte for byte what mysqltest re
 
 from __future__ import annotations
 
+import io
 import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import IO
+from typing import IO, cast
 
 from sqlalchemy.engine import make_url
 
@@ -64,12 +65,7 @@ async def run_mysqltest(
     Raises SuiteError, before anything runs, when the URL is not a MySQL/MariaDB one."""
     endpoint = _endpoint(test, url)
     printed: list[str] = []
-    writer = out.write if out is not None and hasattr(out, "write") else out
-
-    def write(text: str) -> None:
-        printed.append(text)
-        if writer is not None:
-            writer(text)
+    write = _writer(out, printed)
 
     if emit is not None:
         emit({"event": "suite", "kind": "mysqltest", "source": test.path, "sessions": list(test.sessions)})
@@ -109,6 +105,35 @@ async def run_mysqltest(
             summary["error"] = result.error
         emit(summary)
     return result
+
+
+def _writer(out: IO[str] | Callable[[str], object] | None, printed: list[str]) -> Callable[[str], None]:
+    """What writes the printed text: to `printed`, and to `out` as it comes. A text stream that
+    cannot encode bytes the server sent that are not UTF-8 (held as surrogate escapes) gets them
+    raw through its binary buffer, as mysqltest would write them."""
+    stream: IO[str] | None = None
+    call: Callable[[str], object] | None = None
+    if isinstance(out, io.IOBase) or hasattr(out, "write"):
+        stream = cast("IO[str]", out)
+    elif out is not None:
+        call = cast("Callable[[str], object]", out)
+
+    def write(text: str) -> None:
+        printed.append(text)
+        if call is not None:
+            call(text)
+        elif stream is not None:
+            try:
+                stream.write(text)
+            except UnicodeEncodeError:
+                buffer = getattr(stream, "buffer", None)
+                if buffer is None:
+                    raise
+                stream.flush()
+                buffer.write(text.encode("utf-8", "surrogateescape"))
+                buffer.flush()
+
+    return write
 
 
 def _endpoint(test: MysqlTest, url: str) -> Endpoint:

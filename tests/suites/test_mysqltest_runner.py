@@ -63,6 +63,16 @@ async def test_mysqltest_run_prints_and_streams_the_result_text(tmp_path, mysql_
     assert out.getvalue() == expected
 
 
+async def test_mysqltest_bytes_that_are_not_utf8_reach_a_strict_stream_raw(tmp_path, mysql_database):
+    raw = io.BytesIO()
+    stream = io.TextIOWrapper(raw, encoding="utf-8", errors="strict", write_through=True)
+    result = await run(tmp_path, mysql_database, "SELECT UNHEX('FF') AS b;\n", out=stream)
+    stream.flush()
+    assert result.exit_code == 0
+    assert raw.getvalue() == b"SELECT UNHEX('FF') AS b;\nb\n\xff\n"
+    assert result.output.encode("utf-8", "surrogateescape") == raw.getvalue()
+
+
 async def test_mysqltest_unexpected_error_fails_the_run_where_mysqltest_stops(tmp_path, mysql_database):
     result = await run(tmp_path, mysql_database, """
         SELECT 1 AS one;
