@@ -23,7 +23,7 @@ from sqlalchemy.engine import make_url
 from playground.suites import Emit, SuiteError
 from playground.suites.mysqltest_client import Client, Endpoint, ServerError
 from playground.suites.mysqltest_parse import MysqlTest, load
-from playground.suites.mysqltest_run import Exited, Interpreter, Skipped
+from playground.suites.mysqltest_run import Before, Exited, Interpreter, Skipped
 from playground.suites.mysqltest_vars import MysqltestError
 
 __all__ = ["MysqlTest", "MysqltestResult", "load", "run_mysqltest"]
@@ -56,12 +56,14 @@ async def run_mysqltest(
     out: IO[str] | Callable[[str], object] | None = None,
     emit: Emit | None = None,
     timeout: float = DEFAULT_TIMEOUT,
+    before: Before | None = None,
 ) -> MysqltestResult:
     """Run a loaded test against the MySQL/MariaDB server at `url` (a SQLAlchemy URL; its database
     is the one `mysqltest --database` would get). Connections named in `connect` go to that server.
     `out` is a text stream or a callable, written as the run goes; `emit` gets the events of
     playground/suites (a `step` also names its `file`, which may be an included one); `timeout`
-    bounds each statement and each reap wait.
+    bounds each statement and each reap wait. `before`, when given, is awaited before each statement,
+    send or reap runs, with its session, SQL, line, file and kind (a live view steps the run with it).
     Raises SuiteError, before anything runs, when the URL is not a MySQL/MariaDB one."""
     endpoint = _endpoint(test, url)
     printed: list[str] = []
@@ -77,10 +79,10 @@ async def run_mysqltest(
             emit({"event": "summary", "steps": 0, "exit": 1, "error": error})
         return MysqltestResult(1, "", error=error)
     endpoint.socket = await _local_socket(admin, endpoint, timeout)
-    interpreter = Interpreter(test, endpoint, write, emit, timeout)
+    interpreter = Interpreter(test, endpoint, write, emit, timeout, before)
     result = MysqltestResult(0, "")
     try:
-        before = await _global_variables(admin, timeout)
+        found = await _global_variables(admin, timeout)
         try:
             await interpreter.run()
         except Skipped as skip:
@@ -94,7 +96,7 @@ async def run_mysqltest(
         finally:
             busy = await interpreter.close()
             await _kill(admin, busy, timeout)
-            result.restored = await _restore_globals(admin, before, timeout)
+            result.restored = await _restore_globals(admin, found, timeout)
     finally:
         await admin.close()
     result.output = "".join(printed)

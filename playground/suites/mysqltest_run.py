@@ -9,14 +9,18 @@ one-command settings (sorted_result, replace_column, ...) last until the next co
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any
 from playground.suites import Emit
 from playground.suites.mysqltest_client import Client, Endpoint, ReadTimeout, ResultSet, ServerError
 from playground.suites.mysqltest_errors import code_of, name_of
 from playground.suites.mysqltest_output import Filters, format_result, format_rows, parse_regexes, sort_lines
 from playground.suites.mysqltest_parse import SPACES, Command, MysqlTest
 from playground.suites.mysqltest_vars import MysqltestError, Var, Variables, get_strings, read_int, split_args
+
+Before = Callable[[dict[str, Any]], Awaitable[None]]
+"""Awaited before each statement runs, send or reap (a live view paces the run with it)."""
 
 CLOSED = "-closed_connection-"
 SEND, REAP = 1, 2
@@ -85,6 +89,7 @@ class Interpreter:
     write: Callable[[str], None]
     emit: Emit | None
     timeout: float
+    before: Before | None = None
     vars: Variables = field(default_factory=Variables)
     settings: Settings = field(default_factory=Settings)
     filters: Filters = field(default_factory=Filters)
@@ -295,6 +300,11 @@ class Interpreter:
             raise MysqltestError("Cannot run query on connection between send and reap")
         if not flags & SEND and not client.pending:
             raise MysqltestError("Cannot reap on a connection without pending send")
+        if self.before is not None:
+            await self.before({
+                "session": client.name, "sql": text if flags & SEND else None, "line": command.line,
+                "file": command.source, "kind": "send" if flags == SEND else "reap" if flags == REAP else "query",
+            })
         require, self.require = self.require, ""
         if require:
             return await self._required(command, client, text, flags, require)

@@ -168,3 +168,22 @@ async def test_mysqltest_server_that_cannot_be_reached_fails_the_run(tmp_path):
     result = await run(tmp_path, "mysql+asyncmy://root@127.0.0.1:1/x", "SELECT 1;\n", emit=events.append)
     assert result.exit_code == 1 and "Could not open connection 'default'" in result.error
     assert events[-1]["event"] == "summary" and events[-1]["exit"] == 1
+
+
+async def test_mysqltest_before_is_awaited_before_each_statement(tmp_path, mysql_database):
+    seen: list[tuple] = []
+
+    async def before(step: dict) -> None:
+        seen.append((step["session"], step["kind"], step["sql"], step["line"]))
+
+    result = await run(tmp_path, mysql_database, """
+        echo not a statement;
+        connect (con1,localhost,root,,);
+        send SELECT 1;
+        connection default;
+        SELECT 2;
+        connection con1;
+        reap;
+        """, before=before)
+    assert result.exit_code == 0
+    assert seen == [("con1", "send", "SELECT 1", 3), ("default", "query", "SELECT 2", 5), ("con1", "reap", None, 7)]
