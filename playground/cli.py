@@ -37,18 +37,32 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
-    sub = parser.add_subparsers(dest="command", metavar="run")
+    sub = parser.add_subparsers(dest="command", metavar="run|convert")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
-    run.add_argument("scenario", nargs="?", metavar="NAME|FILE", help="a built-in scenario name or a .txp file")
+    run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
+                     help="a built-in scenario name, a .txp file, a PostgreSQL isolation .spec or a MariaDB mysqltest .test file")
     run.add_argument("--url", dest="run_url", help="database URL (default: a fresh temporary SQLite file)")
-    run.add_argument("--format", choices=("text", "json", "markdown"), default="text", help="transcript format (default: text)")
+    run.add_argument("--format", choices=("text", "json", "markdown", "isolation", "mysqltest"), default="text",
+                     help="transcript format (default: text); isolation: what PostgreSQL's isolationtester prints "
+                          "(.spec files), mysqltest: what mysqltest records in a .result file (.test files)")
+    run.add_argument("--expected", metavar="FILE",
+                     help="compare the run's output (as --format isolation/mysqltest prints it) with FILE: "
+                          "exit 0 when identical, 1 with a unified diff on stderr when not (.spec and .test files)")
     run.add_argument("--list", action="store_true", help="list the built-in scenarios")
     run.add_argument("--pace", type=_seconds, default=0.0, metavar="SECONDS",
                      help="wait SECONDS before each step after the first, as a presenter would (default: 0)")
     run.add_argument("--step-timeout", type=_limit, default=None, metavar="SECONDS",
                      help="interrupt and fail a step running longer than this (default: the scenario's "
                           f"step-timeout: header, else {DEFAULT_STEP_TIMEOUT:g})")
+    convert = sub.add_parser("convert", help="write a PostgreSQL isolation spec as .txp scenarios, one a permutation",
+                             description="Write FILE.spec as .txp scenarios (FILE-1.txp, FILE-2.txp, … one a permutation) with "
+                                         "expectations from the expected output (--expected, or expected/FILE.out beside specs/) "
+                                         "or from a run (--url). Exit 2 when the spec cannot be converted.")
+    convert.add_argument("source", metavar="FILE.spec", help="a PostgreSQL isolationtester spec")
+    convert.add_argument("--url", dest="convert_url", help="run the spec on this PostgreSQL database for the expectations")
+    convert.add_argument("--expected", metavar="FILE.out", help="take the expectations from this isolationtester output")
+    convert.add_argument("--out", metavar="DIR", default=".", help="the folder to write the scenarios to (default: the current one)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     return parser
 
@@ -78,6 +92,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args, parser)
+    if args.command == "convert":
+        from playground.suites.cli import convert
+
+        return convert(args)
     if not 1 <= args.sessions <= 6:
         parser.error("--sessions must be between 1 and 6")
     from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual
@@ -181,6 +199,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
     if hasattr(signal, "SIGPIPE"):  # `txplay run … | head` ends quietly, like any CLI
         signal.signal(signal.SIGPIPE, signal.SIG_DFL)
+    if args.scenario and args.scenario.endswith((".spec", ".test")):
+        from playground.suites.cli import run_suite  # before the engine's imports: it needs none of them
+
+        return run_suite(args)
     from playground.engine.backends import BackendError
     from playground.scenario import library
     from playground.scenario.parser import ScenarioError
@@ -194,6 +216,9 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         return EXIT_OK
     if not args.scenario:
         parser.error("txplay run needs a scenario name or file (txplay run --list shows the built-ins)")
+    if args.format in ("isolation", "mysqltest") or args.expected:
+        what = f"--format {args.format}" if args.format in ("isolation", "mysqltest") else "--expected"
+        parser.error(f"{what} is for PostgreSQL .spec and mysqltest .test files, not .txp scenarios")
     try:
         scenario = library.find(args.scenario)
     except ScenarioError as exc:

@@ -74,15 +74,17 @@ async def _run_sql(ps: PlaygroundSession, statements: tuple[SqlStatement, ...]) 
     outcome = Outcome()
     for stmt in statements:
         if stmt.control is not None:
-            outcome = Outcome(messages=outcome.messages)
+            # `SELECT …; COMMIT` shows the SELECT's rows, as psql does: control has none of its own.
+            outcome = Outcome(outcome.columns, outcome.rows, outcome.rows_omitted, messages=outcome.messages)
             await _control(ps, stmt.control, stmt.name, outcome)
             continue
         statement = sql_text(escape_colons(stmt.text))
         outcome = Outcome(messages=outcome.messages)
         if _READS.match(stmt.text):
             # Streamed: a million-row SELECT keeps the first rows and counts the rest, in batches.
-            streamed = await ps.asession.stream(statement)
-            await _collect_streamed(streamed, outcome)
+            with ps.streaming():
+                streamed = await ps.asession.stream(statement)
+                await _collect_streamed(streamed, outcome)
             continue
         result: CursorResult[Any] = await ps.asession.execute(statement)  # type: ignore[assignment]  # text() DML
         if result.returns_rows:

@@ -264,17 +264,22 @@ def _still_waiting(observations: Iterable[Observation]) -> dict[str, Observation
 class PostgresLockMonitor(ServerLockMonitor):
     """`pg_blocking_pids()`, `pg_locks` and `pg_stat_activity`."""
 
+    # A SERIALIZABLE READ ONLY DEFERRABLE transaction waits for a safe snapshot, not for a lock:
+    # on the serializable transactions that pg_safe_snapshot_blocking_pids() names.
     query = """
-        SELECT a.pid, pg_blocking_pids(a.pid),
+        SELECT a.pid,
+               CASE WHEN a.wait_event = 'SafeSnapshot' THEN pg_safe_snapshot_blocking_pids(a.pid)
+                    ELSE pg_blocking_pids(a.pid) END,
+               CASE WHEN a.wait_event = 'SafeSnapshot' THEN 'a safe snapshot (READ ONLY DEFERRABLE)' ELSE
                coalesce((SELECT string_agg(
                    l.mode || ' on ' || CASE
                        WHEN l.locktype = 'relation' THEN l.relation::regclass::text
                        WHEN l.locktype = 'tuple' THEN 'row (' || l.page || ',' || l.tuple || ') of ' || l.relation::regclass::text
                        WHEN l.locktype = 'transactionid' THEN 'transaction ' || l.transactionid
                        ELSE l.locktype END, '; ')
-                 FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.wait_event)
+                 FROM pg_locks l WHERE l.pid = a.pid AND NOT l.granted), a.wait_event) END
         FROM pg_stat_activity a
-        WHERE a.pid = ANY(:ids) AND a.wait_event_type = 'Lock'
+        WHERE a.pid = ANY(:ids) AND (a.wait_event_type = 'Lock' OR a.wait_event = 'SafeSnapshot')
     """
 
     async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:

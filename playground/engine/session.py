@@ -7,7 +7,7 @@ import io
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import event
 from sqlalchemy.exc import MissingGreenlet
@@ -117,6 +117,7 @@ class PlaygroundSession:
         self.settings = settings
         self.log = StepLog()
         self.inflight: Inflight | None = None
+        self._keep_inflight = False  # a streamed statement runs on while its rows are fetched (see `streaming`)
         self.lock_level = "none"  # file locks (SQLite): none | shared | reserved | exclusive
         self.progress = 0  # SQLite: progress-handler calls, counted on the driver's thread
         # Names in the statements that ended in the open transaction: who may hold a table's metadata lock.
@@ -210,6 +211,21 @@ class PlaygroundSession:
         if statement.lstrip()[:9].upper() == "SAVEPOINT":
             self.tree.saw_savepoint_sql(statement.strip())
 
+    @contextlib.contextmanager
+    def streaming(self) -> Iterator[None]:
+        """Around a streamed SELECT, from its execute to its last row. Where the server runs such
+        a statement only as its rows are fetched (PostgreSQL's server-side cursors: the driver's
+        execute returns first), the statement stays in flight until the rows are in, so that the
+        lock monitor sees a wait that begins there."""
+        keep = self.backend.streams_run_at_fetch
+        self._keep_inflight = keep
+        try:
+            yield
+        finally:
+            self._keep_inflight = False
+            if keep:
+                self.inflight = None
+
     def _on_statement_done(self, error: BaseException | None) -> None:
         """A statement ended, successfully or with `error`: what locks does the connection hold now?"""
         if not isinstance(error, MissingGreenlet):
@@ -217,6 +233,8 @@ class PlaygroundSession:
         inflight, self.inflight = self.inflight, None
         if inflight is None:
             return
+        if self._keep_inflight and error is None:
+            self.inflight = inflight  # its rows are still to come (see `streaming`)
         if error is not None:
             self.failed_after = time.monotonic() - inflight.since  # at once, or after a wait?
         self.transaction_names |= sql_names(inflight.statement)

@@ -23,8 +23,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from playground.scenario.parser import ScenarioError as SuiteError
-
 Emit = Callable[[dict[str, Any]], None]
+
+
+class SuiteError(Exception):
+    """A suite file that cannot be run: says file, line and reason (nothing has run)."""
+
+    def __init__(self, source: str, line: int, reason: str) -> None:
+        super().__init__(f"{source}:{line}: {reason}")
+        self.source = source
+        self.line = line
+        self.reason = reason
+
 
 __all__ = ["Emit", "SuiteError"]

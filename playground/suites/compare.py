@@ -1,29 +1,23 @@
-"""Comparing a run's output with an expected file (`.result`, `.out`), as the suites' tools do."""
+"""Comparing a run's output with an expected file (`--expected`): trailing whitespace aside."""
 
 from __future__ import annotations
 
 import difflib
-import os
+from pathlib import Path
 
 
-def compare(actual: str, expected_path: str | os.PathLike[str]) -> tuple[bool, str]:
-    """(same, diff): whether `actual` equals the file's text, line by line with trailing white space
-    ignored, and a unified diff (expected → actual) when it does not. The file is read as UTF-8 with
-    surrogate escapes, the way the runners hold text that is not UTF-8."""
-    with open(expected_path, "rb") as handle:
-        expected = handle.read().decode("utf-8", "surrogateescape")
-    expected_lines = _lines(expected)
-    actual_lines = _lines(actual)
-    if expected_lines == actual_lines:
+def compare(actual: str, expected_path: str | Path) -> tuple[bool, str]:
+    """Whether `actual` equals the file's text, line by line with trailing whitespace ignored,
+    and a unified diff (expected → actual) where it does not."""
+    path = Path(expected_path)
+    expected = path.read_bytes().decode("utf-8", errors="surrogateescape")  # as the runners hold bytes that are not UTF-8
+    want = [line.rstrip() for line in expected.splitlines()]
+    got = [line.rstrip() for line in actual.splitlines()]
+    while want and not want[-1]:
+        want.pop()
+    while got and not got[-1]:
+        got.pop()
+    if want == got:
         return True, ""
-    diff = difflib.unified_diff(
-        expected_lines, actual_lines, fromfile=str(expected_path), tofile="actual", lineterm=""
-    )
+    diff = difflib.unified_diff(want, got, fromfile=str(path), tofile="this run", lineterm="")
     return False, "\n".join(diff) + "\n"
-
-
-def _lines(text: str) -> list[str]:
-    lines = [line.rstrip() for line in text.replace("\r\n", "\n").split("\n")]
-    while lines and lines[-1] == "":
-        lines.pop()
-    return lines

@@ -18,8 +18,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, cast
 
-from sqlalchemy.engine import make_url
-
 from playground.suites import Emit, SuiteError
 from playground.suites.mysqltest_client import Client, Endpoint, ServerError
 from playground.suites.mysqltest_parse import MysqlTest, load
@@ -32,6 +30,7 @@ DEFAULT_TIMEOUT = 120.0
 """Seconds a statement may run (or a reap wait) before the run fails: longer than InnoDB's default
 lock wait timeout (50 s), so that the server's own timeouts end lock waits first."""
 
+MYSQL_DIALECTS = frozenset({"mysql", "mariadb"})
 _NUMBER = re.compile(r"-?\d+(\.\d+)?")
 
 
@@ -51,7 +50,7 @@ class MysqltestResult:
 
 async def run_mysqltest(
     test: MysqlTest,
-    url: str,
+    url: str | None,
     *,
     out: IO[str] | Callable[[str], object] | None = None,
     emit: Emit | None = None,
@@ -61,7 +60,8 @@ async def run_mysqltest(
     """Run a loaded test against the MySQL/MariaDB server at `url` (a SQLAlchemy URL; its database
     is the one `mysqltest --database` would get). Connections named in `connect` go to that server.
     `out` is a text stream or a callable, written as the run goes; `emit` gets the events of
-    playground/suites (a `step` also names its `file`, which may be an included one); `timeout`
+    playground/suites but the summary, which the caller makes of the result (a `step` also names
+    its `file`, which may be an included one); `timeout`
     bounds each statement and each reap wait. `before`, when given, is awaited before each statement,
     send or reap runs, with its session, SQL, line, file and kind (a live view steps the run with it).
     Raises SuiteError, before anything runs, when the URL is not a MySQL/MariaDB one."""
@@ -75,8 +75,6 @@ async def run_mysqltest(
         admin = await Client.open("txplay-admin", endpoint, endpoint.user, endpoint.password, None)
     except ServerError as refused:
         error = f"mysqltest: Could not open connection 'default': {refused.errno} {refused.message}"
-        if emit is not None:
-            emit({"event": "summary", "steps": 0, "exit": 1, "error": error})
         return MysqltestResult(1, "", error=error)
     endpoint.socket = await _local_socket(admin, endpoint, timeout)
     interpreter = Interpreter(test, endpoint, write, emit, timeout, before)
@@ -101,11 +99,6 @@ async def run_mysqltest(
         await admin.close()
     result.output = "".join(printed)
     result.steps = interpreter.steps
-    if emit is not None:
-        summary: dict[str, object] = {"event": "summary", "steps": result.steps, "exit": result.exit_code}
-        if result.error:
-            summary["error"] = result.error
-        emit(summary)
     return result
 
 
@@ -138,13 +131,22 @@ def _writer(out: IO[str] | Callable[[str], object] | None, printed: list[str]) -
     return write
 
 
-def _endpoint(test: MysqlTest, url: str) -> Endpoint:
-    from playground.engine.backends import resolve
+def _endpoint(test: MysqlTest, url: str | None) -> Endpoint:
+    """The server of a MySQL/MariaDB URL; a SuiteError (nothing run) for any other URL. Only
+    SQLAlchemy's URL parser is asked: a run needs none of the engine's imports."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    backend = resolve(url)
-    if backend.suite_format != "mysqltest":
-        raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {backend.name}")
-    parsed = make_url(url) if isinstance(url, str) else url
+    if not url:
+        raise SuiteError(test.path, 1, "mysqltest files run on MySQL or MariaDB: give --url mysql://…")
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise SuiteError(test.path, 1, f"not a database URL: {url!r}") from None
+    dialect = parsed.get_backend_name()
+    if dialect not in MYSQL_DIALECTS:
+        shown = parsed.render_as_string(hide_password=True)
+        raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {dialect} ({shown})")
     return Endpoint(
         host=parsed.host or "127.0.0.1",
         port=parsed.port or 3306,

@@ -377,3 +377,12 @@ async def test_a_flush_that_waited_on_a_lock_shows_the_change_flushed(any_worksp
     row = _item_row(ws, "B", (1,))
     assert row.modified == () and row.panel == "persistent"
     assert dict(zip(row.kind.columns, row.values, strict=False))["stock"] == 5
+
+
+async def test_a_select_followed_by_commit_in_one_step_shows_the_selects_rows(any_workspace):
+    """As psql shows it: COMMIT has no rows of its own, so the step's result is the SELECT's
+    (a converted isolation spec runs a statement outside a transaction as `STATEMENT; COMMIT`)."""
+    ws = any_workspace
+    result = await ok(ws, "A", "select name from users where id = 1; commit")
+    assert list(result.rows or ()) == [("ann",)]
+    assert ws.snapshot().session("A").status == "idle"

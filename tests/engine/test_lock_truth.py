@@ -315,3 +315,49 @@ async def test_a_cpu_bound_statement_is_not_waiting_while_another_session_holds_
     await reading.done.wait()
     assert reading.result.status == "ok"
     assert reported == [reading.index]
+
+
+async def test_a_select_waiting_while_its_rows_are_fetched_is_seen_waiting():
+    """asyncpg runs a streamed SELECT's statement at its first fetch, after execute returned: a
+    wait that starts there (an advisory lock, taken by a function, not by the parse) is a wait,
+    with its holder, not a step that silently runs into the lock timeout."""
+    report, events = await run("""
+        title: an advisory lock wait
+        sessions: A B
+        lock-timeout: 5
+        A: select pg_advisory_lock(42)
+        B: select pg_advisory_lock(42) as got
+        => waits, then ok
+        A: select pg_advisory_unlock(42)
+        => rows [(True,)]
+        B: select pg_advisory_unlock(42)
+        => rows [(True,)]
+    """, server_url("postgresql"))
+    assert step_event(events, 2)["status"] == "waiting"
+    assert step_event(events, 2)["waiting_for"] == ["A"]
+    assert completed(events, 2)["status"] == "ok"
+    assert report.exit_code == 0, [e for e in events if e["event"] in ("step", "completed")]
+
+
+async def test_a_deferrable_read_only_transaction_waits_for_a_safe_snapshot():
+    """SERIALIZABLE READ ONLY DEFERRABLE waits, not on a lock, until no serializable writer could
+    make its snapshot unsafe: a wait on those writers (pg_safe_snapshot_blocking_pids). The
+    snapshot it then reads from is the one taken before the wait, found safe."""
+    report, events = await run("""
+        title: waiting for a safe snapshot
+        sessions: A B
+        setup:
+            create table t (id int primary key, v int);
+            insert into t (id, v) values (1, 10);
+        A: begin; set transaction isolation level serializable
+        A: select v from t where id = 1
+        A: update t set v = 11 where id = 1
+        B: begin; set transaction isolation level serializable read only deferrable
+        B: select v from t where id = 1
+        => waits, then rows [(10,)]
+        A: commit
+        B: commit
+    """, server_url("postgresql"))
+    assert step_event(events, 5)["status"] == "waiting"
+    assert step_event(events, 5)["waiting_for"] == ["A"]
+    assert report.exit_code == 0, [e for e in events if e["event"] in ("step", "completed")]

@@ -58,7 +58,9 @@ class Backend:
     interrupts_running_statement: ClassVar[bool] = False  # cancel stops a running (not waiting) statement
     cancel_breaks_connection: ClassVar[bool] = False  # cancelling a task under the driver loses the connection
     sets_lock_timeout: ClassVar[bool] = True  # `\timeout` can be put in force
-    suite_format: ClassVar[str | None] = None  # the database's own test files it runs: "isolation" (.spec), "mysqltest" (.test)
+    # A streamed SELECT runs on the server when its rows are first fetched, not at execute
+    # (server-side cursors): a wait may begin after the driver's execute returned.
+    streams_run_at_fetch: ClassVar[bool] = False
     # What the user would expect of txplay that this backend does not have, for the pane header.
     missing_features: str | None = None
     isolation_notes: ClassVar[dict[str, str]] = {}  # level → what picking it really does

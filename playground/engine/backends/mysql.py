@@ -23,7 +23,6 @@ class MysqlBackend(Backend):
 
     name = "mysql"
     traits = Traits(ending_errnos=frozenset({DEADLOCK}))
-    suite_format = "mysqltest"
     has_namespaces = True
 
     @property

@@ -22,8 +22,8 @@ class PostgresBackend(Backend):
         settings_roll_back=True,
         aborted_note="PostgreSQL aborted the transaction: `rollback` (or ROLLBACK TO a savepoint)",
     )
-    suite_format = "isolation"
     has_namespaces = True
+    streams_run_at_fetch = True  # asyncpg's cursor and psycopg's named cursor run at the first fetch
 
     def connect_args(self, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
         """Name the connection, and set its schema and lock timeout, as each driver takes them."""
