@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import IO, cast
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from playground.suites import Emit, SuiteError
 from playground.suites.mysqltest_client import Client, Endpoint, ServerError
@@ -132,28 +133,36 @@ def _writer(out: IO[str] | Callable[[str], object] | None, printed: list[str]) -
 
 
 def _endpoint(test: MysqlTest, url: str | None) -> Endpoint:
-    """The server of a MySQL/MariaDB URL; a SuiteError (nothing run) for any other URL. Only
-    SQLAlchemy's URL parser is asked: a run needs none of the engine's imports."""
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
+    """The server of a MySQL/MariaDB URL (SQLAlchemy's form: mysql[+driver]://user:password@host:port/db);
+    a SuiteError (nothing run) for any other. Read with urllib, not SQLAlchemy: a `txplay run`
+    process spends a fifth of a second less before the run starts, as mysqltest does not."""
     if not url:
         raise SuiteError(test.path, 1, "mysqltest files run on MySQL or MariaDB: give --url mysql://…")
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise SuiteError(test.path, 1, f"not a database URL: {url!r}") from None
-    dialect = parsed.get_backend_name()
+    parts = urlsplit(url)
+    if "://" not in url or not parts.scheme:
+        raise SuiteError(test.path, 1, f"not a database URL: {url!r}")
+    dialect = parts.scheme.split("+", 1)[0].lower()
     if dialect not in MYSQL_DIALECTS:
-        shown = parsed.render_as_string(hide_password=True)
-        raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {dialect} ({shown})")
+        raise SuiteError(test.path, 1, f"a mysqltest file runs on MySQL or MariaDB, not on {dialect} ({_masked(parts)})")
+    try:
+        port = parts.port
+    except ValueError:
+        raise SuiteError(test.path, 1, f"not a port in the URL: {_masked(parts)}") from None
     return Endpoint(
-        host=parsed.host or "127.0.0.1",
-        port=parsed.port or 3306,
-        user=parsed.username or "root",
-        password=parsed.password or "",
-        database=parsed.database or None,
+        host=parts.hostname or "127.0.0.1",
+        port=port or 3306,
+        user=unquote(parts.username or "") or "root",
+        password=unquote(parts.password or ""),
+        database=unquote(parts.path.lstrip("/")) or None,
     )
+
+
+def _masked(parts: SplitResult) -> str:
+    """The URL with its password hidden."""
+    netloc = parts.netloc
+    if parts.password is not None:
+        netloc = netloc.replace(":" + parts.password + "@", ":***@", 1)
+    return parts._replace(netloc=netloc).geturl()
 
 
 async def _local_socket(admin: Client, endpoint: Endpoint, timeout: float) -> str | None:

@@ -236,3 +236,15 @@ def test_mysqltest_compare_ignores_trailing_spaces_and_shows_a_diff(tmp_path):
     assert compare("a\nb\n\n", expected) == (True, "")
     same, diff = compare("a\nc\n", expected)
     assert not same and "-b" in diff and "+c" in diff
+
+
+def test_mysqltest_url_is_read_without_the_engine():
+    from playground.suites.mysqltest import MysqlTest, _endpoint
+
+    test = MysqlTest("x.test", (), ())
+    endpoint = _endpoint(test, "mysql+asyncmy://me:p%40ss@db.local:3307/shop")
+    assert (endpoint.host, endpoint.port, endpoint.user, endpoint.password, endpoint.database) == (
+        "db.local", 3307, "me", "p@ss", "shop")
+    with pytest.raises(SuiteError) as info:
+        _endpoint(test, "postgresql://x:secret@h/db")
+    assert info.value.line == 1 and "secret" not in str(info.value) and "not on postgresql" in info.value.reason
