@@ -10,7 +10,7 @@ def compare(actual: str, expected_path: str | Path) -> tuple[bool, str]:
     """Whether `actual` equals the file's text, line by line with trailing whitespace ignored,
     and a unified diff (expected → actual) where it does not."""
     path = Path(expected_path)
-    expected = path.read_bytes().decode("utf-8", errors="replace")
+    expected = path.read_bytes().decode("utf-8", errors="surrogateescape")  # as the runners hold bytes that are not UTF-8
     want = [line.rstrip() for line in expected.splitlines()]
     got = [line.rstrip() for line in actual.splitlines()]
     while want and not want[-1]:
