@@ -71,9 +71,9 @@ def _run_spec(path: str, args: argparse.Namespace, out: Any, emit: Any) -> tuple
 
 def _run_mysqltest(path: str, args: argparse.Namespace, out: Any, emit: Any) -> tuple[Any, dict[str, Any]]:
     import asyncio
-    import importlib
 
-    mysqltest = importlib.import_module("playground.suites.mysqltest")
+    from playground.suites import mysqltest
+
     test = mysqltest.load(path)
     run = asyncio.run(mysqltest.run_mysqltest(test, args.run_url, out=out, emit=emit))
     return run, {"steps": getattr(run, "steps", 0)}

@@ -27,6 +27,7 @@ from typing import Any, TextIO
 from playground.suites import Emit, SuiteError, urls
 from playground.suites.spec import Permutation, PermutationStep, Spec, Step
 
+SPEAKS = frozenset({"postgresql", "postgres"})  # the URLs this runner takes: it speaks libpq, not a strategy
 POLL = 0.010  # seconds between lock-wait checks while a step has not answered, as isolationtester
 DEFAULT_MAX_STEP_WAIT = 300.0  # seconds before a step is canceled (PGISOLATIONTIMEOUT's default)
 
@@ -72,7 +73,7 @@ def check_backend(spec: Spec, url: str | None) -> None:
         parsed = urls.parse(url)
     except ValueError as exc:
         raise SuiteError(spec.source, 1, str(exc)) from None
-    if parsed.backend not in ("postgresql", "postgres"):
+    if parsed.backend not in SPEAKS:
         raise SuiteError(spec.source, 1, f"isolationtester specs run on PostgreSQL, not {parsed.backend} "
                                          f"({parsed.display()}); give --url postgresql://…")
 
