@@ -55,12 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--step-timeout", type=_limit, default=None, metavar="SECONDS",
                      help="interrupt and fail a step running longer than this (default: the scenario's "
                           f"step-timeout: header, else {DEFAULT_STEP_TIMEOUT:g})")
-    convert = sub.add_parser("convert", help="write a PostgreSQL isolation spec as .txp scenarios, one a permutation",
+    convert = sub.add_parser("convert", help="write a PostgreSQL isolation spec or a mysqltest file as .txp scenarios",
                              description="Write FILE.spec as .txp scenarios (FILE-1.txp, FILE-2.txp, … one a permutation) with "
                                          "expectations from the expected output (--expected, or expected/FILE.out beside specs/) "
-                                         "or from a run (--url). Exit 2 when the spec cannot be converted.")
-    convert.add_argument("source", metavar="FILE.spec", help="a PostgreSQL isolationtester spec")
-    convert.add_argument("--url", dest="convert_url", help="run the spec on this PostgreSQL database for the expectations")
+                                         "or from a run (--url); or FILE.test as FILE.txp, from a run on --url. "
+                                         "Exit 2 when the file cannot be converted.")
+    convert.add_argument("source", metavar="FILE.spec|FILE.test", help="a PostgreSQL isolationtester spec or a mysqltest file")
+    convert.add_argument("--url", dest="convert_url", help="run the file on this database for the expectations")
     convert.add_argument("--expected", metavar="FILE.out", help="take the expectations from this isolationtester output")
     convert.add_argument("--out", metavar="DIR", default=".", help="the folder to write the scenarios to (default: the current one)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")

@@ -11,7 +11,7 @@ from typing import Any
 
 HEADER_KEYS = (
     "title", "description", "sessions", "isolation", "lock-timeout", "backends",
-    "journal-mode", "begin-mode", "mode", "requires", "step-timeout",
+    "journal-mode", "begin-mode", "mode", "requires", "step-timeout", "demo",
 )
 REPEATABLE_HEADERS = ("requires",)
 BACKENDS = ("sqlite", "postgresql", "mysql")
@@ -98,6 +98,7 @@ class Scenario:
     journal_mode: str | None = None
     begin_mode: str | None = None
     mode: str | None = None
+    demo: bool = True  # `demo: no`: the database starts without the demo schema (the setup makes its own)
     requires: tuple[Requirement, ...] = ()
     setup: str | None = None
     teardown: str | None = None
@@ -259,6 +260,10 @@ class _Parser:
             if value.lower() not in ("deferred", "immediate", "exclusive"):
                 raise self.error(lineno, "begin-mode is deferred, immediate or exclusive")
             sc.begin_mode = value.lower()
+        elif key == "demo":
+            if value.lower() not in ("yes", "no"):
+                raise self.error(lineno, "demo is yes or no")
+            sc.demo = value.lower() == "yes"
         elif key == "mode":
             if value.lower() not in ("sync", "async"):
                 raise self.error(lineno, "mode is sync or async")

@@ -148,6 +148,7 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
         DEMO_KIT,
         url,
         sessions=scenario.sessions,
+        demo=scenario.demo,
         setup=scenario.setup,
         defaults=defaults,
         journal_mode=scenario.journal_mode or "delete",

@@ -86,8 +86,10 @@ def convert(args: argparse.Namespace) -> int:
 
     source = Path(args.source)
     try:
+        if source.suffix == ".test":
+            return _convert_mysqltest(source, args)
         if source.suffix != ".spec":
-            raise SuiteError(str(source), 0, "txplay convert takes a PostgreSQL isolation .spec file")
+            raise SuiteError(str(source), 0, "txplay convert takes a PostgreSQL isolation .spec or a mysqltest .test file")
         spec = load(source)
         expected = Path(args.expected) if args.expected else _expected_beside(source)
         if args.convert_url:
@@ -111,12 +113,38 @@ def convert(args: argparse.Namespace) -> int:
     except SuiteError as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    folder = Path(args.out)
+    return _write(scenarios, Path(args.out))
+
+
+def _write(scenarios: list[tuple[str, str]], folder: Path) -> int:
     folder.mkdir(parents=True, exist_ok=True)
     for name, text in scenarios:
         (folder / name).write_text(text, encoding="utf-8")
         print(folder / name)
     return EXIT_OK
+
+
+def _convert_mysqltest(source: Path, args: argparse.Namespace) -> int:
+    """A mysqltest file as one .txp: the statements a run on --url showed."""
+    import asyncio
+
+    from playground.suites import mysqltest
+    from playground.suites.convert import convert_mysqltest
+
+    test = mysqltest.load(source)
+    if not args.convert_url:
+        raise SuiteError(str(source), 0, "a mysqltest file is converted from a run: give --url mysql://…")
+    events: list[dict[str, Any]] = []
+    run = asyncio.run(mysqltest.run_mysqltest(test, args.convert_url, emit=events.append))
+    if run.exit_code or run.skipped:
+        print(f"txplay: the run of {source} {'was skipped' if run.skipped else 'failed'}: {run.skipped or run.error}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    text = source.read_bytes().decode("utf-8", errors="replace")
+    from playground.suites import urls
+
+    database = urls.parse(args.convert_url).database
+    return _write([(f"{source.stem}.txp", convert_mysqltest(events, source.stem, text, database))], Path(args.out))
 
 
 def _expected_beside(spec: Path) -> Path | None:

@@ -1,4 +1,7 @@
-"""`txplay convert FILE.spec`: a PostgreSQL isolation spec as `.txp` scenarios, one a permutation.
+"""`txplay convert FILE.spec|FILE.test`: a database's own isolation test as `.txp` scenarios.
+
+A PostgreSQL isolation spec gives one scenario a permutation; a mysqltest file gives one
+scenario, of the statements its run showed (its query log), one session a connection.
 
 A spec's sessions are plain libpq connections: a statement outside `BEGIN … COMMIT` commits by
 itself, and `BEGIN ISOLATION LEVEL …` picks the level. A txplay session is a SQLAlchemy Session,
@@ -247,6 +250,7 @@ def _scenario(spec: Spec, perm: Permutation, outcomes: list[StepOutcome], names:
     lines = [f"title: {stem}, permutation {n} of {total}",
              f"description: converted from the PostgreSQL isolation spec {Path(spec.source).name}: {' '.join(p.label() for p in perm.steps)}",
              "backends: postgresql",
+             "demo: no",
              f"sessions: {' '.join(names[i] for i in range(len(spec.sessions)))}"]
     if spec.setups:
         for stmt in (stmt for sql in spec.setups for stmt in split_sql(sql)):
@@ -297,3 +301,167 @@ def _indent(text: str) -> list[str]:
     import textwrap
 
     return ["    " + line if line.strip() else "" for line in textwrap.dedent(text.strip("\n")).splitlines()]
+
+
+# -- mysqltest files ---------------------------------------------------------------------------
+
+_MYSQL_BEGIN = re.compile(r"^\s*(begin(\s+work)?|start\s+transaction\b.*)$", re.I | re.S)
+_MYSQL_END = re.compile(r"^\s*(commit|rollback)(\s+work)?(\s+and\s+(no\s+)?chain)?(\s+(no\s+)?release)?\s*$", re.I)
+_MYSQL_AUTOCOMMIT = re.compile(r"^\s*set\s+(session\s+|@@(session\.)?)?autocommit\s*=\s*(?P<value>\w+)\s*$", re.I)
+_MYSQL_NOT_IN_TX = re.compile(r"^\s*(xa\s|lock\s+tables?|unlock\s+tables?|flush\s|set\s+global\s|reset\s)", re.I)
+_MYSQL_ERROR = re.compile(r"^ERROR (?P<state>[0-9A-Z]{5}): (?P<message>.*)$")
+# What ends an InnoDB transaction on its own: a deadlock rolls the whole transaction back.
+_MYSQL_ENDS_TX = ("Deadlock found",)
+
+
+_WAITED = ("Lock wait timeout exceeded",)  # a statement that failed so had waited for a lock first
+_RESULT_CHANGERS = re.compile(r"^\s*-*\s*(replace_column|replace_result|replace_regex|lowercase_result|sorted_result|"
+                              r"query_vertical|enable_result_log|disable_result_log|vertical_results|result_format)\b",
+                              re.I | re.M)
+_SAVEPOINT_CONTROL = re.compile(r"^\s*(savepoint|release\s+savepoint|rollback(\s+work)?\s+to(\s+savepoint)?)\s+(?P<name>\w+)\s*$", re.I)
+
+
+_NO_WAIT = re.compile(r"\bnowait\b|\bwait\s+0\b", re.I)
+
+
+def convert_mysqltest(events: list[dict[str, Any]], stem: str, text: str = "", database: str | None = None) -> str:
+    """The statements a mysqltest run showed, as one `.txp` scenario (one session a connection).
+
+    MySQL connections autocommit by default: a statement outside BEGIN … COMMIT (and with
+    `autocommit` on) ends with `COMMIT`; `SET autocommit = 0` makes the connection's statements
+    open a transaction, as a Session's do, and is itself left out. A statement sent with `send`
+    may wait: it gets no expectation but a note of how its `reap` found it. A deadlock, and a
+    failed autocommit statement, leave the Session's transaction failed where the server has
+    none: a ROLLBACK step follows. Where the file (`text`) changes how results print
+    (`replace_column`, `sorted_result`, …), rows are not expected from the printed ones; an error
+    message is expected up to the run's `database` name, which a scenario's own database replaces.
+    """
+    rows_as_printed = not _RESULT_CHANGERS.search(text)
+    suite = next((e for e in events if e["event"] == "suite"), None)
+    if suite is None:
+        raise ValueError("no run to convert")
+    used = {e["session"] for e in events if e["event"] == "step"}
+    connections = [name for name in suite["sessions"] if name in used]
+    names = _txp_names(connections, suite["source"])
+    if len(names) > 6:
+        raise SuiteError(suite["source"], 1, f"a txplay scenario has at most 6 sessions; this test uses {len(names)} connections")
+    lines = [f"title: {stem}",
+             f"description: converted from the mysqltest file {Path(suite['source']).name}: the statements its run showed",
+             "backends: mysql",
+             "demo: no",
+             f"sessions: {' '.join(names[c] for c in connections)}", ""]
+    in_tx = dict.fromkeys(connections, False)
+    autocommit = dict.fromkeys(connections, True)
+    sent: dict[str, str] = {}  # session → the txp session of a statement sent and not yet reaped
+    for event in events:
+        if event["event"] == "completed":
+            session = event["session"]
+            if session in sent:
+                del sent[session]
+                error = (event.get("error") or {}).get("message") or _mysql_error(event.get("output") or "")
+                lines += [f"note: {session}'s reap found " + (f"error {error}" if error else "it done, ok"), ""]
+            continue
+        if event["event"] != "step" or event["status"] not in ("ok", "error", "sent"):
+            continue
+        session, sql = event["session"], (event.get("sql") or "").strip().rstrip(";").strip()
+        if not sql:
+            continue
+        if session not in names:  # sent on a connection mysqltest had closed: it never reached a server
+            lines += [f"note: line {event.get('line')}: `{sql}` was sent on a closed connection and failed there", ""]
+            continue
+        if len(split_sql(sql)) > 1:
+            raise SuiteError(suite["source"], event.get("line") or 1,
+                             "a statement with semicolons inside (a stored program's body) would be split by a txplay "
+                             "session; this test cannot be converted")
+        if _MYSQL_NOT_IN_TX.match(sql):
+            raise SuiteError(suite["source"], event.get("line") or 1,
+                             f"`{sql.split()[0].upper()} …` changes the server or its locking outside a transaction, "
+                             "which a txplay session cannot do; this test cannot be converted")
+        switch = _MYSQL_AUTOCOMMIT.match(sql)
+        if switch:
+            autocommit[session] = switch.group("value").lower() in ("1", "on", "true")
+            lines += [f"note: {session}: {sql} (a txplay session opens its transactions by itself)", ""]
+            continue
+        ending = False
+        if _MYSQL_BEGIN.match(sql):
+            text, in_tx[session] = sql, True
+        elif _MYSQL_END.match(sql):
+            text, in_tx[session] = sql, False
+        elif in_tx[session] or not autocommit[session]:
+            text = sql
+        else:
+            text, ending = f"{sql}; COMMIT", True
+        lines += [f"note: {session}, line {event.get('line')}" + (" (autocommit)" if ending else "")]
+        lines += _step(names[session], text)
+        error = (event.get("error") or {}).get("message") or _mysql_error(event.get("output") or "")
+        if error and database and database in error:
+            before, _, after = error.partition(database)
+            before, after = before.rstrip(" (`'\""), after.lstrip(".`'\" ")
+            error = before if len(before) >= len(after) else after
+        if event["status"] == "sent":
+            sent[session] = names[session]
+            lines.append("note: sent with `send`: it may wait; mysqltest does not say")
+        elif error:
+            savepoint = _SAVEPOINT_CONTROL.match(sql)
+            if savepoint:  # txplay names the savepoint it does not know in words of its own
+                lines.append(f"=> error {savepoint.group('name')}")
+            else:
+                waited = error.startswith(_WAITED) and not _NO_WAIT.search(sql)
+                lines.append(f"=> {'waits, then ' if waited else ''}error {error}")
+            if ending or any(error.startswith(e) for e in _MYSQL_ENDS_TX):
+                in_tx[session] = False
+                lines += ["note: the server has no transaction open now; the Session's failed one needs a ROLLBACK",
+                          *_step(names[session], "ROLLBACK"), "=> ok"]
+        else:
+            rows = _mysql_rows(event.get("output") or "") if rows_as_printed else None
+            lines.append(f"=> rows {rows}" if rows is not None else "=> ok")
+        lines.append("")
+    return "\n".join(lines).rstrip("\n") + "\n"
+
+
+def _txp_names(connections: list[str], source: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for name in connections:
+        base = _TXP_NAME.sub("_", name) or "C"
+        base = (base[0].upper() + base[1:]) if base[0].isalpha() else f"C{base}"
+        txp, n = base[:16], 2
+        while txp in out.values():
+            txp = f"{base[:14]}{n}"
+            n += 1
+        out[name] = txp
+    return out
+
+
+def _mysql_error(output: str) -> str | None:
+    for line in output.splitlines():
+        match = _MYSQL_ERROR.match(line)
+        if match:
+            return match.group("message")
+    return None
+
+
+def _mysql_rows(output: str) -> str | None:
+    """`[(1, 'a'), …]` from mysqltest's tab-separated result, where its values read back safely."""
+    lines = output.splitlines()
+    if len(lines) < 2 or any(_MYSQL_ERROR.match(line) or "\t" not in line and len(lines[0].split("\t")) > 1 for line in lines):
+        return None
+    width = len(lines[0].split("\t"))
+    rows = []
+    for line in lines[1:]:
+        cells = line.split("\t")
+        if len(cells) != width:
+            return None
+        values: list[Any] = []
+        for cell in cells:
+            if cell == "NULL":
+                values.append(None)
+            elif re.fullmatch(r"-?\d+", cell):
+                values.append(int(cell))
+            elif re.fullmatch(r"-?\d+\.\d+", cell):
+                values.append(float(cell))
+            elif re.fullmatch(r"[A-Za-z_][\w ]*", cell):
+                values.append(cell)
+            else:
+                return None
+        rows.append(tuple(values))
+    return repr(rows)

@@ -109,6 +109,7 @@ class Interpreter:
     require: str = ""  # the file the next statement's output must equal (`require`)
     requiring: bool = False
     buffer: list[str] = field(default_factory=list)
+    last_error: ServerError | None = None  # the error of the statement being reported
 
     # ----------------------------------------------------------------- the main loop
 
@@ -387,15 +388,20 @@ class Interpreter:
 
     def _report(self, command: Command, client: Client, text: str, flags: int, status: str, output: str) -> None:
         self.steps += 1
+        error, self.last_error = self.last_error, None
         if self.emit is None:
             return
+        event: dict[str, object]
         if flags & SEND:
-            self.emit({
+            event = {
                 "event": "step", "session": client.name, "name": None, "sql": text, "line": command.line,
                 "file": command.source, "status": status, "output": output,
-            })
+            }
         else:
-            self.emit({"event": "completed", "session": client.name, "name": None, "status": status, "output": output})
+            event = {"event": "completed", "session": client.name, "name": None, "status": status, "output": output}
+        if status == "error" and error is not None:
+            event["error"] = {"errno": error.errno, "sqlstate": error.sqlstate, "message": error.message}
+        self.emit(event)
 
     # ----------------------------------------------------------------- errors
 
@@ -435,6 +441,7 @@ class Interpreter:
 
     def _handle_error(self, command: Command, error: ServerError) -> None:
         """mysqltest's handle_error: print the error as the `--error` list says, or stop the run."""
+        self.last_error = error  # for the step's event, whatever the `--error` list lets mysqltest print
         self.vars.set_int("errno", error.errno)
         self.used_replace.add(self.at)
         if self.requiring:

@@ -410,3 +410,19 @@ def test_a_bad_requires_says_why(text, reason):
     with pytest.raises(ScenarioError) as raised:
         parse(text)
     assert reason in str(raised.value) and raised.value.line == 1
+
+
+def test_demo_no_starts_the_database_without_the_demo_schema():
+    assert parse("A: select 1\n").demo is True
+    assert parse("demo: no\nA: select 1\n").demo is False
+    with pytest.raises(ScenarioError, match="demo is yes or no"):
+        parse("demo: maybe\nA: select 1\n")
+
+
+async def test_a_scenario_with_demo_no_has_only_its_own_tables():
+    from playground.scenario.runner import run_scenario
+
+    report = await run_scenario(parse(
+        "demo: no\nsetup:\n    create table jobs (id int primary key)\n"
+        "A: select name from sqlite_master where type = 'table' order by name\n=> rows [('jobs',)]\n"))
+    assert report.exit_code == 0, [c.reason for r in report.steps for c in r.checks]

@@ -101,7 +101,7 @@ def test_a_txp_file_is_not_a_spec(tmp_path, capsys):
     path = Path(tmp_path / "x.txp")
     path.write_text("A: select 1\n")
     assert main(["convert", str(path)]) == 2
-    assert "takes a PostgreSQL isolation .spec file" in capsys.readouterr().err
+    assert "takes a PostgreSQL isolation .spec or a mysqltest .test file" in capsys.readouterr().err
 
 
 def test_a_fatal_error_in_the_expected_output_is_the_steps_error():
@@ -115,3 +115,38 @@ def test_a_fatal_error_in_the_expected_output_is_the_steps_error():
             "server closed the connection unexpectedly\n")
     [[outcome]] = outcomes_from_expected(spec, text, "x.out")
     assert outcome.error == "terminating connection due to administrator command"
+
+
+MYSQLTEST_FILES = Path(__file__).parent / "mysqltest"
+
+
+@pytest.mark.parametrize("name", ["deadlock", "gap_locks", "savepoints", "nowait_skip_locked", "fk_locking", "send_reap"])
+def test_a_converted_mysqltest_file_replays_on_mariadb(tmp_path, name):
+    """A mysqltest file's run becomes one .txp (a session a connection, autocommit statements ending
+    with COMMIT, lock wait timeouts as waits, a ROLLBACK after a deadlock), which replays on MariaDB."""
+    from tests.conftest import server_url
+    from tests.suites.mysqltest_support import admin_query, new_database
+
+    url = server_url("mysql")
+    database = new_database()
+    asyncio.run(admin_query(url, f"CREATE DATABASE {database}"))
+    try:
+        run_url = url.rsplit("/", 1)[0] + f"/{database}"
+        assert main(["convert", str(MYSQLTEST_FILES / f"{name}.test"), "--url", run_url, "--out", str(tmp_path)]) == 0
+    finally:
+        asyncio.run(admin_query(url, f"DROP DATABASE IF EXISTS {database}"))
+    scenario = parse_file(tmp_path / f"{name}.txp")
+    assert scenario.backends == ("mysql",) and not scenario.demo
+    text = (tmp_path / f"{name}.txp").read_text()
+    if name == "deadlock":
+        assert "=> error Deadlock found" in text and "Con1: ROLLBACK\n" in text
+    if name == "gap_locks":
+        assert "=> waits, then error Lock wait timeout exceeded" in text
+    report = asyncio.run(run_scenario(scenario, url))
+    failed = [(r.step.input, c.text, c.reason) for r in report.steps for c in r.checks if not c.passed]
+    assert report.exit_code == 0 and not failed, failed
+
+
+def test_a_mysqltest_file_is_converted_from_a_run(capsys):
+    assert main(["convert", str(MYSQLTEST_FILES / "deadlock.test")]) == 2
+    assert "a mysqltest file is converted from a run: give --url mysql://" in capsys.readouterr().err
