@@ -157,15 +157,21 @@ def _session_names(spec: Spec) -> dict[int, str]:
     if len(spec.sessions) > 6:
         raise SuiteError(spec.source, spec.sessions[6].line, "a txplay scenario has at most 6 sessions; this spec has "
                                                              f"{len(spec.sessions)}")
-    out: dict[int, str] = {}
-    for i, session in enumerate(spec.sessions):
-        base = _TXP_NAME.sub("_", session.name) or "S"
-        base = (base[0].upper() + base[1:]) if base[0].isalpha() else f"S{base}"
+    names = _txp_names([s.name for s in spec.sessions], "S")
+    return {i: names[session.name] for i, session in enumerate(spec.sessions)}
+
+
+def _txp_names(originals: list[str], prefix: str) -> dict[str, str]:
+    """txplay session names (a capital first, letters, digits and _, 16 at most, distinct) for `originals`."""
+    out: dict[str, str] = {}
+    for original in originals:
+        base = _TXP_NAME.sub("_", original) or prefix
+        base = (base[0].upper() + base[1:]) if base[0].isalpha() else f"{prefix}{base}"
         name, n = base[:16], 2
         while name in out.values():
             name = f"{base[:14]}{n}"
             n += 1
-        out[i] = name
+        out[original] = name
     return out
 
 
@@ -342,7 +348,7 @@ def convert_mysqltest(events: list[dict[str, Any]], stem: str, text: str = "", d
         raise ValueError("no run to convert")
     used = {e["session"] for e in events if e["event"] == "step"}
     connections = [name for name in suite["sessions"] if name in used]
-    names = _txp_names(connections, suite["source"])
+    names = _txp_names(connections, "C")
     if len(names) > 6:
         raise SuiteError(suite["source"], 1, f"a txplay scenario has at most 6 sessions; this test uses {len(names)} connections")
     lines = [f"title: {stem}",
@@ -417,19 +423,6 @@ def convert_mysqltest(events: list[dict[str, Any]], stem: str, text: str = "", d
             lines.append(f"=> rows {rows}" if rows is not None else "=> ok")
         lines.append("")
     return "\n".join(lines).rstrip("\n") + "\n"
-
-
-def _txp_names(connections: list[str], source: str) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for name in connections:
-        base = _TXP_NAME.sub("_", name) or "C"
-        base = (base[0].upper() + base[1:]) if base[0].isalpha() else f"C{base}"
-        txp, n = base[:16], 2
-        while txp in out.values():
-            txp = f"{base[:14]}{n}"
-            n += 1
-        out[name] = txp
-    return out
 
 
 def _mysql_error(output: str) -> str | None:
