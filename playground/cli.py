@@ -84,6 +84,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args, parser)
+    if args.scenario and args.scenario.endswith(".spec"):  # a PostgreSQL isolation spec, live
+        from playground.ui.suite_app import run_spec_app
+
+        return run_spec_app(args.scenario, args.url)
     if not 1 <= args.sessions <= 6:
         parser.error("--sessions must be between 1 and 6")
     from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual

@@ -206,3 +206,13 @@ def test_a_spec_that_does_not_parse_says_where(tmp_path: Path):
     with pytest.raises(SuiteError) as caught:
         LiveSpec(path, "postgresql://localhost/x")
     assert str(caught.value) == f'{path}:3: undefined step "b" specified in permutation'
+
+
+def test_live_mode_s_controller_imports_nothing_from_textual():
+    import subprocess
+    import sys
+
+    code = ("import sys, playground.suites.live, playground.suites.expected\n"
+            "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == ""
