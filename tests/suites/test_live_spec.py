@@ -216,3 +216,30 @@ def test_live_mode_s_controller_imports_nothing_from_textual():
             "print(','.join(m for m in sys.modules if m.split('.')[0] == 'textual'))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+UPSTREAM = ["deadlock-simple", "fk-deadlock", "nowait", "skip-locked", "tuplelock-conflict", "lock-update-delete"]
+"""PostgreSQL 15 specs with lock waits, deadlocks, NOWAIT, SKIP LOCKED and advisory locks."""
+
+
+@pytest.mark.parametrize("name", UPSTREAM)
+def test_postgresql_s_own_specs_stepped_through_match_their_expected_sections(name, pg_database):
+    import os
+
+    folder = os.environ.get("TXPLAY_PG_ISOLATION_DIR")
+    if not folder or not (Path(folder) / "specs" / f"{name}.spec").is_file():
+        pytest.skip("PostgreSQL's isolation specs are absent: scripts/upstream_suites.sh fetches them; "
+                    "point TXPLAY_PG_ISOLATION_DIR at the folder it prints")
+    live = LiveSpec(Path(folder) / "specs" / f"{name}.spec", pg_database, max_step_wait=60)
+    live.open()
+    try:
+        for index in range(len(live.permutations)):
+            live.choose(index)
+            for _ in range(live.snapshot().total // 2):
+                live.step()  # half-way, maybe mid-wait: left cleanly, set up again
+            live.restart()
+            run_to_end(live)
+            snap = live.snapshot()
+            assert snap.comparison is not None and snap.comparison.complete, (snap.permutations[index], snap.comparison)
+    finally:
+        live.close()
