@@ -138,3 +138,27 @@ def test_txplay_opens_a_spec_only_when_it_parses_and_the_url_is_postgresql(tmp_p
     good.write_text(suites.ROW_LOCK)
     assert main(["--scenario", str(good), "--url", "sqlite:///x.db"]) == 2
     assert capsys.readouterr().err.startswith(f"txplay: {good}:1: isolationtester specs run on PostgreSQL, not sqlite")
+
+
+async def test_a_failed_setup_is_said_in_the_banner_and_ctrl_r_tries_again(pg_database, tmp_path):
+    path = tmp_path / "setup.spec"
+    path.write_text("setup { CREATE TABLE once (id int); }\n"
+                    "session s1\nstep s1a { SELECT 1 AS one; }\n")  # no teardown: the second setup fails
+    app = make_spec_app(str(path), pg_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await press_step(pilot, 2)  # s1a, then the end: the first permutation is done
+        assert "done, teardown run" in app.banner.plain
+        await pilot.press("ctrl+r")
+        await settled(pilot)
+        assert 'stopped: setup failed: ERROR:  relation "once" already exists' in app.banner.plain
+
+
+async def test_a_database_that_cannot_be_opened_ends_the_app_with_exit_code_2(row_lock_spec, pg_database):
+    app = make_spec_app(str(row_lock_spec), pg_database + "_missing")
+    async with app.run_test(size=SIZE) as pilot:
+        await asyncio.wait_for(app.opened.wait(), TIMEOUT)
+        await pilot.pause()
+    assert app.return_code == 2
+    assert app.failure.startswith(f"txplay: cannot open {row_lock_spec} on postgresql://")
+    assert "does not exist" in app.failure
