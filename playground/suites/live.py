@@ -250,6 +250,13 @@ class LiveSpec:
                 self.error, self.busy,
             )
 
+    @property
+    def display_url(self) -> str:
+        """The database's URL as shown, its password masked."""
+        from sqlalchemy.engine import make_url
+
+        return make_url(self.url).render_as_string(hide_password=True)
+
     def labels(self) -> list[str]:
         """Each permutation as a permutation line writes it."""
         return [" ".join(p.label() for p in perm.steps) for perm in self.permutations]

@@ -84,10 +84,10 @@ class SpecApp(App[int]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, SpecApp.Changed)
 
-    def __init__(self, live: LiveSpec, display_url: str) -> None:
+    def __init__(self, live: LiveSpec) -> None:
         super().__init__()
         self.live = live
-        self.display_url = display_url
+        self.display_url = live.display_url
         live.on_change = self._changed
         self.failure: str | None = None  # why the spec could not be opened
         self.latest: LiveSnapshot | None = None
@@ -99,7 +99,7 @@ class SpecApp(App[int]):
         self.panes = [SpecPane(s.name) for s in live.spec.sessions]
         self.lock_graph = LockGraph(id="spec-lock-graph")
         self.output = Static("", id="spec-output-text", markup=False)
-        self.status_line = Static(f"{display_url} · F10 next step · ctrl+p permutations", id="spec-status", markup=False)
+        self.status_line = Static(f"{self.display_url} · F10 next step · ctrl+p permutations", id="spec-status", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.banner
@@ -226,15 +226,13 @@ class SpecApp(App[int]):
 def make_spec_app(path: str, url: str | None) -> SpecApp:
     """The app for the spec at `path` on `url`; SuiteError (`file:line: reason`) when the spec
     does not parse or the URL is not PostgreSQL's. Nothing is run yet."""
-    from sqlalchemy.engine import make_url
-
     from playground.suites.isolation import check_backend
     from playground.suites.spec import load
 
     spec = load(path)
     check_backend(spec, url)
     assert url is not None
-    return SpecApp(LiveSpec(spec, url), make_url(url).render_as_string(hide_password=True))
+    return SpecApp(LiveSpec(spec, url))
 
 
 def run_spec_app(path: str, url: str | None) -> int:

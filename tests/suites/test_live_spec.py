@@ -243,3 +243,8 @@ def test_postgresql_s_own_specs_stepped_through_match_their_expected_sections(na
             assert snap.comparison is not None and snap.comparison.complete, (snap.permutations[index], snap.comparison)
     finally:
         live.close()
+
+
+def test_the_url_is_shown_with_its_password_masked(row_lock_spec):
+    live = LiveSpec(row_lock_spec, "postgresql://ann:secret@db.example/shop")
+    assert live.display_url == "postgresql://ann:***@db.example/shop"
