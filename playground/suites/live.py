@@ -149,6 +149,8 @@ class LiveSpec:
         self.on_change = on_change
         check_backend(self.spec, url)
         self.permutations: list[Permutation] = self.spec.all_permutations()
+        # Once: a spec without permutation lines may have thousands of interleavings.
+        self._labels = tuple(" ".join(p.label() for p in perm.steps) for perm in self.permutations)
         path = Path(expected) if expected is not None else expected_file_for(self.spec.source)
         self.expected = ExpectedOutput(path) if path is not None else None
         self.tester = IsolationTester(self.spec, url, emit=self._event, max_step_wait=max_step_wait)
@@ -245,7 +247,7 @@ class LiveSpec:
             edges = tuple(LockEdge(s.name, s.holders, s.lock, s.since, s.log[-1].sql if s.log else "")
                           for s in self._sessions if s.waiting and s.holders)
             return LiveSnapshot(
-                self.spec.source, Path(self.spec.source).stem, self.phase, tuple(self.labels()), self.chosen,
+                self.spec.source, Path(self.spec.source).stem, self.phase, self._labels, self.chosen,
                 self.position, len(perm.steps), views, upcoming, edges, self._comparison, self._output,
                 self.error, self.busy,
             )
@@ -259,7 +261,7 @@ class LiveSpec:
 
     def labels(self) -> list[str]:
         """Each permutation as a permutation line writes it."""
-        return [" ".join(p.label() for p in perm.steps) for perm in self.permutations]
+        return list(self._labels)
 
     @staticmethod
     def _view(session: _Session, upcoming: tuple[UpcomingStep, ...]) -> SessionView:

@@ -30,11 +30,9 @@ def comparison_text(comparison: Comparison | None) -> Text:
 
 def banner_text(snap: LiveSnapshot) -> Text:
     """Three lines: spec · permutation · step; the comparison; what F10 does now (or the error)."""
-    text = Text.assemble((f" {snap.name} ", "bold reverse"), "  ",
+    text = Text.assemble((f" {snap.name} ", "bold reverse"), "  ", (f"step {snap.position}/{snap.total}", "bold"), "  ",
                          (f"permutation {snap.chosen + 1}/{len(snap.permutations)}: ", "bold"),
-                         snap.permutations[snap.chosen], "  ")
-    text.append(f"step {snap.position}/{snap.total}", style="bold")
-    text.append("\n")
+                         snap.permutations[snap.chosen], "\n")
     text.append_text(comparison_text(snap.comparison))
     text.append("\n")
     if snap.error:

@@ -19,11 +19,27 @@ BADGE_STYLES = {
 }
 
 
-def badge_text(view: SessionView) -> str:
-    """The badge's words: `idle`, `in transaction`, `error`, `waiting on s1`, `held back by a marker`."""
+SHORT = {SessionState.IN_TRANSACTION: "in txn", SessionState.FAILED_TRANSACTION: "FAILED txn"}
+
+
+def badge_text(view: SessionView, short: bool = False) -> str:
+    """The badge's words: `idle`, `in transaction`, `error`, `waiting on s1`, `held back by a marker`;
+    `short`, for a narrow pane: `in txn`, `wait s1`, `wait marker`."""
     if view.state == SessionState.WAITING:
+        if short:
+            return f"wait {','.join(view.waiting_for) or 'marker'}"
         return f"waiting on {', '.join(view.waiting_for)}" if view.waiting_for else "held back by a marker"
-    return view.state.value
+    return SHORT.get(view.state, view.state.value) if short else view.state.value
+
+
+def header_text(view: SessionView, width: int) -> Text:
+    """The pane's name and badge, the badge said short when the full one does not fit `width`."""
+    for short in (False, True):
+        text = Text.assemble((f" {view.name} ", "bold reverse"), " ",
+                             (f" {badge_text(view, short)} ", BADGE_STYLES[view.state]))
+        if text.cell_len <= width:
+            break
+    return text
 
 
 def entry_lines(entry: LogEntry) -> list[RenderableType]:
@@ -78,13 +94,16 @@ class SpecPane(Vertical):
                 lines.append(part.plain if isinstance(part, Text) else entry.sql)
         return "\n".join(lines)
 
+    def on_resize(self) -> None:
+        if self.view is not None:
+            self.header.update(header_text(self.view, self.header.size.width or 80))
+
     def show(self, view: SessionView, next_position: int | None) -> None:
         """Draw `view`; `next_position` is the position of the step F10 runs next."""
         if (view, next_position) == self._key:
             return
         self._key, self.view = (view, next_position), view
-        self.header.update(Text.assemble((f" {view.name} ", "bold reverse"), "  ",
-                                         (f" {badge_text(view)} ", BADGE_STYLES[view.state])))
+        self.header.update(header_text(view, self.header.size.width or 80))
         self.set_class(view.state == SessionState.WAITING, "-waiting")
         self.set_class(view.state in (SessionState.ERROR, SessionState.FAILED_TRANSACTION), "-failed")
         parts: list[RenderableType] = []

@@ -95,6 +95,7 @@ class SpecApp(App[int]):
         self.opened = asyncio.Event()  # set once the spec is open, or could not be
         self._calls = 0
         self._draw_pending = False
+        self._shown_output = ""
         self.banner = SpecBanner(id="spec-banner")
         self.panes = [SpecPane(s.name) for s in live.spec.sessions]
         self.lock_graph = LockGraph(id="spec-lock-graph")
@@ -220,7 +221,11 @@ class SpecApp(App[int]):
             pane.show(view, next_position)
         waits = tuple(LockWait(e.waiter, e.holders, e.lock, e.since, e.statement) for e in snap.edges)
         self.lock_graph.show(waits, time.monotonic())
-        self.output.update(snap.output.lstrip("\n") or "(nothing printed yet)")
+        shown = snap.output.lstrip("\n") or "(nothing printed yet)"
+        if shown != self._shown_output:
+            self._shown_output = shown
+            self.output.update(shown)
+            self.query_one("#spec-output").scroll_end(animate=False)
 
 
 def make_spec_app(path: str, url: str | None) -> SpecApp:

@@ -49,7 +49,7 @@ async def test_f10_steps_through_a_wait_its_holder_and_the_completion(row_lock_s
     async with app.run_test(size=SIZE) as pilot:
         await settled(pilot)
         assert [p.session_name for p in app.panes] == ["s1", "s2"]
-        assert "permutation 1/2: s1u s2u s1c s2s s2c  step 0/5" in app.banner.plain
+        assert "step 0/5  permutation 1/2: s1u s2u s1c s2s s2c" in app.banner.plain
         assert "F10 runs:  s1u" in str(app.pane("s1").queued.render())
         await press_step(pilot, 2)
         s1, s2 = app.pane("s1"), app.pane("s2")
@@ -100,7 +100,7 @@ async def test_the_palette_switches_to_another_permutation(row_lock_spec, pg_dat
         await pilot.pause()
         await pilot.press("enter")
         await settled(pilot)
-        assert "permutation 2/2: s2u s1u s2c s1c  step 0/4" in app.banner.plain
+        assert "step 0/4  permutation 2/2: s2u s1u s2c s1c" in app.banner.plain
         assert app.pane("s2").badge == "in transaction" and app.pane("s2").log_text == ""
         await press_step(pilot, 2)
         assert app.pane("s1").badge == "waiting on s2"
@@ -162,3 +162,14 @@ async def test_a_database_that_cannot_be_opened_ends_the_app_with_exit_code_2(ro
     assert app.return_code == 2
     assert app.failure.startswith(f"txplay: cannot open {row_lock_spec} on postgresql://")
     assert "does not exist" in app.failure
+
+
+def test_a_narrow_pane_says_its_badge_short():
+    from playground.suites.live import SessionState, SessionView
+    from playground.ui.spec_pane import header_text
+
+    waiting = SessionView("s2", SessionState.WAITING, ("s1",), False, (), ())
+    assert header_text(waiting, 40).plain == " s2   waiting on s1 "
+    assert header_text(waiting, 15).plain == " s2   wait s1 "
+    busy = SessionView("s3", SessionState.IN_TRANSACTION, (), False, (), ())
+    assert header_text(busy, 15).plain == " s3   in txn "
