@@ -97,6 +97,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from playground.suites.cli import convert
 
         return convert(args)
+    if args.scenario and args.scenario.endswith(".spec"):  # a PostgreSQL isolation spec, live
+        from playground.ui.suite_app import run_spec_app
+
+        return run_spec_app(args.scenario, args.url)
     if not 1 <= args.sessions <= 6:
         parser.error("--sessions must be between 1 and 6")
     from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual

@@ -83,11 +83,55 @@ async def shoot(name: str, kwargs: dict, script) -> Path:
             return Path(app.save_screenshot(f"{name}.svg", str(OUT)))
 
 
+async def spec_live() -> Path | None:
+    """A PostgreSQL isolation spec stepped through live, s2 waiting on s1's row lock (on the test
+    PostgreSQL server, TXPLAY_TEST_POSTGRES; None when it cannot be reached)."""
+    import os
+    import uuid
+
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    from playground.ui.suite_app import make_spec_app
+    from tests.suites.conftest import ROW_LOCK, ROW_LOCK_EXPECTED
+
+    url = make_url(os.environ.get("TXPLAY_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/test"))
+    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
+    name = f"txplay_shot_{uuid.uuid4().hex[:8]}"
+    try:
+        with psycopg.connect(admin, autocommit=True, connect_timeout=5) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+    except psycopg.Error as exc:
+        print(f"spec_live: skipped, no PostgreSQL server ({exc})".splitlines()[0])
+        return None
+    try:
+        with tempfile.TemporaryDirectory() as folder:
+            (Path(folder) / "specs").mkdir()
+            (Path(folder) / "expected").mkdir()
+            (Path(folder) / "expected" / "row_lock.out").write_text(ROW_LOCK_EXPECTED)
+            spec = Path(folder) / "specs" / "row_lock.spec"
+            spec.write_text(ROW_LOCK)
+            app = make_spec_app(str(spec), url.set(database=name).render_as_string(hide_password=False))
+            async with app.run_test(size=SIZE) as pilot:
+                await app.opened.wait()
+                for _ in range(2):
+                    await pilot.press("f10")
+                    await app.idle.wait()
+                await pilot.pause(0.6)
+                return Path(app.save_screenshot("spec_live.svg", str(OUT)))
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
 async def main() -> None:
     OUT.mkdir(exist_ok=True)
     for number, (name, (kwargs, script)) in enumerate(SHOTS.items(), 1):
         path = await shoot(name, kwargs, script)
         print(f"[{number}/{len(SHOTS)}] {path.relative_to(ROOT)}")
+    path = await spec_live()
+    if path is not None:
+        print(f"[+1] {path.relative_to(ROOT)}")
 
 
 if __name__ == "__main__":

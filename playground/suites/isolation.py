@@ -21,7 +21,7 @@ import contextlib
 import select
 import time
 from dataclasses import dataclass, field
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from typing import Any, TextIO
 
 from playground.suites import Emit, SuiteError, urls
@@ -174,10 +174,14 @@ class IsolationTester:
         self._event: _Event | None = None
         self._wait_query = b""
         self._target_notices: dict[tuple[int, int], int] = {}  # (id of pstep, blocker index) → notices
+        self.interrupted = False  # live mode's cancel: markers hold no step back (see `cancel_steps`)
+        self._quiet = False  # while a permutation is abandoned nothing is printed
 
     # -- output ---------------------------------------------------------------------------
 
     def _print(self, data: bytes) -> None:
+        if self._quiet:
+            return
         self._printed.append(data)
         if self.out is not None:
             self.out.write(data.decode("utf-8", errors="replace"))
@@ -295,7 +299,7 @@ class IsolationTester:
         for _ in self.permutation_steps(perm):
             pass
 
-    def permutation_steps(self, perm: Permutation) -> Iterator[PermutationStep | None]:
+    def permutation_steps(self, perm: Permutation) -> Generator[PermutationStep | None, None, None]:
         """Run one permutation a step at a time: yields None after the setup, then each step once
         it has been sent and has completed or been found waiting; the teardown runs when the
         caller asks for the step after the last (live mode steps through this)."""
@@ -347,11 +351,15 @@ class IsolationTester:
         if waiting:
             raise SpecFailed("failed to complete permutation due to mutually-blocking steps")
         self._flush_event()
-        for i, session in enumerate(spec.sessions):
+        self._run_teardowns()
+
+    def _run_teardowns(self) -> None:
+        """Each session's teardown, then the spec's, as at the end of a permutation."""
+        for i, session in enumerate(self.spec.sessions):
             if session.teardown:
                 self._teardown_sql(self.conns[1 + i], session.teardown, f"teardown of session {session.name}")
-        if spec.teardown:
-            self._teardown_sql(self.conns[0], spec.teardown, "teardown")
+        if self.spec.teardown:
+            self._teardown_sql(self.conns[0], self.spec.teardown, "teardown")
 
     def _try_complete_all(self, waiting: list[PermutationStep], nonblock: bool) -> list[PermutationStep]:
         """Check each waiting step for completion, again while one with blockers still waits and
@@ -370,6 +378,8 @@ class IsolationTester:
                 return waiting
 
     def _has_blocker(self, pstep: PermutationStep) -> bool:
+        if self.interrupted:
+            return False
         for k, blocker in enumerate(pstep.blockers):
             if blocker.kind == "once":
                 continue
@@ -492,6 +502,74 @@ class IsolationTester:
         names = [c.name for c in self.conns[1:] if c.pid in pids]
         others = sorted(pid for pid in pids if pid not in {c.pid for c in self.conns})
         return names + [f"PID {pid}" for pid in others]
+
+
+    # -- live mode (playground.suites.live) ------------------------------------------------
+
+    def output_mark(self) -> int:
+        """A mark of what has been printed so far, for `output_since`."""
+        return len(self._printed)
+
+    def output_since(self, mark: int) -> str:
+        """What was printed after `output_mark()` returned `mark`."""
+        return b"".join(self._printed[mark:]).decode("utf-8", errors="replace")
+
+    def cancel_steps(self) -> list[str]:
+        """Cancel every step still running or held back (any thread may call this): the server
+        cancels a statement waiting on a lock, and blocker markers hold no step back until
+        `interrupted` is cleared. The names of the sessions canceled."""
+        self.interrupted = True
+        names = []
+        for conn in self.conns[1:]:
+            if conn.active is not None:
+                with contextlib.suppress(Exception):
+                    conn.pg.get_cancel().cancel()  # PQcancel: safe from another thread
+                names.append(conn.name)
+        return names
+
+    def abandon_permutation(self, patience: float = 10.0) -> None:
+        """Leave a permutation half-way: cancel the steps still running and read their answers,
+        roll every session back (releasing its advisory locks too), then run the teardowns, all
+        without printing anything; the connections are ready for the next permutation."""
+        from psycopg import pq
+
+        self._flush_event()
+        self._quiet = True
+        try:
+            for conn in self.conns[1:]:
+                if conn.active is not None or conn.pg.is_busy():
+                    with contextlib.suppress(Exception):
+                        conn.pg.get_cancel().cancel()
+            for conn in self.conns[1:]:
+                self._drain(conn, patience)
+                conn.active = None
+            for conn in self.conns[1:]:
+                if conn.pg.transaction_status != pq.TransactionStatus.IDLE:
+                    conn.pg.exec_(b"ROLLBACK")
+                conn.pg.exec_(b"SELECT pg_catalog.pg_advisory_unlock_all()")
+            self._run_teardowns()
+        finally:
+            self._quiet = False
+            self.interrupted = False
+
+    def _drain(self, conn: _Conn, patience: float) -> None:
+        """Wait until `conn`'s step has answered (canceling it again each second), and drop the answer."""
+        pg = conn.pg
+        started = last_cancel = time.monotonic()
+        while pg.is_busy():
+            ready, _, _ = select.select([pg.socket], [], [], 0.1)
+            if ready and not self._consume(pg):
+                break
+            now = time.monotonic()
+            if now - last_cancel > 1.0:
+                pg.get_cancel().cancel()
+                last_cancel = now
+            if now - started > patience:
+                raise SpecFailed(f"session {conn.name} did not stop its step within {patience:g} seconds")
+        while pg.get_result() is not None:
+            pass
+        while pg.notifies() is not None:
+            pass
 
 
 def _table(res: Any) -> bytes:

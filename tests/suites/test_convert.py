@@ -11,7 +11,7 @@ import pytest
 from playground.cli import main
 from playground.scenario.parser import parse_file
 from playground.scenario.runner import run_scenario
-from tests.suites.test_isolation_cli import DEADLOCK, EXPECTED, pg_database  # noqa: F401 (the fixture)
+from tests.suites.test_isolation_cli import DEADLOCK, EXPECTED
 
 WRITE_SKEW = """
 # Two doctors go off call, each having checked that the other is on call: SERIALIZABLE stops it.
@@ -54,7 +54,7 @@ def test_a_spec_converts_from_its_expected_output_without_a_database(tmp_path):
     parse_file(tmp_path / "out" / "deadlock-1.txp")  # a valid scenario
 
 
-def test_converted_scenarios_replay_what_the_spec_did(pg_database, tmp_path):  # noqa: F811
+def test_converted_scenarios_replay_what_the_spec_did(pg_database, tmp_path):
     spec = tmp_path / "write_skew.spec"
     spec.write_text(WRITE_SKEW)
     assert main(["convert", str(spec), "--url", pg_database, "--out", str(tmp_path)]) == 0

@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import json
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from playground.cli import main
-from tests.conftest import server_url
 
 DEADLOCK = """
 setup { CREATE TABLE acct (id int PRIMARY KEY, owner text, balance numeric); INSERT INTO acct VALUES (1, 'ann', 10), (2, 'bob', 20); }
@@ -52,24 +49,6 @@ id|owner|balance
 (2 rows)
 
 """
-
-
-@pytest.fixture
-def pg_database() -> Iterator[str]:
-    """A fresh database on the test PostgreSQL server, dropped afterwards: its URL."""
-    import psycopg
-    from sqlalchemy.engine import make_url
-
-    url = make_url(server_url("postgresql"))
-    name = f"txplay_spec_{uuid.uuid4().hex[:10]}"
-    admin = url.set(drivername="postgresql", database="postgres").render_as_string(hide_password=False)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture
