@@ -506,13 +506,16 @@ class LiveMysqltest:
 
     def _upcoming(self) -> tuple[UpcomingStep, ...]:
         """The statement F10 runs, then those after it in the file as far as they are known: up to
-        the first if/while/connect, on the connection each `connection` line makes current."""
-        if self._next is None:
+        the first if/while, on the connection each `connection` line makes current. While a
+        statement is under way: those after it."""
+        base = self._next or self._flight
+        if base is None:
             return ()
-        first = self._next
-        out = [UpcomingStep(self.position + 1, f"line {first['line']}", first["session"], first["sql"] or "reap")]
-        commands, session = self.test.commands, first["session"]
-        for command in commands[first.get("index", len(commands)) + 1:]:
+        out: list[UpcomingStep] = []
+        if self._next is not None:
+            out.append(UpcomingStep(self.position + 1, f"line {base['line']}", base["session"], base["sql"] or "reap"))
+        commands, session = self.test.commands, base["session"]
+        for command in commands[base.get("index", len(commands)) + 1:]:
             if len(out) >= LOOKAHEAD or command.kind in ("if", "while", "}", "end", "exit"):
                 break
             if command.kind == "connection":
