@@ -8,9 +8,17 @@ import asyncio
 from textual.command import CommandPalette
 
 from playground.cli import main
+from playground.suites.live import Phase
 from playground.ui.suite_app import SpecApp, make_spec_app
 from tests.suites import mysqltest_support
-from tests.suites.test_live_mysqltest import FOREGROUND_WAIT, FOREGROUND_WAIT_RESULT, deadlock_suite, record_result, write
+from tests.suites.test_live_mysqltest import (
+    FOREGROUND_WAIT,
+    FOREGROUND_WAIT_RESULT,
+    deadlock_suite,
+    our_connections,
+    record_result,
+    write,
+)
 from tests.ui.conftest import TIMEOUT, drawn
 
 mysql_database = mysqltest_support.mysql_database
@@ -121,6 +129,21 @@ async def test_mysql_app_stays_responsive_while_a_statement_waits_f9_kills_it_ct
         await step_until(pilot, lambda: "statement 4" in app.banner.plain)  # CREATE TABLE t1 runs again
         assert panes(app) == ["default", "con1"] and "stopped" not in app.banner.plain
         assert "✓ matches so far: " in app.banner.plain
+
+
+async def test_mysql_app_ctrl_q_while_a_statement_waits_stops_the_run_cleanly(tmp_path, mysql_database):
+    test = write(tmp_path, FOREGROUND_WAIT)
+    app = make_spec_app(str(test), mysql_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        await step_until(pilot, lambda: "F10 runs:  line 8" in str(app.pane("default").queued.render()))
+        await pilot.press("f10")
+        await settled(pilot)
+        assert app.pane("default").badge == "waiting on con1"
+        assert await our_connections(mysql_database) == 2
+        await pilot.press("ctrl+q")
+    assert app.live.phase == Phase.CLOSED
+    assert await our_connections(mysql_database) == 0
 
 
 def test_txplay_opens_a_mysqltest_file_only_when_it_loads_and_the_url_is_mysql(tmp_path, capsys):
