@@ -21,7 +21,8 @@ from playground.suites.live_mysqltest import LiveMysqltest
 from playground.suites.mysqltest import load, run_mysqltest
 from playground.suites.mysqltest_client import Client
 from tests.suites import mysqltest_support
-from tests.suites.mysqltest_support import HERE, endpoint, suite_dir
+from tests.conftest import server_url
+from tests.suites.mysqltest_support import HERE, admin_query, endpoint, suite_dir
 
 mysql_database = mysqltest_support.mysql_database
 
@@ -121,6 +122,32 @@ async def our_connections(url: str) -> int:
         return int(results[0].rows[0][0] or 0)
     finally:
         await client.close()
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in HERE.glob("*.test")))
+async def test_mysql_live_stepping_a_file_to_its_end_prints_what_a_plain_run_prints(name, mysql_database):
+    """Held at every statement, send and reap (and its lock waits looked at), a run prints the same."""
+    if suite_dir() is None:
+        pytest.skip("MariaDB's mysql-test suite is not installed (the files source its include/have_*.inc)")
+    database = make_url(mysql_database).database
+    out = io.StringIO()
+    plain = await run_mysqltest(load(HERE / name), mysql_database, out=out)
+    await admin_query(server_url("mysql"), f"DROP DATABASE {database}")
+    await admin_query(server_url("mysql"), f"CREATE DATABASE {database}")
+    live = LiveMysqltest(HERE / name, mysql_database)
+    live.open()
+    try:
+        steps = 0
+        while live.phase == Phase.RUNNING:
+            assert live.snapshot().at is not None, "a statement of our files waits for nothing that the file does not end"
+            live.step()
+            settle(live)
+            steps += 1
+        snap = live.snapshot()
+    finally:
+        live.close()
+    assert (snap.phase, snap.error) == (Phase.FINISHED, None)
+    assert snap.output == out.getvalue() == plain.output and steps == plain.steps
 
 
 def test_mysql_live_expected_file_is_found_in_r_next_to_t_or_beside_the_test(tmp_path):
