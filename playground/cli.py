@@ -97,7 +97,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from playground.suites.cli import convert
 
         return convert(args)
-    if args.scenario and args.scenario.endswith(".spec"):  # a PostgreSQL isolation spec, live
+    if args.scenario and args.scenario.endswith((".spec", ".test")):  # a PostgreSQL spec or a mysqltest file, live
         from playground.ui.suite_app import run_spec_app
 
         return run_spec_app(args.scenario, args.url)

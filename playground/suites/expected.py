@@ -1,4 +1,5 @@
-"""A spec's expected output, permutation by permutation, compared with a run as it goes (live mode).
+"""Expected output compared with a run as it goes (live mode): a spec's, permutation by permutation,
+and a mysqltest file's `.result` as a whole.
 
 isolationtester's expected files (`expected/NAME.out` beside `specs/NAME.spec`) hold one section a
 permutation, each starting with its `starting permutation: …` line. Live mode compares the
@@ -46,11 +47,14 @@ class Comparison:
 
 
 def expected_file_for(source: str | Path) -> Path | None:
-    """The expected file beside a spec: `../expected/NAME.out` from `specs/NAME.spec`, else
-    `NAME.out` in the spec's own folder; None when neither exists."""
+    """The expected file beside a suite file, None when there is none. A spec: `../expected/NAME.out`
+    from `specs/NAME.spec`, else `NAME.out` in its own folder. A mysqltest file: `../r/NAME.result`
+    from `t/NAME.test`, else `NAME.result` in its own folder."""
     path = Path(source)
-    candidates = [path.parent.parent / "expected" / f"{path.stem}.out"] if path.parent.name == "specs" else []
-    candidates.append(path.with_suffix(".out"))
+    folder, suffix = ("r", ".result") if path.suffix == ".test" else ("expected", ".out")
+    inside = "t" if path.suffix == ".test" else "specs"
+    candidates = [path.parent.parent / folder / f"{path.stem}{suffix}"] if path.parent.name == inside else []
+    candidates.append(path.with_suffix(suffix))
     return next((c for c in candidates if c.is_file()), None)
 
 
@@ -100,16 +104,33 @@ class ExpectedOutput:
         section = self.section(permutations, index)
         if section is None:
             return Comparison(str(self.path), found=False)
-        want = list(section.lines)
-        got = _lines(output)
-        while got and not got[0]:
-            got.pop(0)
-        for i, line in enumerate(got):
-            if i >= len(want):
-                return Comparison(str(self.path), True, line=section.first_line + i, expected=SECTION_ENDED, got=line)
-            if line != want[i]:
-                return Comparison(str(self.path), True, line=section.first_line + i, expected=want[i], got=line)
-        if finished and len(got) < len(want):
-            i = len(got)
-            return Comparison(str(self.path), True, line=section.first_line + i, expected=want[i], got=RUN_ENDED)
-        return Comparison(str(self.path), True, matches=True, complete=finished)
+        return compare_lines(str(self.path), list(section.lines), section.first_line, output, finished)
+
+
+def compare_lines(expected_file: str, want: list[str], first_line: int, output: str, finished: bool) -> Comparison:
+    """Compare the output so far with the expected lines `want`, the first of which is line
+    `first_line` of `expected_file`; `finished`: nothing more will be printed."""
+    got = _lines(output)
+    while got and not got[0]:
+        got.pop(0)
+    for i, line in enumerate(got):
+        if i >= len(want):
+            return Comparison(expected_file, True, line=first_line + i, expected=SECTION_ENDED, got=line)
+        if line != want[i]:
+            return Comparison(expected_file, True, line=first_line + i, expected=want[i], got=line)
+    if finished and len(got) < len(want):
+        i = len(got)
+        return Comparison(expected_file, True, line=first_line + i, expected=want[i], got=RUN_ENDED)
+    return Comparison(expected_file, True, matches=True, complete=finished)
+
+
+class ExpectedResult:
+    """A mysqltest `.result` file, compared as a whole with what a run printed so far."""
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+        self.lines = _lines(self.path.read_bytes().decode("utf-8", "surrogateescape"))
+
+    def compare(self, output: str, finished: bool) -> Comparison:
+        """✓ while `output` is the start of the file (the whole of it once `finished`)."""
+        return compare_lines(str(self.path), self.lines, 1, output, finished)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from playground.suites.expected import Comparison, ExpectedOutput, expected_file_for
 from playground.suites.isolation import DEFAULT_MAX_STEP_WAIT, IsolationTester, SpecFailed, check_backend
@@ -28,6 +28,8 @@ class StepStatus(StrEnum):
     OK = "ok"
     ERROR = "error"
     WAITING = "waiting"
+    RUNNING = "running"  # sent and not answered yet, no lock wait seen (a mysqltest statement)
+    SENT = "sent"  # a mysqltest `send` whose `reap` is still to come
 
 
 class SessionState(StrEnum):
@@ -38,6 +40,8 @@ class SessionState(StrEnum):
     FAILED_TRANSACTION = "failed transaction"
     ERROR = "error"
     WAITING = "waiting"
+    SENT = "sent"  # a mysqltest `send` waits for its `reap`
+    CLOSED = "disconnected"  # a mysqltest connection closed by `disconnect` (or at the run's end)
 
 
 class Phase(StrEnum):
@@ -66,6 +70,8 @@ class LogEntry:
     waiting_for: tuple[str, ...] = ()
     completed_after: str | None = None
     order: int = 0  # when it was last reported (its step line, or its completion), counting from 1
+    heading: str | None = None  # the log's title for it, when not `step NAME` (a mysqltest statement's line)
+    reaped: bool = False  # a mysqltest `send` whose `reap` has come
 
 
 @dataclass(frozen=True)
@@ -119,6 +125,65 @@ class LiveSnapshot:
     output: str  # what the chosen permutation printed so far, as isolationtester prints it
     error: str | None = None
     busy: bool = False  # a call is running (a step, a switch of permutation)
+    kind: str = "isolation"  # "isolation" (a spec) or "mysqltest" (a .test file)
+    at: str | None = None  # mysqltest: where the statement F10 runs next stands (`file:line`)
+
+
+class LiveController(Protocol):
+    """What the live app drives: `LiveSpec` (a spec) and `LiveMysqltest` (a mysqltest file).
+
+    `open`, `step`, `choose`, `restart` and `close` block, and the app runs each on a thread;
+    `cancel` and `snapshot` may be called from any thread at any time.
+    """
+
+    on_change: Callable[[], None] | None
+    phase: Phase
+    busy: bool
+    source: str
+    tool: str  # the real tool whose output the output pane shows
+
+    @property
+    def display_url(self) -> str: ...
+
+    def session_names(self) -> list[str]: ...
+    def labels(self) -> list[str]: ...
+    def open(self) -> None: ...
+    def step(self) -> None: ...
+    def choose(self, index: int) -> None: ...
+    def restart(self) -> None: ...
+    def close(self) -> None: ...
+    def cancel(self) -> list[str]: ...
+    def snapshot(self) -> LiveSnapshot: ...
+
+
+class _Guarded(Protocol):
+    _run: threading.Lock
+    busy: bool
+
+    def _changed(self) -> None: ...
+    def _after_call(self) -> None: ...
+
+
+class CallGuard:
+    """One blocking call of a live controller at a time: `busy` while it runs, the screen told
+    when it starts and ends, and the controller's `_after_call` (its look at the database) at its end."""
+
+    def __init__(self, live: _Guarded) -> None:
+        self.live = live
+
+    def __enter__(self) -> None:
+        self.live._run.acquire()
+        self.live.busy = True
+        self.live._changed()
+
+    def __exit__(self, *exc: object) -> None:
+        live = self.live
+        try:
+            live._after_call()
+        finally:
+            live.busy = False
+            live._run.release()
+            live._changed()
 
 
 @dataclass
@@ -145,6 +210,8 @@ class LiveSpec:
         on_change: Callable[[], None] | None = None,
     ) -> None:
         self.spec = spec if isinstance(spec, Spec) else load(spec)
+        self.source = self.spec.source
+        self.tool = "isolationtester"
         self.url = url
         self.on_change = on_change
         check_backend(self.spec, url)
@@ -259,6 +326,10 @@ class LiveSpec:
 
         return make_url(self.url).render_as_string(hide_password=True)
 
+    def session_names(self) -> list[str]:
+        """The spec's sessions, in order (a pane each)."""
+        return [s.name for s in self.spec.sessions]
+
     def labels(self) -> list[str]:
         """Each permutation as a permutation line writes it."""
         return list(self._labels)
@@ -278,27 +349,12 @@ class LiveSpec:
 
     # -- inside ----------------------------------------------------------------------------
 
-    class _Running:
-        def __init__(self, live: LiveSpec) -> None:
-            self.live = live
+    def _running(self) -> CallGuard:
+        return CallGuard(self)
 
-        def __enter__(self) -> None:
-            self.live._run.acquire()
-            self.live.busy = True
-            self.live._changed()
-
-        def __exit__(self, *exc: object) -> None:
-            live = self.live
-            try:
-                if live.phase != Phase.CLOSED and live.tester.conns:
-                    live._refresh()
-            finally:
-                live.busy = False
-                live._run.release()
-                live._changed()
-
-    def _running(self) -> LiveSpec._Running:
-        return self._Running(self)
+    def _after_call(self) -> None:
+        if self.phase != Phase.CLOSED and self.tester.conns:
+            self._refresh()
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -16,6 +16,7 @@ ENCODING = "utf-8"
 ERRORS = "surrogateescape"
 COM_QUERY = 3
 GONE = 2006  # CR_SERVER_GONE_ERROR
+SERVER_STATUS_IN_TRANS = 1
 
 
 def text_of(value: bytes | str | None) -> str | None:
@@ -134,6 +135,14 @@ class Client:
             return int(self.connection.thread_id())
         except Exception:
             return None
+
+    @property
+    def in_transaction(self) -> bool:
+        """Whether the server said, with its last answer, that a transaction is open here."""
+        try:
+            return bool(self.connection.server_status & SERVER_STATUS_IN_TRANS)
+        except Exception:
+            return False
 
     async def send(self, sql: str) -> None:
         """Send a statement without waiting for its results (mysql_send_query)."""

@@ -20,7 +20,9 @@ from playground.suites.mysqltest_parse import SPACES, Command, MysqlTest
 from playground.suites.mysqltest_vars import MysqltestError, Var, Variables, get_strings, read_int, split_args
 
 Before = Callable[[dict[str, Any]], Awaitable[None]]
-"""Awaited before each statement runs, send or reap (a live view paces the run with it)."""
+"""Awaited before each statement runs, send or reap (a live view paces the run with it); its dict
+also lists the open connections (`connections`, see `Interpreter.connection_states`) and gives the
+command's place in `MysqlTest.commands` (`index`)."""
 
 CLOSED = "-closed_connection-"
 SEND, REAP = 1, 2
@@ -305,6 +307,7 @@ class Interpreter:
             await self.before({
                 "session": client.name, "sql": text if flags & SEND else None, "line": command.line,
                 "file": command.source, "kind": "send" if flags == SEND else "reap" if flags == REAP else "query",
+                "connections": self.connection_states(), "index": self.at,
             })
         require, self.require = self.require, ""
         if require:
@@ -316,6 +319,9 @@ class Interpreter:
         status = "ok"
         try:
             status = await self._query_results(command, client, text, flags)
+        except MysqltestError:
+            status = "error"  # an error the file did not expect: the run ends with this statement
+            raise
         finally:
             produced = "".join(self.buffer)
             if self.settings.sorted:
@@ -829,6 +835,14 @@ class Interpreter:
             text = "".join(self.buffer)
             self.buffer = []
             self.write(text)
+
+    def connection_states(self) -> list[dict[str, Any]]:
+        """The open connections as a live view shows them: name, the server's thread id (what
+        CONNECTION_ID() returns there), whether a transaction is open, whether a send awaits its reap."""
+        return [
+            {"session": c.name, "thread": c.thread_id, "in_transaction": c.in_transaction, "pending": c.pending}
+            for c in self.connections if c.connection is not None
+        ]
 
     async def close(self) -> list[int]:
         """Close every connection (as mysqltest does at its end); return the server ids of those whose

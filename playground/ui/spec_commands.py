@@ -30,8 +30,11 @@ class SpecCommands(TxplayCommands):
             (f"Permutation {i}: {label}", partial(app.choose, i - 1), "leave this one (rolled back, torn down), set that one up")
             for i, label in enumerate(app.permutation_labels, 1)
         ]
+        if app.permutation_labels:
+            commands.append(("Restart permutation", app.action_restart, "set the permutation up again, ctrl+r"))
+        else:  # a mysqltest file: one run
+            commands.append(("Restart the run", app.action_restart, "stop it (connections closed, globals restored), run afresh, ctrl+r"))
         commands += [
-            ("Restart permutation", app.action_restart, "set the permutation up again, ctrl+r"),
             ("Cancel waiting steps", app.action_cancel, "cancel a step stuck waiting, F9"),
             ("Screenshot", app.action_screenshot, "save an SVG screenshot, ctrl+s"),
         ]

@@ -1,4 +1,5 @@
-"""One session of a spec opened live: its badge, the log of its steps, the steps queued for it."""
+"""One session of a spec (or connection of a mysqltest file) opened live: its badge, the log of its
+steps, the steps queued for it."""
 
 from __future__ import annotations
 
@@ -16,20 +17,27 @@ BADGE_STYLES = {
     SessionState.FAILED_TRANSACTION: "white on red",
     SessionState.ERROR: "white on red",
     SessionState.WAITING: "black on yellow",
+    SessionState.SENT: "black on cyan",
+    SessionState.CLOSED: "grey70 on grey23",
 }
 
 
-SHORT = {SessionState.IN_TRANSACTION: "in txn", SessionState.FAILED_TRANSACTION: "FAILED txn"}
+SHORT = {SessionState.IN_TRANSACTION: "in txn", SessionState.FAILED_TRANSACTION: "FAILED txn",
+         SessionState.SENT: "sent", SessionState.CLOSED: "closed"}
+LONG = {SessionState.SENT: "sent (waiting for reap)"}
 
 
 def badge_text(view: SessionView, short: bool = False) -> str:
-    """The badge's words: `idle`, `in transaction`, `error`, `waiting on s1`, `held back by a marker`;
-    `short`, for a narrow pane: `in txn`, `wait s1`, `wait marker`."""
+    """The badge's words: `idle`, `in transaction`, `error`, `waiting on s1`, `held back by a marker`,
+    `waiting on a lock` (whose holder the server does not say), `sent (waiting for reap)`;
+    `short`, for a narrow pane: `in txn`, `wait s1`, `wait marker`, `sent`."""
     if view.state == SessionState.WAITING:
         if short:
-            return f"wait {','.join(view.waiting_for) or 'marker'}"
-        return f"waiting on {', '.join(view.waiting_for)}" if view.waiting_for else "held back by a marker"
-    return SHORT.get(view.state, view.state.value) if short else view.state.value
+            return f"wait {','.join(view.waiting_for) or ('marker' if view.held_by_marker else 'lock')}"
+        if view.waiting_for:
+            return f"waiting on {', '.join(view.waiting_for)}"
+        return "held back by a marker" if view.held_by_marker else "waiting on a lock"
+    return SHORT.get(view.state, view.state.value) if short else LONG.get(view.state, view.state.value)
 
 
 def header_text(view: SessionView, width: int) -> Text:
@@ -43,19 +51,27 @@ def header_text(view: SessionView, width: int) -> Text:
 
 
 def entry_lines(entry: LogEntry) -> list[RenderableType]:
-    """A step as its log shows it: its name and SQL, the wait, what isolationtester printed."""
-    mark = {StepStatus.OK: ("✓", "green"), StepStatus.ERROR: ("✗", "bold red"), StepStatus.WAITING: ("⏳", "bold yellow")}
+    """A step as its log shows it: its name and SQL, the wait, what the tool printed for it."""
+    mark = {StepStatus.OK: ("✓", "green"), StepStatus.ERROR: ("✗", "bold red"), StepStatus.WAITING: ("⏳", "bold yellow"),
+            StepStatus.RUNNING: ("…", "bold cyan"), StepStatus.SENT: ("→", "bold cyan")}
     glyph, style = mark[entry.status]
-    out: list[RenderableType] = [Text.assemble((f"{glyph} ", style), (f"step {entry.step}", "bold cyan"))]
+    out: list[RenderableType] = [Text.assemble((f"{glyph} ", style), (entry.heading or f"step {entry.step}", "bold cyan"))]
     out.append(render.sql(entry.sql, None))
-    holders = ", ".join(entry.waiting_for) or "a marker"
+    holders = ", ".join(entry.waiting_for) or ("a marker" if entry.heading is None else "a lock")
     if entry.status == StepStatus.WAITING:
         out.append(Text(f"<waiting ...> on {holders}", style="bold yellow"))
+    elif entry.status == StepStatus.RUNNING:
+        out.append(Text("running…", style="cyan"))
+    elif entry.status == StepStatus.SENT:
+        out.append(Text("sent, waiting for reap" + (f" · lock wait on {holders}" if entry.waiting_for else ""), style="cyan"))
+    elif entry.reaped:
+        waited = f" (waited on {holders})" if entry.waited else ""
+        out.append(Text(f"↳ reaped{waited}", style="yellow" if entry.waited else "cyan"))
     elif entry.waited:
         after = f" after {entry.completed_after}" if entry.completed_after else ""
         out.append(Text(f"↳ <... completed>{after} (waited on {holders})", style="yellow"))
     for line in entry.output.rstrip("\n").splitlines():
-        error = line.startswith(("ERROR:", "FATAL:"))
+        error = line.startswith(("ERROR:", "FATAL:", "ERROR "))
         out.append(Text(line, style="red" if error else "default"))
     return out
 

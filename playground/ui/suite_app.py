@@ -1,10 +1,12 @@
-"""A PostgreSQL isolation spec opened live: `txplay --scenario FILE.spec --url postgresql://…`.
+"""A database's own isolation test opened live: `txplay --scenario FILE.spec --url postgresql://…`
+(a PostgreSQL isolation spec) or `txplay --scenario FILE.test --url mysql://…` (a MariaDB mysqltest file).
 
-One pane per session of the spec, F10 a step of the chosen permutation, the permutation chosen
-in the command palette, each wait shown with its holder in the lock graph, and the output so
-far compared with the expected file beside the spec. The spec's sessions are libpq connections
-driven by `playground.suites.live.LiveSpec`, not workspace sessions; every call to it blocks,
-so each runs on a thread of its own and the screen draws the snapshots it publishes.
+One pane per session of the spec (connection of the test, a pane appearing as `connect` runs), F10
+a step (a statement), a spec's permutation chosen in the command palette, each wait shown with its
+holder in the lock graph, and the output so far compared with the expected file beside the file.
+The sessions are connections driven by a `playground.suites.live.LiveController` (`LiveSpec`,
+`LiveMysqltest`), not workspace sessions; every call to it blocks, so each runs on a thread of its
+own and the screen draws the snapshots it publishes.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from textual.widgets import Footer, Static
 
 from playground.engine.snapshot import LockWait
 from playground.suites import SuiteError
-from playground.suites.live import LiveSnapshot, LiveSpec, Phase
+from playground.suites.live import LiveController, LiveSnapshot, LiveSpec, Phase
 from playground.ui.spec_banner import SpecBanner
 from playground.ui.spec_commands import SpecCommands
 from playground.ui.spec_pane import SpecPane
@@ -71,7 +73,7 @@ async def in_thread(call: Callable[[], T]) -> T:
 
 
 class SpecApp(App[int]):
-    """A spec's sessions side by side, stepped through one permutation step at a time."""
+    """A spec's sessions (a mysqltest file's connections) side by side, stepped through one step at a time."""
 
     CSS_PATH = "suite_app.tcss"
     TITLE = "txplay"
@@ -84,7 +86,7 @@ class SpecApp(App[int]):
         def can_replace(self, message: Message) -> bool:
             return isinstance(message, SpecApp.Changed)
 
-    def __init__(self, live: LiveSpec) -> None:
+    def __init__(self, live: LiveController) -> None:
         super().__init__()
         self.live = live
         self.display_url = live.display_url
@@ -97,10 +99,11 @@ class SpecApp(App[int]):
         self._draw_pending = False
         self._shown_output = ""
         self.banner = SpecBanner(id="spec-banner")
-        self.panes = [SpecPane(s.name) for s in live.spec.sessions]
+        self.panes = [SpecPane(name) for name in live.session_names()]
         self.lock_graph = LockGraph(id="spec-lock-graph")
         self.output = Static("", id="spec-output-text", markup=False)
-        self.status_line = Static(f"{self.display_url} · F10 next step · ctrl+p permutations", id="spec-status", markup=False)
+        hint = "F10 next step · ctrl+p permutations" if live.labels() else "F10 next statement · F9 kill a waiting one"
+        self.status_line = Static(f"{self.display_url} · {hint}", id="spec-status", markup=False)
 
     def compose(self) -> ComposeResult:
         yield self.banner
@@ -123,13 +126,13 @@ class SpecApp(App[int]):
 
     async def on_mount(self) -> None:
         self.lock_graph.border_title = "Lock graph"
-        self.query_one("#spec-output").border_title = "Output, as isolationtester prints it"
+        self.query_one("#spec-output").border_title = f"Output, as {self.live.tool} prints it"
         self.set_interval(0.5, self._tick)
         self.idle.clear()
         try:
             await in_thread(self.live.open)
         except Exception as exc:
-            self.failure = f"txplay: cannot open {self.live.spec.source} on {self.display_url}: {exc}"
+            self.failure = f"txplay: cannot open {self.live.source} on {self.display_url}: {exc}"
             self.exit(return_code=2)
             return
         finally:
@@ -217,6 +220,7 @@ class SpecApp(App[int]):
         snap = self.latest = self.live.snapshot()
         self.banner.show(snap)
         next_position = snap.upcoming[0].position if snap.upcoming else None
+        self._sync_panes([view.name for view in snap.sessions])
         for pane, view in zip(self.panes, snap.sessions, strict=True):
             pane.show(view, next_position)
         waits = tuple(LockWait(e.waiter, e.holders, e.lock, e.since, e.statement) for e in snap.edges)
@@ -228,11 +232,32 @@ class SpecApp(App[int]):
             self.query_one("#spec-output").scroll_end(animate=False)
 
 
+    def _sync_panes(self, names: list[str]) -> None:
+        """One pane a session of the snapshot, in its order: a mysqltest connection's pane comes
+        as `connect` runs, and goes when a restart begins a run without it."""
+        if [p.session_name for p in self.panes] == names:
+            return
+        keep = {p.session_name: p for p in self.panes}
+        for pane in self.panes:
+            if pane.session_name not in names:
+                pane.remove()
+        self.panes = [keep.get(name) or SpecPane(name) for name in names]
+        container = self.query_one("#spec-panes")
+        new = [p for p in self.panes if p.session_name not in keep]
+        if new:  # a run's connections only ever add to the end of the list
+            container.mount(*new)
+
 def make_spec_app(path: str, url: str | None) -> SpecApp:
-    """The app for the spec at `path` on `url`; SuiteError (`file:line: reason`) when the spec
-    does not parse or the URL is not PostgreSQL's. Nothing is run yet."""
+    """The app for the spec (`.test`: the mysqltest file) at `path` on `url`; SuiteError
+    (`file:line: reason`) when the file does not load or the URL is not of its database. Nothing
+    is run yet."""
     from playground.suites.isolation import check_backend
     from playground.suites.spec import load
+
+    if path.endswith(".test"):
+        from playground.suites.live_mysqltest import LiveMysqltest
+
+        return SpecApp(LiveMysqltest(path, url))
 
     spec = load(path)
     check_backend(spec, url)
@@ -241,8 +266,8 @@ def make_spec_app(path: str, url: str | None) -> SpecApp:
 
 
 def run_spec_app(path: str, url: str | None) -> int:
-    """`txplay --scenario FILE.spec`: refuse a bad spec or URL (exit 2, before the screen opens),
-    else open the spec live; the exit code is the app's."""
+    """`txplay --scenario FILE.spec` (or FILE.test): refuse a bad file or URL (exit 2, before the
+    screen opens), else open it live; the exit code is the app's."""
     from playground.cli import database_problem
 
     try:

@@ -57,6 +57,18 @@ async def admin_query(url: str, sql: str) -> None:
         await client.close()
 
 
+@pytest.fixture
+async def mysql_database():
+    """A fresh database on the MariaDB test server, and the URL that selects it."""
+    url = server_url("mysql")
+    name = new_database()
+    await admin_query(url, f"CREATE DATABASE {name}")
+    try:
+        yield make_url(url).set(drivername="mysql+asyncmy", database=name).render_as_string(hide_password=False)
+    finally:
+        await admin_query(url, f"DROP DATABASE IF EXISTS {name}")
+
+
 def new_database() -> str:
     """A database name no other test uses."""
     return "txplay_mt_" + uuid.uuid4().hex[:12]

@@ -14,19 +14,10 @@ from playground.suites import SuiteError
 from playground.suites.mysqltest import load, run_mysqltest
 from playground.suites.mysqltest_client import Client
 from tests.conftest import server_url
-from tests.suites.mysqltest_support import admin_query, endpoint, new_database
+from tests.suites import mysqltest_support
+from tests.suites.mysqltest_support import admin_query, endpoint
 
-
-@pytest.fixture
-async def mysql_database():
-    """A fresh database on the MariaDB test server, and the URL that selects it."""
-    url = server_url("mysql")
-    name = new_database()
-    await admin_query(url, f"CREATE DATABASE {name}")
-    try:
-        yield make_url(url).set(drivername="mysql+asyncmy", database=name).render_as_string(hide_password=False)
-    finally:
-        await admin_query(url, f"DROP DATABASE IF EXISTS {name}")
+mysql_database = mysqltest_support.mysql_database
 
 
 def write(tmp_path: Path, text: str) -> Path:
