@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
-    sub = parser.add_subparsers(dest="command", metavar="run|convert")
+    sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
     run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
@@ -64,6 +64,15 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--url", dest="convert_url", help="run the file on this database for the expectations")
     convert.add_argument("--expected", metavar="FILE.out", help="take the expectations from this isolationtester output")
     convert.add_argument("--out", metavar="DIR", default=".", help="the folder to write the scenarios to (default: the current one)")
+    matrix = sub.add_parser("matrix", help="which anomalies each database prevents at each isolation level, measured",
+                            description="Run the anomaly suite (tests after Hermitage's designs) at every isolation level "
+                                        "each database offers and print the table. Exit 0 when every cell ran, 1 when one "
+                                        "could not (the reason is printed), 2 on bad arguments.")
+    matrix.add_argument("--url", dest="matrix_urls", action="append", metavar="URL",
+                        help="a database (repeatable: a column group each; default: a temporary SQLite file, "
+                             "in both journal modes)")
+    matrix.add_argument("--format", dest="matrix_format", choices=("text", "markdown", "json"), default="text",
+                        help="text or markdown table, or JSON lines (a cell a line, then a summary)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     return parser
 
@@ -93,6 +102,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command == "run":
         return _run(args, parser)
+    if args.command == "matrix":
+        return _matrix(args)
     if args.command == "convert":
         from playground.suites.cli import convert
 
@@ -197,6 +208,37 @@ def _exit_without_waiting_for_drivers(code: int) -> None:
         sys.stdout.flush()
         sys.stderr.flush()
         os._exit(code)
+
+
+def _matrix(args: argparse.Namespace) -> int:
+    """`txplay matrix`: the table, or a JSON line a cell as each is measured."""
+    import json
+
+    from playground.engine.backends import BackendError, resolve
+    from playground.matrix.run import cell_json, run_matrix, write_table
+
+    urls: list[str | None] = list(args.matrix_urls or [None])
+    for url in urls:
+        if url is not None:
+            try:
+                resolve(url)
+            except BackendError as exc:
+                print(f"txplay: {exc}", file=sys.stderr)
+                return EXIT_INVALID
+    on_cell = None
+    if args.matrix_format == "json":
+        def on_cell(column, test, cell) -> None:
+            print(json.dumps(cell_json(column, test, cell), ensure_ascii=False), flush=True)
+    else:
+        def on_cell(column, test, cell) -> None:
+            print(f"  {column.title}: {test.name} done", file=sys.stderr, flush=True)
+    run = asyncio.run(run_matrix(urls, on_cell))
+    if args.matrix_format == "json":
+        print(json.dumps({"event": "summary", "columns": len(run.columns), "cells": len(run.cells),
+                          "problems": run.problems, "exit": run.exit_code}, ensure_ascii=False))
+    else:
+        write_table(run, args.matrix_format)
+    return run.exit_code
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
