@@ -119,11 +119,69 @@ def decide_p4(steps: list[Observed]) -> Verdict:
     return Verdict(False, "occurs", None, f"both transactions committed an increment from 10; the counter ended {final}")
 
 
+def decide_g1b(steps: list[Observed]) -> Verdict:
+    """Steps: T1 begin, T2 begin, T1 write 101, T2 read, T1 write 11, T1 commit, T2 read, T2 commit.
+    T2 must never read the intermediate 101."""
+    read = steps[3]
+    if read.error:
+        return _refused(read, "T2's read")
+    if read.rows == [(101,)]:
+        return Verdict(False, "occurs", None, "T2 read 101, which T1 overwrote before committing")
+    if read.waited:
+        return Verdict(True, "wait", None, f"T2's read waited for T1 and read {read.rows}")
+    return Verdict(True, "snapshot", None, f"T2 read the committed value {read.rows}, not T1's intermediate 101")
+
+
+def decide_g1c(steps: list[Observed]) -> Verdict:
+    """Steps: T1 begin, T2 begin, T1 write r1=11, T2 write r2=22, T1 read r2, T2 read r1, T1 commit,
+    T2 commit. Each reading the other's uncommitted write is the cycle."""
+    first, second = steps[4], steps[5]
+    for step, what in ((first, "T1's read of row 2"), (second, "T2's read of row 1"), (steps[3], "T2's write")):
+        if step.error:
+            return _refused(step, what)
+    if first.rows == [(22,)] and second.rows == [(11,)]:
+        return Verdict(False, "occurs", None, "T1 read T2's uncommitted 22 and T2 read T1's uncommitted 11")
+    if first.waited or second.waited:
+        return Verdict(True, "wait", None, f"a read waited for the other's write; T1 read {first.rows}, T2 read {second.rows}")
+    return Verdict(True, "snapshot", None, f"each read committed data: T1 read {first.rows}, T2 read {second.rows}")
+
+
+def decide_g_single(steps: list[Observed]) -> Verdict:
+    """Steps: T1 begin, T2 begin, T1 read r1, T2 write r1, T2 write r2, T2 commit, T1 read r2, T1
+    commit. T1 seeing row 1 before T2 and row 2 after it is the skew."""
+    for index, what in ((3, "T2's write of row 1"), (4, "T2's write of row 2"), (5, "T2's commit"), (6, "T1's read")):
+        if steps[index].error:
+            return _refused(steps[index], what)
+    first, second = steps[2].rows, steps[6].rows
+    if first == [(10,)] and second == [(18,)]:
+        return Verdict(False, "occurs", None, "T1 read row 1 as 10 (before T2) and row 2 as 18 (after T2): 28, not 30")
+    if steps[3].waited or steps[6].waited:
+        return Verdict(True, "wait", None, f"T2's write waited for T1's read; T1 read {first} and {second}")
+    return Verdict(True, "snapshot", None, f"T1 read one state: {first} and {second}")
+
+
+def decide_g2_item(steps: list[Observed]) -> Verdict:
+    """Steps: T1 begin, T2 begin, T1 read both, T2 read both, T1 write r1, T2 write r2, T1 commit,
+    T2 commit, C read. Both committing, each on what it read before the other's write, is write skew."""
+    for index, what in ((4, "T1's write"), (5, "T2's write"), (6, "T1's commit"), (7, "T2's commit")):
+        if steps[index].error:
+            return _refused(steps[index], what)
+    return Verdict(False, "occurs", None, f"both committed a write based on what they read; rows ended {steps[8].rows}")
+
+
 SUITE: tuple[MatrixTest, ...] = (
     MatrixTest("G0", "dirty write", "a transaction overwrites another's uncommitted write", "matrix_g0", decide_g0),
     MatrixTest("G1a", "aborted read", "a transaction reads a write that is later rolled back", "matrix_g1a", decide_g1a),
+    MatrixTest("G1b", "intermediate read", "a transaction reads a value another overwrote before committing",
+               "matrix_g1b", decide_g1b),
+    MatrixTest("G1c", "circular information flow", "each of two transactions reads the other's uncommitted write",
+               "matrix_g1c", decide_g1c),
     MatrixTest("P4", "lost update", "two read-modify-write cycles interleave and one increment vanishes", "matrix_p4",
                decide_p4),
+    MatrixTest("G-single", "read skew", "a transaction sees part of another's changes: one row before, one after",
+               "matrix_gsingle", decide_g_single),
+    MatrixTest("G2-item", "write skew", "two transactions each update a row based on a read the other's write changes",
+               "matrix_g2item", decide_g2_item),
 )
 
 

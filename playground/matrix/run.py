@@ -108,8 +108,9 @@ def cell_text(cell: Verdict | str | None) -> str:
     return f"{cell.how} {cell.error_code}" if cell.error_code else cell.how
 
 
-def write_table(run: MatrixRun, fmt: str, out: TextIO = sys.stdout, tests: tuple[MatrixTest, ...] = SUITE) -> None:
-    """The matrix as a text or Markdown table: a row a test, a column a database and level."""
+def write_table(run: MatrixRun, fmt: str, out: TextIO | None = None, tests: tuple[MatrixTest, ...] = SUITE) -> None:
+    """The matrix as a text or Markdown table: a row a test, a column a database and level (to stdout by default)."""
+    out = out if out is not None else sys.stdout
     header = ["test", "anomaly"] + [c.title for c in run.columns]
     rows = [[t.name, t.anomaly] + [cell_text(run.cells.get((i, t.name))) for i in range(len(run.columns))] for t in tests]
     if fmt == "markdown":

@@ -59,6 +59,16 @@ CELLS = [
     ("mysql", "READ UNCOMMITTED", "G1a", False, "occurs", lambda s: s[3].rows == [(101,)]),
     ("mysql", "REPEATABLE READ", "G1a", True, "snapshot", lambda s: s[3].rows == [(10,)]),
     ("mysql", "REPEATABLE READ", "P4", False, "occurs", lambda s: s[8].rows == [(11,)]),
+    ("sqlite", "SERIALIZABLE", "G1b", True, "snapshot", lambda s: s[3].rows == [(10,)]),
+    ("mysql", "READ UNCOMMITTED", "G1b", False, "occurs", lambda s: s[3].rows == [(101,)]),
+    ("mysql", "READ UNCOMMITTED", "G1c", False, "occurs", lambda s: s[4].rows == [(22,)] and s[5].rows == [(11,)]),
+    ("postgresql", "READ COMMITTED", "G1c", True, "snapshot", lambda s: s[4].rows == [(20,)] and s[5].rows == [(10,)]),
+    ("postgresql", "READ COMMITTED", "G-single", False, "occurs", lambda s: s[2].rows == [(10,)] and s[6].rows == [(18,)]),
+    ("postgresql", "REPEATABLE READ", "G-single", True, "snapshot", lambda s: s[6].rows == [(20,)]),
+    ("mysql", "REPEATABLE READ", "G-single", True, "snapshot", lambda s: s[6].rows == [(20,)]),
+    ("postgresql", "REPEATABLE READ", "G2-item", False, "occurs",
+     lambda s: not s[6].error and not s[7].error and s[8].rows == [(1, 11), (2, 21)]),
+    ("postgresql", "SERIALIZABLE", "G2-item", True, "error", lambda s: s[7].error),
 ]
 
 
