@@ -100,6 +100,9 @@ class SpecApp(App[int]):
         self._shown_output = ""
         self.banner = SpecBanner(id="spec-banner")
         self.panes = [SpecPane(name) for name in live.session_names()]
+        # Every pane ever shown, by session: one that goes (a restart's new run has not connected it
+        # yet) is hidden and shown again, never removed and mounted anew under the same id.
+        self._pool = {pane.session_name: pane for pane in self.panes}
         self.lock_graph = LockGraph(id="spec-lock-graph")
         self.output = Static("", id="spec-output-text", markup=False)
         hint = "F10 next step · ctrl+p permutations" if live.labels() else "F10 next statement · F9 kill a waiting one"
@@ -233,19 +236,24 @@ class SpecApp(App[int]):
 
 
     def _sync_panes(self, names: list[str]) -> None:
-        """One pane a session of the snapshot, in its order: a mysqltest connection's pane comes
-        as `connect` runs, and goes when a restart begins a run without it."""
+        """One pane a session of the snapshot: a mysqltest connection's pane comes as `connect`
+        runs, and is hidden when a restart begins a run without it (shown again, with its new log,
+        when the run connects it)."""
         if [p.session_name for p in self.panes] == names:
             return
-        keep = {p.session_name: p for p in self.panes}
+        container = self.query_one("#spec-panes")
         for pane in self.panes:
             if pane.session_name not in names:
-                pane.remove()
-        self.panes = [keep.get(name) or SpecPane(name) for name in names]
-        container = self.query_one("#spec-panes")
-        new = [p for p in self.panes if p.session_name not in keep]
-        if new:  # a run's connections only ever add to the end of the list
-            container.mount(*new)
+                pane.display = False
+        panes: list[SpecPane] = []
+        for name in names:
+            if name not in self._pool:
+                self._pool[name] = SpecPane(name)
+                container.mount(self._pool[name])
+            self._pool[name].display = True
+            panes.append(self._pool[name])
+        self.panes = panes
+
 
 def make_spec_app(path: str, url: str | None) -> SpecApp:
     """The app for the spec (`.test`: the mysqltest file) at `path` on `url`; SuiteError

@@ -155,3 +155,18 @@ def test_txplay_opens_a_mysqltest_file_only_when_it_loads_and_the_url_is_mysql(t
     good.write_text("SELECT 1;\n")
     assert main(["--scenario", str(good), "--url", "postgresql://localhost/x"]) == 2
     assert capsys.readouterr().err.startswith(f"txplay: {good}:1: a mysqltest file runs on MySQL or MariaDB, not on postgresql")
+
+
+async def test_mysql_app_panes_that_go_and_come_back_at_once_are_the_same_widgets(tmp_path, mysql_database):
+    """A restart's new run connects its connections again while the old run's panes may still be
+    on screen: a pane that goes is hidden, and comes back as itself (no second widget with its id)."""
+    app = make_spec_app(str(deadlock_suite(tmp_path)), mysql_database)
+    async with app.run_test(size=SIZE) as pilot:
+        await settled(pilot)
+        first = app.pane("default")
+        app._sync_panes(["default", "con1", "con2"])
+        app._sync_panes([])  # no await between: nothing is removed and mounted again under one id
+        app._sync_panes(["default", "con1"])
+        await pilot.pause()
+        assert panes(app) == ["default", "con1"] and app.pane("default") is first
+        assert [p.session_name for p in app.query("SpecPane") if p.display] == ["default", "con1"]
