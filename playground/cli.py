@@ -74,6 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
     matrix.add_argument("--format", dest="matrix_format", choices=("text", "markdown", "json"), default="text",
                         help="text or markdown table, or JSON lines (a cell a line, then a summary)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
+    run.add_argument("--isolation", metavar="LEVEL",
+                     help="run every session at LEVEL, over the scenario's isolation: header (a cell of "
+                          "`txplay matrix`: txplay run matrix_p4 --isolation 'REPEATABLE READ' --url …)")
     return parser
 
 
@@ -271,6 +274,10 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     except ScenarioError as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
+    if args.isolation:
+        import dataclasses
+
+        scenario = dataclasses.replace(scenario, isolation=" ".join(args.isolation.upper().replace("_", " ").split()))
     try:
         report = asyncio.run(run_scenario(
             scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,

@@ -113,3 +113,17 @@ def test_a_database_that_cannot_be_opened_is_said_and_the_others_still_run(capsy
 def test_a_url_without_a_dialect_is_refused(capsys):
     assert main(["matrix", "--url", "nosuch://x"]) == 2
     assert "no dialect 'nosuch'" in capsys.readouterr().err
+
+
+def test_a_cell_replays_with_txplay_run_isolation_on_mysql(capsys):
+    """A cell's JSON names its scenario; `txplay run SCENARIO --isolation LEVEL` shows its evidence."""
+    assert main(["run", "matrix_g1a", "--isolation", "read uncommitted", "--url", server_url("mysql"),
+                 "--format", "json"]) == 0
+    events = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    read = [e for e in events if e["event"] == "step"][3]
+    assert read["input"] == "select value from test where id = 1" and read["rows"] == [[101]]
+
+
+def test_a_level_the_dialect_does_not_offer_is_refused(capsys):
+    assert main(["run", "matrix_g0", "--isolation", "snapshotty"]) == 2
+    assert "Invalid value 'SNAPSHOTTY' for isolation_level" in capsys.readouterr().err
