@@ -76,12 +76,13 @@ def _run_mysqltest(path: str, args: argparse.Namespace, out: Any, emit: Any) -> 
 
     test = mysqltest.load(path)
     run = asyncio.run(mysqltest.run_mysqltest(test, args.run_url, out=out, emit=emit))
-    return run, {"steps": getattr(run, "steps", 0)}
+    return run, {"steps": run.steps}
 
 
 def convert(args: argparse.Namespace) -> int:
     """`txplay convert FILE.spec`: write one .txp scenario a permutation; print their paths."""
     from playground.suites import convert as conversion
+    from playground.suites.expected import expected_file_for
     from playground.suites.spec import load
 
     source = Path(args.source)
@@ -91,7 +92,7 @@ def convert(args: argparse.Namespace) -> int:
         if source.suffix != ".spec":
             raise SuiteError(str(source), 0, "txplay convert takes a PostgreSQL isolation .spec or a mysqltest .test file")
         spec = load(source)
-        expected = Path(args.expected) if args.expected else _expected_beside(source)
+        expected = Path(args.expected) if args.expected else expected_file_for(source)
         if args.convert_url:
             from playground.suites.isolation import check_backend, run_spec
 
@@ -145,13 +146,3 @@ def _convert_mysqltest(source: Path, args: argparse.Namespace) -> int:
 
     database = urls.parse(args.convert_url).database
     return _write([(f"{source.stem}.txp", convert_mysqltest(events, source.stem, text, database))], Path(args.out))
-
-
-def _expected_beside(spec: Path) -> Path | None:
-    """isolationtester's layout: specs/NAME.spec with expected/NAME.out beside specs/; or NAME.out next to it."""
-    beside = spec.with_suffix(".out")
-    if beside.is_file():
-        return beside
-    if spec.parent.name == "specs":
-        return spec.parent.parent / "expected" / f"{spec.stem}.out"
-    return None

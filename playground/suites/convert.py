@@ -223,20 +223,36 @@ def _rows_literal(outcome: StepOutcome, sql: str) -> str | None:
     last = [s for s in split_sql(sql) if s.control is None]
     if not last or not _READ_ROWS.search(last[-1].text):
         return None
-    rows = []
-    for row in outcome.tables[0][1]:
-        values: list[Any] = []
-        for cell in row:
-            if re.fullmatch(r"-?\d+", cell):
-                values.append(int(cell))
-            elif re.fullmatch(r"-?\d+\.\d+", cell):
-                values.append(float(cell))
-            elif re.fullmatch(r"[A-Za-z_][\w ]*", cell) and cell not in ("t", "f"):
-                values.append(cell)
-            else:
-                return None  # empty (NULL or ''), dates, arrays, booleans…: no guessing
-        rows.append(tuple(values))
-    return repr(rows)
+    # PQprint prints NULL and '' alike, and booleans as t/f: no guessing those.
+    return _literal_rows(outcome.tables[0][1], null=None, ambiguous=("t", "f"))
+
+
+_NOT_READ = object()
+
+
+def _literal_rows(rows: list[list[str]], null: str | None, ambiguous: tuple[str, ...] = ()) -> str | None:
+    """`[(1, 'ann'), …]` from printed cells, when every cell reads back as a Python value safely:
+    an integer, a decimal, plain text (not one of the `ambiguous` words), or the `null` word;
+    None as soon as one does not (dates, arrays, empty cells…)."""
+    out = []
+    for row in rows:
+        values = tuple(_cell_value(cell, null, ambiguous) for cell in row)
+        if _NOT_READ in values:
+            return None
+        out.append(values)
+    return repr(out)
+
+
+def _cell_value(cell: str, null: str | None, ambiguous: tuple[str, ...]) -> Any:
+    if null is not None and cell == null:
+        return None
+    if re.fullmatch(r"-?\d+", cell):
+        return int(cell)
+    if re.fullmatch(r"-?\d+\.\d+", cell):
+        return float(cell)
+    if re.fullmatch(r"[A-Za-z_][\w ]*", cell) and cell not in ambiguous:
+        return cell
+    return _NOT_READ
 
 
 def _expectation(outcome: StepOutcome, sql: str, marked: bool) -> str | None:
@@ -439,22 +455,7 @@ def _mysql_rows(output: str) -> str | None:
     if len(lines) < 2 or any(_MYSQL_ERROR.match(line) or "\t" not in line and len(lines[0].split("\t")) > 1 for line in lines):
         return None
     width = len(lines[0].split("\t"))
-    rows = []
-    for line in lines[1:]:
-        cells = line.split("\t")
-        if len(cells) != width:
-            return None
-        values: list[Any] = []
-        for cell in cells:
-            if cell == "NULL":
-                values.append(None)
-            elif re.fullmatch(r"-?\d+", cell):
-                values.append(int(cell))
-            elif re.fullmatch(r"-?\d+\.\d+", cell):
-                values.append(float(cell))
-            elif re.fullmatch(r"[A-Za-z_][\w ]*", cell):
-                values.append(cell)
-            else:
-                return None
-        rows.append(tuple(values))
-    return repr(rows)
+    rows = [line.split("\t") for line in lines[1:]]
+    if any(len(cells) != width for cells in rows):
+        return None
+    return _literal_rows(rows, null="NULL")

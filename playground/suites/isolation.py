@@ -42,7 +42,6 @@ class SpecRun:
 
     output: str = ""
     error: str | None = None  # why the run stopped early (isolationtester's stderr line)
-    warnings: list[str] = field(default_factory=list)
     permutations: int = 0
     steps: int = 0
 
@@ -85,7 +84,6 @@ def run_spec(
     out: TextIO | None = None,
     emit: Emit | None = None,
     max_step_wait: float = DEFAULT_MAX_STEP_WAIT,
-    permutations: list[Permutation] | None = None,
 ) -> SpecRun:
     """Run `spec` on the PostgreSQL database at `url`; `out` gets isolationtester's output as it
     is printed, `emit` the events of playground.suites. Blocking."""
@@ -93,7 +91,7 @@ def run_spec(
     tester = IsolationTester(spec, url, out=out, emit=emit, max_step_wait=max_step_wait)
     try:
         tester.connect()
-        for perm in permutations if permutations is not None else spec.all_permutations():
+        for perm in spec.all_permutations():
             tester.run_permutation(perm)
     except SpecFailed as exc:
         tester.result.error = str(exc)
@@ -191,7 +189,6 @@ class IsolationTester:
 
     def _stderr(self, line: str) -> None:
         """What isolationtester writes to stderr, which its test driver files with the output."""
-        self.result.warnings.append(line)
         self._print(line.encode() + b"\n")
 
     def _step_line(self, data: bytes, fields: dict[str, Any]) -> None:
@@ -269,12 +266,6 @@ class IsolationTester:
         return notice
 
     # -- a permutation --------------------------------------------------------------------
-
-    def _session_of(self, pstep: PermutationStep) -> int:
-        return self.spec.step(pstep.name).session
-
-    def _conn(self, pstep: PermutationStep) -> _Conn:
-        return self.conns[1 + self._session_of(pstep)]
 
     def _setup_sql(self, conn: _Conn, sql: str, what: str) -> None:
         from psycopg import pq
