@@ -65,9 +65,11 @@ async def columns_for(url: str | None) -> list[Column]:
 
 
 async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTest, Verdict | str], None] | None = None,
-                     tests: tuple[MatrixTest, ...] = SUITE) -> MatrixRun:
+                     tests: tuple[MatrixTest, ...] = SUITE,
+                     on_columns: Callable[[list[Column]], None] | None = None) -> MatrixRun:
     """Run every test at every column of every database; a database that cannot be opened is a
-    problem of its own, and the others still run."""
+    problem of its own, and the others still run. `on_columns` hears each database's columns
+    once they are known, before any of its cells runs; `on_cell` hears each cell as it is decided."""
     from playground.engine.errors import describe
     from playground.scenario import library
     from playground.scenario.runner import run_scenario
@@ -79,6 +81,8 @@ async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTe
         except Exception as exc:
             run.problems.append(f"{url or 'a temporary SQLite file'}: {describe(exc)}")
             continue
+        if on_columns is not None:
+            on_columns(found)
         for column in found:
             run.columns.append(column)
             index = len(run.columns) - 1
