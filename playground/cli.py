@@ -272,6 +272,7 @@ def _export(args: argparse.Namespace) -> int:
         sys.stdout.write(module)
         return EXIT_OK
     try:
+        out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(module, encoding="utf-8")
     except OSError as exc:
         print(f"txplay: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)

@@ -120,6 +120,7 @@ class Transcript:
 
     def assert_passed(self) -> None:
         """Raise AssertionError with `failure` unless the run passed."""
+        __tracebackhide__ = True  # pytest shows the caller's line, not this one
         if not self.passed:
             raise AssertionError(self.failure)
 
@@ -138,7 +139,7 @@ def load(scenario: ScenarioSource, source: str | os.PathLike[str] | None = None)
     if isinstance(scenario, os.PathLike):
         return parse_file(Path(scenario))
     if "\n" in scenario:
-        return parse(scenario, os.fspath(source) if source is not None else "<scenario>")
+        return parse(scenario, os.path.normpath(source) if source is not None else "<scenario>")
     return library.find(scenario)
 
 

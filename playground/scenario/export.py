@@ -35,7 +35,7 @@ def test_{function}(txp_url):
     transcript = run(SCENARIO, txp_url, source=SOURCE)
     if transcript.skipped:
         pytest.skip(transcript.skip_reason)
-    assert transcript.passed, transcript.failure
+    transcript.assert_passed()
 '''
 
 
