@@ -181,3 +181,10 @@ def test_the_plugin_loads_nothing_of_txplay_in_a_project_without_scenarios(tmp_p
                           text=True, timeout=300, encoding="utf-8")
     assert "test_plain.py::test_nothing" in proc.stdout  # the plugin was there, and unused
     assert "LOADED ['playground.pytest_plugin']" in proc.stdout
+
+
+def test_export_of_a_missing_file_says_so(tmp_path, capsys):
+    from playground.cli import main
+
+    assert main(["export", str(tmp_path / "nowhere.txp")]) == 2
+    assert "does not exist" in capsys.readouterr().err

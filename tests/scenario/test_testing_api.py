@@ -10,6 +10,7 @@ import pytest
 
 from playground.scenario.parser import ScenarioError, parse
 from playground.testing import Transcript, run, run_async
+from tests.conftest import server_url
 
 TABLE = """\
 setup:
@@ -29,7 +30,7 @@ B: select count(*) from t
 """
 
 MODELS = """\
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 
@@ -171,3 +172,55 @@ async def test_models_that_cannot_be_loaded_are_an_error_at_the_header(tmp_path,
     with pytest.raises(ScenarioError, match=reason) as info:
         await run_async(path)
     assert (info.value.source, info.value.line) == (str(path), 2)
+
+
+# -- README's "Keep what you found" -----------------------------------------------------------------
+
+SHOP_MODELS = MODELS + """
+
+class Order(Base):
+    __tablename__ = "orders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id"))
+
+
+class Payment(Base):
+    __tablename__ = "payments"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id"))
+"""
+
+
+def readme_blocks() -> list[str]:
+    """The code blocks of README's "Keep what you found" section, in order."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Keep what you found\n", 1)[1].split("\n## ", 1)[0]
+    return [block.split("\n", 1)[1] for block in section.split("```")[1::2]]
+
+
+@pytest.fixture
+def shop(tmp_path, monkeypatch) -> Path:
+    """A project with README's `myapp.models` importable and its scenario at tests/test_checkout.txp."""
+    write(tmp_path / "myapp", "__init__.py", "")
+    write(tmp_path / "myapp", "models.py", SHOP_MODELS)
+    write(tmp_path / "tests", "test_checkout.txp", readme_blocks()[0])
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+async def test_readmes_scenario_passes_and_its_failure_reads_as_shown(shop):
+    path = shop / "tests" / "test_checkout.txp"
+    assert (await run_async(path)).passed
+    # README shows the failure of the same scenario had the order been lost with the payment.
+    lost = path.read_text(encoding="utf-8").replace("sp.rollback()", "session.rollback()")
+    failure = (await run_async(lost, source=path)).failure
+    shown = readme_blocks()[2].split("\ntranscript around it:")[0].splitlines()[1:]
+    assert failure.startswith(f"{path} on sqlite: 1 expectation FAILED")
+    assert "\n".join(shown[1:]) in failure
+
+
+def test_readmes_three_lines_of_python_run_as_written(shop):
+    code = readme_blocks()[3]
+    assert len(code.strip().splitlines()) == 3
+    exec(code.replace("postgresql://localhost/test", server_url("postgresql")), {})
