@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
-    sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix")
+    sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix|export")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
     run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
@@ -73,6 +73,12 @@ def build_parser() -> argparse.ArgumentParser:
                              "in both journal modes)")
     matrix.add_argument("--format", dest="matrix_format", choices=("text", "markdown", "json"), default="text",
                         help="text or markdown table, or JSON lines (a cell a line, then a summary)")
+    export = sub.add_parser("export", help="write a scenario as a Python test module (pytest, playground.testing)",
+                            description="Write a .txp scenario as a self-contained pytest module that runs it with "
+                                        "playground.testing (the scenario's text is in the module). Exit 2 when the "
+                                        "scenario cannot be read.")
+    export.add_argument("source", metavar="NAME|FILE", help="a built-in scenario name or a .txp file")
+    export.add_argument("-o", "--output", metavar="OUT.py", help="the file to write (default: standard output)")
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     run.add_argument("--isolation", metavar="LEVEL",
                      help="run every session at LEVEL, over the scenario's isolation: header (a cell of "
@@ -107,6 +113,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _run(args, parser)
     if args.command == "matrix":
         return _matrix(args)
+    if args.command == "export":
+        return _export(args)
     if args.command == "convert":
         from playground.suites.cli import convert
 
@@ -242,6 +250,34 @@ def _matrix(args: argparse.Namespace) -> int:
     else:
         write_table(run, args.matrix_format)
     return run.exit_code
+
+
+def _export(args: argparse.Namespace) -> int:
+    """`txplay export`: the scenario as a pytest module, on stdout or in --output."""
+    from pathlib import Path
+
+    from playground.scenario import library
+    from playground.scenario.export import export_module
+    from playground.scenario.parser import ScenarioError
+
+    try:
+        scenario = library.find(args.source)
+        text = library.source(args.source) if args.source in library.names() else Path(args.source).read_text(encoding="utf-8")
+    except ScenarioError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    out = Path(args.output) if args.output else None
+    module = export_module(scenario, text, out)
+    if out is None:
+        sys.stdout.write(module)
+        return EXIT_OK
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(module, encoding="utf-8")
+    except OSError as exc:
+        print(f"txplay: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

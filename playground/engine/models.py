@@ -1,10 +1,12 @@
-"""Loading the user's own declarative models (`--models my_models.py`)."""
+"""Loading the user's own declarative models (`--models my_models.py`, a scenario's `models:` header)."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 import sys
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from sqlalchemy import MetaData, inspect
@@ -29,11 +31,32 @@ def load_models(path: str | Path) -> tuple[tuple[type, ...], Any]:
         spec.loader.exec_module(module)
     except Exception as exc:
         raise ModelsError(f"importing {path} failed: {type(exc).__name__}: {exc}") from None
+    return mapped_classes(module, str(path))
+
+
+def import_models(name: str) -> tuple[tuple[type, ...], Any]:
+    """Import a module by its dotted name (`myapp.models`) and return its mapped classes and MetaData.
+
+    The module is imported as the application imports it, so a scenario tests the real mapping.
+    """
+    try:
+        module = importlib.import_module(name)
+    except ModuleNotFoundError as exc:
+        if exc.name and (name + ".").startswith(exc.name + "."):  # the module itself, not one it imports
+            raise ModelsError(f"no module named {name!r} on sys.path (a file needs its path, e.g. models.py)") from None
+        raise ModelsError(f"importing {name} failed: {type(exc).__name__}: {exc}") from None
+    except Exception as exc:
+        raise ModelsError(f"importing {name} failed: {type(exc).__name__}: {exc}") from None
+    return mapped_classes(module, name)
+
+
+def mapped_classes(module: ModuleType, what: str) -> tuple[tuple[type, ...], Any]:
+    """The mapped classes a module holds, and the MetaData of the first."""
     classes = []
     for value in vars(module).values():
         if isinstance(value, type) and isinstance(inspect(value, raiseerr=False), Mapper):
             classes.append(value)
     if not classes:
-        raise ModelsError(f"{path} defines no mapped classes")
+        raise ModelsError(f"{what} defines no mapped classes")
     metadata: MetaData = inspect(classes[0]).local_table.metadata
     return tuple(classes), metadata

@@ -11,13 +11,14 @@ from typing import Any
 
 HEADER_KEYS = (
     "title", "description", "sessions", "isolation", "lock-timeout", "backends",
-    "journal-mode", "begin-mode", "mode", "requires", "step-timeout", "demo",
+    "journal-mode", "begin-mode", "mode", "requires", "step-timeout", "demo", "models", "markers",
 )
 REPEATABLE_HEADERS = ("requires",)
 BACKENDS = ("sqlite", "postgresql", "mysql")
 _SESSION_NAME = re.compile(r"^[A-Z][A-Za-z0-9_]{0,15}$")
 _STEP = re.compile(r"^(?P<name>[A-Za-z][A-Za-z0-9_\-]*):(?:\s(?P<rest>.*)|$)")
 _BACKEND_PREFIX = re.compile(r"^\[(?P<backend>[a-z]+)\]\s*")
+_MARKER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
 class ScenarioError(Exception):
@@ -100,6 +101,9 @@ class Scenario:
     mode: str | None = None
     demo: bool = True  # `demo: no`: the database starts without the demo schema (the setup makes its own)
     requires: tuple[Requirement, ...] = ()
+    models: str | None = None  # the user's own models: a Python file (relative to the scenario's folder) or a module
+    models_line: int = 0
+    markers: tuple[str, ...] = ()  # pytest marks the scenario's test item carries (the pytest plugin)
     setup: str | None = None
     teardown: str | None = None
     steps: list[Step] = field(default_factory=list)
@@ -268,6 +272,14 @@ class _Parser:
             if value.lower() not in ("sync", "async"):
                 raise self.error(lineno, "mode is sync or async")
             sc.mode = value.lower()
+        elif key == "models":
+            sc.models, sc.models_line = value, lineno
+        elif key == "markers":
+            names = tuple(value.replace(",", " ").split())
+            for name in names:
+                if not _MARKER.match(name):
+                    raise self.error(lineno, f"marker {name!r} is not a Python name (markers: slow postgres_only)")
+            sc.markers = names
         elif key == "requires":
             backend = None
             match = _BACKEND_PREFIX.match(value)

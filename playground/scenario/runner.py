@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.snapshot import UNSET, StepResult
 from playground.engine.stepping import STEP_TIMEOUT
-from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, Step
+from playground.scenario.models import scenario_kit
+from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, ScenarioError, Step
 
 
 @dataclass
@@ -110,6 +110,8 @@ async def run_scenario(
         return report
     try:
         ws = await open_workspace(scenario, url)
+    except ScenarioError:  # the `models:` header names nothing loadable: the file's fault, not the database's
+        raise
     except Exception as exc:
         from playground.engine.backends import BackendError, resolve
         from playground.engine.errors import describe
@@ -144,17 +146,29 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
     if scenario.mode:
         defaults.mode = scenario.mode
     defaults.isolation = scenario.isolation
-    return await Workspace.open(
-        DEMO_KIT,
+    # The user's models: their tables first, then `setup:` adds rows (the demo's setup replaces it).
+    tables_first = scenario.models is not None and scenario.demo
+    ws = await Workspace.open(
+        scenario_kit(scenario),
         url,
-        sessions=scenario.sessions,
+        sessions=() if tables_first else scenario.sessions,
         demo=scenario.demo,
-        setup=scenario.setup,
+        setup=None if tables_first else scenario.setup,
         defaults=defaults,
         journal_mode=scenario.journal_mode or "delete",
         # On a server every run gets a schema/database of its own, dropped afterwards.
         isolate=url is not None,
     )
+    if tables_first:
+        try:
+            if scenario.setup:
+                await ws.run_outside(scenario.setup)
+            for name in scenario.sessions:
+                await ws.add_session(name)
+        except BaseException:
+            await ws.close()
+            raise
+    return ws
 
 
 class ScenarioPlayer:
@@ -296,7 +310,6 @@ async def check_requirements(scenario: Scenario, ws: Workspace, emit: Listener) 
 def check_sql_only(scenario: Scenario) -> None:
     """Refuse a scenario with Python steps (for running someone else's file)."""
     from playground.engine.language import classify
-    from playground.scenario.parser import ScenarioError
 
     for step in scenario.steps:
         if classify(step.input).kind == "python":

@@ -8,7 +8,8 @@ from pathlib import Path
 CHECK = """
 import sys
 import playground.engine, playground.scenario, playground.scenario.runner, playground.scenario.transcript
-import playground.scenario.library, playground.demo, playground.cli
+import playground.scenario.library, playground.demo, playground.cli, playground.testing, playground.pytest_plugin
+import playground.scenario.models, playground.scenario.export
 loaded = sorted(m for m in sys.modules if m == "textual" or m.startswith("textual."))
 print(",".join(loaded))
 """
