@@ -169,16 +169,17 @@ async def test_enter_on_a_cell_replays_its_test_at_its_level_in_demo_mode(app_fa
         view = app.matrix
         await until(pilot, lambda: len(view.cells) == len(TESTS) + 2)
         view.table.focus()
-        view.table.move_cursor(row=1, column=3)  # G1a at SERIALIZABLE (WAL): an OCCURS
+        # G1a at READ UNCOMMITTED (WAL), an OCCURS: neither SQLite's default level nor its default journal mode
+        view.table.move_cursor(row=1, column=2)
         await pilot.press("enter")
         await until(pilot, lambda: app.demo is not None)
         await caught_up(pilot)
-        test, column = TESTS[1], COLUMNS[1]
+        test, column = TESTS[1], COLUMNS[0]
         assert app.scenario.source == f"{test.scenario}.txp"
         assert {s.isolation for s in app.latest.sessions} == {column.level}
         assert app.workspace.journal_mode == "wal"
         banner = str(app.banner.content)
-        assert f"at {column.level}" in banner and "the anomaly OCCURS (T2 read 101)" in banner
+        assert f"at {column.level}" in banner and "the anomaly OCCURS. Evidence: T2 read 101" in banner
         assert app.scenario.description[:40] in banner
         await gated.let_through(1)
         await asyncio.wait_for(view.ended.wait(), TIMEOUT)  # the matrix ran on beside the demo

@@ -54,8 +54,8 @@ def database(column: Column) -> str:
 
 def narration(column: Column, test: MatrixTest, cell: Verdict | str | None) -> str:
     """The line demo mode shows over a cell's replay: the level, and what the matrix concluded and from what."""
-    evidence = f" ({cell.evidence})" if isinstance(cell, Verdict) and cell.evidence else ""
-    return f"Matrix, {test.name} {test.anomaly} at {column.level} on {database(column)}: {outcome(cell)}{evidence}"
+    evidence = f" Evidence: {cell.evidence}" if isinstance(cell, Verdict) and cell.evidence else ""
+    return f"Matrix: {test.name} ({test.anomaly}) at {column.level} on {database(column)}: {outcome(cell)}.{evidence}"
 
 
 def styled(cell: Verdict | str | None) -> Text:
@@ -193,7 +193,7 @@ class MatrixView(Vertical):
         self._say_progress(f" · last: {message.test.name} at {message.column.level} → {cell_text(message.cell)}")
 
     def _say_progress(self, last: str = "") -> None:
-        self.status.update(f"{len(self.cells)}/{self.total} cells on {self._where}{last} · Enter on a cell replays it")
+        self.status.update(f"{len(self.cells)}/{self.total} cells on {self._where}{last}")
 
     @on(RunEnded)
     def _run_ended(self, message: RunEnded) -> None:
