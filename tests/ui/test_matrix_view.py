@@ -208,3 +208,38 @@ def test_the_matrix_of_a_sqlite_file_runs_on_a_temporary_file_and_a_server_s_the
     assert matrix_url(None) is None
     assert matrix_url("sqlite+aiosqlite:///mine.db") is None
     assert matrix_url("postgresql+asyncpg://127.0.0.1/test") == "postgresql+asyncpg://127.0.0.1/test"
+
+
+async def test_stopping_a_run_on_postgresql_drops_the_schemas_it_made(app_factory, monkeypatch):
+    import asyncpg
+
+    from playground.engine.backends.postgresql import PostgresBackend
+    from tests.conftest import server_url
+
+    url = server_url("postgresql")
+    made: list[str] = []
+    create = PostgresBackend.create_namespace
+
+    async def recorded(self, name, *args, **kwargs):
+        made.append(name)
+        return await create(self, name, *args, **kwargs)
+
+    monkeypatch.setattr(PostgresBackend, "create_namespace", recorded)
+    app = app_factory(url=url, demo=False)
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        made.clear()  # the app's own sessions' schema is not the matrix's
+        app.action_run_matrix()
+        view = app.matrix
+        await until(pilot, lambda: len(view.cells) >= 2, REAL_RUN_TIMEOUT)
+        app.action_stop_matrix()
+        await asyncio.wait_for(view.ended.wait(), TIMEOUT)
+        assert "stopped after" in str(view.status.content) and len(view.cells) < view.total
+        assert await view.runner.wait(TIMEOUT)
+    assert made
+    conn = await asyncpg.connect(url)
+    try:
+        left = await conn.fetch("select nspname from pg_namespace where nspname = any($1::text[])", made)
+    finally:
+        await conn.close()
+    assert not left, f"the stopped run left {[r[0] for r in left]}"
