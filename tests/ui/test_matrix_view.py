@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from contextlib import asynccontextmanager
 
 import pytest
-from textual.command import CommandPalette
 
 from playground.matrix import SUITE, Verdict
 from playground.matrix.run import Column, MatrixRun, cell_text
 from playground.ui.views.matrix_view import matrix_url
-from tests.ui.conftest import TIMEOUT, caught_up, run_in, workers_done
+from tests.ui.conftest import TIMEOUT, caught_up, palette_watch, run_in, workers_done
 
 SIZE = (160, 50)
 REAL_RUN_TIMEOUT = 600.0  # the whole suite on SQLite, both journal modes: a guard, never waited out
@@ -84,14 +84,14 @@ async def palette(pilot, opened: asyncio.Event, command: str) -> None:
     await pilot.pause()
 
 
-def palette_watch():
-    opened = asyncio.Event()
-
-    def hook(message) -> None:
-        if isinstance(message, CommandPalette.Opened):
-            opened.set()
-
-    return opened, hook
+@asynccontextmanager
+async def running_matrix(app):
+    """The app, its matrix started from the command palette; yields the pilot and the palette's opened event."""
+    opened, hook = palette_watch()
+    async with app.run_test(size=SIZE, message_hook=hook, notifications=True) as pilot:
+        await caught_up(pilot)
+        await palette(pilot, opened, "Run the isolation matrix")
+        yield pilot, opened
 
 
 def shown(view, test: str, column: Column) -> tuple[str, str]:
@@ -102,10 +102,7 @@ def shown(view, test: str, column: Column) -> tuple[str, str]:
 
 async def test_the_tab_fills_in_cell_by_cell_with_a_progress_bar(app_factory, gated):
     app = app_factory()
-    opened, hook = palette_watch()
-    async with app.run_test(size=SIZE, message_hook=hook, notifications=True) as pilot:
-        await caught_up(pilot)
-        await palette(pilot, opened, "Run the isolation matrix")
+    async with running_matrix(app) as (pilot, opened):
         view = app.matrix
         assert app.bottom.active == "tab-matrix"
         await until(pilot, lambda: view.progress.total is not None)
@@ -129,10 +126,7 @@ async def test_the_tab_fills_in_cell_by_cell_with_a_progress_bar(app_factory, ga
 
 async def test_a_second_run_is_refused_and_stop_keeps_the_cells_measured(app_factory, gated):
     app = app_factory()
-    opened, hook = palette_watch()
-    async with app.run_test(size=SIZE, message_hook=hook, notifications=True) as pilot:
-        await caught_up(pilot)
-        await palette(pilot, opened, "Run the isolation matrix")
+    async with running_matrix(app) as (pilot, opened):
         view = app.matrix
         await gated.let_through()
         await until(pilot, lambda: len(view.cells) == 1)
@@ -187,10 +181,7 @@ async def test_enter_on_a_cell_replays_its_test_at_its_level_in_demo_mode(app_fa
 
 async def test_the_real_suite_on_sqlite_through_the_command_while_panes_stay_usable(app_factory):
     app = app_factory()
-    opened, hook = palette_watch()
-    async with app.run_test(size=SIZE, message_hook=hook) as pilot:
-        await caught_up(pilot)
-        await palette(pilot, opened, "Run the isolation matrix")
+    async with running_matrix(app) as (pilot, opened):
         view = app.matrix
         await until(pilot, lambda: len(view.cells) >= 1, REAL_RUN_TIMEOUT)
         result = await run_in(pilot, "A", "select name from users where id = 2")
