@@ -202,7 +202,7 @@ class MatrixView(Vertical):
         if message.error:
             self.status.update(f"the matrix failed after {done}: {message.error}")
         elif message.stopped:
-            self.status.update(f"stopped after {done} ({took:.1f} s); its scenarios were rolled back and dropped")
+            self.status.update(f"stopped after {done} ({took:.1f} s); the cells measured stay · Enter on a cell replays it")
         else:
             verdicts = [c for c in self.cells.values() if isinstance(c, Verdict)]
             occurs = sum(not v.prevented for v in verdicts)
@@ -211,6 +211,7 @@ class MatrixView(Vertical):
         problems = message.run.problems if message.run is not None else []
         if problems:
             self.detail.update("not run: " + "; ".join(problems))
+            self.notify("the matrix could not run: " + "; ".join(problems), severity="error", timeout=10)
         self.running = False
         self.ended.set()
 
