@@ -204,30 +204,34 @@ def test_the_matrix_of_a_sqlite_file_runs_on_a_temporary_file_and_a_server_s_the
 async def test_stopping_a_run_on_postgresql_drops_the_schemas_it_made(app_factory, monkeypatch):
     import asyncpg
 
+    import playground.scenario.runner as runner
     from playground.engine.backends.postgresql import PostgresBackend
     from tests.conftest import server_url
 
     url = server_url("postgresql")
     made: list[str] = []
-    create = PostgresBackend.create_namespace
+    create, run_scenario = PostgresBackend.create_namespace, runner.run_scenario
 
     async def recorded(self, name, *args, **kwargs):
         made.append(name)
         return await create(self, name, *args, **kwargs)
 
+    async def paced(*args, **kwargs):  # a second before each step: the stop lands while a cell's schema exists
+        return await run_scenario(*args, **kwargs, pace=1.0)
+
     monkeypatch.setattr(PostgresBackend, "create_namespace", recorded)
+    monkeypatch.setattr(runner, "run_scenario", paced)
     app = app_factory(url=url, demo=False)
     async with app.run_test(size=SIZE) as pilot:
         await caught_up(pilot)
         made.clear()  # the app's own sessions' schema is not the matrix's
         app.action_run_matrix()
         view = app.matrix
-        await until(pilot, lambda: len(view.cells) >= 2, REAL_RUN_TIMEOUT)
+        await until(pilot, lambda: len(made) >= 2 and view.columns, REAL_RUN_TIMEOUT)  # the levels read, a cell begun
         app.action_stop_matrix()
         await asyncio.wait_for(view.ended.wait(), TIMEOUT)
-        assert "stopped after" in str(view.status.content) and len(view.cells) < view.total
+        assert "stopped after 0 of" in str(view.status.content)
         assert await view.runner.wait(TIMEOUT)
-    assert made
     conn = await asyncpg.connect(url)
     try:
         left = await conn.fetch("select nspname from pg_namespace where nspname = any($1::text[])", made)
