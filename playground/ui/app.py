@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import signal
 import time
 from collections.abc import Awaitable, Callable
@@ -41,11 +42,14 @@ from playground.ui.status_line import StatusLine
 from playground.ui.step_reporter import StepReporter
 from playground.ui.views.committed_view import CommittedView, may_change_committed
 from playground.ui.views.cross_views import CrossViews
+from playground.ui.views.matrix_view import MatrixView, matrix_url, narration
 from playground.ui.waits import Waits, pane_action
 
 DRAW_INTERVAL = 1 / 30
 # ctrl+q leaves within a second whatever the sessions do (Workspace.close gives a busy one less).
 QUIT_TIMEOUT = 0.8
+# A matrix run stopped by quitting gets this long to roll back and drop its schemas.
+MATRIX_QUIT_TIMEOUT = 5.0
 LEAVING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
 __all__ = ["AppConfig", "TxplayApp", "make_app"]
 
@@ -78,6 +82,7 @@ class TxplayApp(App[int]):
         self.committed = self.bottom.committed
         self.lock_graph = self.bottom.lock_graph
         self.timeline = self.bottom.timeline
+        self.matrix = self.bottom.matrix
         self.footer = Footer()
         self.navigation = Navigation(self, self.panes, self.bottom)
         self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))
@@ -400,15 +405,38 @@ class TxplayApp(App[int]):
         """Leave the current sessions (rolling them back) and open a scenario in demo mode."""
         from playground.scenario import library
 
-        scenario = library.find(name)
+        await self.open_demo(library.find(name), self.config.url)
+
+    async def open_demo(self, scenario: Any, url: str | None, headline: str | None = None) -> None:
+        """Leave the current sessions and step through `scenario` on `url` (None: a temporary SQLite
+        file); `headline` is a line the banner keeps over the narration."""
 
         def open_demo() -> Awaitable[Workspace]:
             self.scenario = scenario
             self.banner.display = True
-            self.demo = DemoController(scenario, self.config.url, self.panes, self.banner)
+            self.demo = DemoController(scenario, url, self.panes, self.banner, headline)
             return self.demo.open()
 
         await self.reopen(open_demo)
+
+    def action_run_matrix(self) -> None:
+        """Run the isolation matrix on the app's database in the Matrix tab (off the app's loop)."""
+        self.bottom.active = "tab-matrix"
+        self.matrix.start(matrix_url(self.config.url))
+
+    def action_stop_matrix(self) -> None:
+        """Stop the running matrix: the cells measured stay, the scenario running rolls back."""
+        self.matrix.stop()
+
+    @on(MatrixView.CellChosen)
+    async def _matrix_cell_chosen(self, event: MatrixView.CellChosen) -> None:
+        """Replay a matrix cell: its test's scenario at its level (and journal mode), where the matrix ran it."""
+        from playground.scenario import library
+
+        column = event.column
+        scenario = dataclasses.replace(library.load(event.test.scenario), isolation=column.level,
+                                       journal_mode=column.journal_mode)
+        await self.open_demo(scenario, column.url, narration(column, event.test, event.cell))
 
     async def on_event(self, event: events.Event) -> None:
         if isinstance(event, (events.Key, events.MouseDown, events.MouseScrollDown, events.MouseScrollUp, events.Paste)):
@@ -417,6 +445,8 @@ class TxplayApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.collector.uninstall()
+        if self.matrix.runner.stop():
+            await self.matrix.runner.wait(MATRIX_QUIT_TIMEOUT)
         loop = asyncio.get_running_loop()
         for number in LEAVING_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):

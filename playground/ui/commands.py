@@ -30,6 +30,8 @@ class PaletteHost(Protocol):
     def action_zoom(self) -> None: ...
     def action_next_pane(self, step: int = 1) -> None: ...
     def action_change_theme(self) -> None: ...
+    def action_run_matrix(self) -> None: ...
+    def action_stop_matrix(self) -> None: ...
     async def set_isolation(self, level: str) -> None: ...
     async def set_journal_mode(self, mode: str) -> None: ...
     async def show_table(self, table: str) -> None: ...
@@ -37,7 +39,7 @@ class PaletteHost(Protocol):
 
 
 class TxplayCommands(Provider):
-    """New pane, close pane, open scenario, isolation, async mode, journal mode, screenshot, theme."""
+    """New pane, close pane, open scenario, isolation, async mode, journal mode, the matrix, screenshot, theme."""
 
     def _commands(self) -> list[tuple[str, Any, str]]:
         app = cast(PaletteHost, self.app)
@@ -51,6 +53,9 @@ class TxplayCommands(Provider):
             ("Theme", app.action_change_theme, "choose a theme"),
             ("Async mode", partial(app.action_txn, "mode async"), "`session` becomes the AsyncSession"),
             ("Sync mode", partial(app.action_txn, "mode sync"), "`session` is the sync Session"),
+            ("Run the isolation matrix", app.action_run_matrix,
+             "which anomalies this database prevents at each isolation level, in the Matrix tab"),
+            ("Stop the matrix", app.action_stop_matrix, "stop the matrix run (the cells measured stay)"),
         ]
         for name in ("begin", "savepoint", "release", "rollback-to", "flush", "commit", "rollback", "cancel"):
             commands.append((f"Transaction: {name}", partial(app.action_txn, name), f"\\{name} in the focused pane"))

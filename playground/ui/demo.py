@@ -22,8 +22,10 @@ class DemoController:
     (`open`, `leave`) through `TxplayApp.reopen`.
     """
 
-    def __init__(self, scenario: Scenario, url: str | None, panes: SessionPanes, banner: DemoBanner) -> None:
+    def __init__(self, scenario: Scenario, url: str | None, panes: SessionPanes, banner: DemoBanner,
+                 headline: str | None = None) -> None:
         self.panes = panes
+        self.headline = headline  # a line the banner keeps above the narration (a matrix cell's verdict)
         self.banner = banner
         self.scenario = scenario
         self.url = url
@@ -72,7 +74,8 @@ class DemoController:
             pane.show_queue([s.input for s in upcoming if s.session == name], runs_next=name == next_session)
         next_notes = upcoming[0].notes if upcoming else []
         note = next_notes[-1] if next_notes and self.note is None else self.note
-        self.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary)
+        self.banner.show(self.scenario.title or self.scenario.source, note, player.position, len(self.scenario.steps), self.summary,
+                         self.headline)
 
     def next_step(self) -> None:
         """Run the next step (in a task: the app stays interactive while it settles)."""

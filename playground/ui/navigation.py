@@ -51,23 +51,27 @@ class Navigation:
             screen.maximize(target, container=False)
 
     def focus_stops(self) -> list[Any]:
-        """Where F12 goes, in order: each pane's input, then the committed-data table list."""
+        """Where F12 goes, in order: each pane's input, the committed-data table list, then the matrix
+        once it has run (Enter on a cell replays it)."""
         stops: list[Any] = [pane.input for pane in self.panes.query(SessionPane)]
         stops.append(self.bottom.committed.select)
+        if self.bottom.matrix.tests:
+            stops.append(self.bottom.matrix.table)
         return stops
 
     def next_pane(self, step: int = 1) -> None:
         """Move the focus to the next pane (then the table list); a zoomed view follows it."""
         stops = self.focus_stops()
-        focused, screen, select = self.app.focused, self.app.screen, self.bottom.committed.select
+        focused, screen = self.app.focused, self.app.screen
+        tabs = {self.bottom.committed.select: "tab-committed", self.bottom.matrix.table: "tab-matrix"}
         around = focused.ancestors_with_self if focused is not None else []
         current = next((i for i, stop in enumerate(stops) if stop in around), -1)  # the Select's list is inside it
         target = stops[(current + step) % len(stops)]
-        if target is select:
-            self.bottom.active = "tab-committed"
+        if target in tabs:
+            self.bottom.active = tabs[target]
         zoomed = screen.maximized is not None
         if zoomed:
             screen.minimize()
         target.focus()
         if zoomed:
-            screen.maximize(self.bottom if target is select else target.parent, container=False)
+            screen.maximize(self.bottom if target in tabs else target.parent, container=False)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from textual.command import CommandPalette
 from textual.worker import WorkerCancelled
 
 from playground.ui.app import make_app
@@ -22,6 +23,17 @@ def app_factory(tmp_path):
         return make_app(**kwargs)
 
     return build
+
+
+def palette_watch():
+    """An event set when the command palette opens, and the message hook that sets it."""
+    opened = asyncio.Event()
+
+    def hook(message) -> None:
+        if isinstance(message, CommandPalette.Opened):
+            opened.set()
+
+    return opened, hook
 
 
 def log_text(pane) -> str:

@@ -4,29 +4,16 @@ from __future__ import annotations
 
 import asyncio
 
-from textual.command import CommandPalette
-
 from playground.cli import main
 from playground.ui.suite_app import SpecApp, make_spec_app
 from tests.suites import conftest as suites
-from tests.ui.conftest import TIMEOUT, drawn
+from tests.ui.conftest import TIMEOUT, drawn, palette_watch
 
 pg_database = suites.pg_database
 row_lock_spec = suites.row_lock_spec
 SIZE = (160, 45)
 STUCK = suites.ROW_LOCK.split("permutation")[0] + "permutation s1u s2u s2s s1c s2c\n"
 """s2s is sent while s2u waits on s1's lock, which only s1c (after it) releases: stuck until F9."""
-
-
-def palette_watch():
-    """An event set when the command palette opens, and the message hook that sets it."""
-    opened = asyncio.Event()
-
-    def hook(message) -> None:
-        if isinstance(message, CommandPalette.Opened):
-            opened.set()
-
-    return opened, hook
 
 
 async def settled(pilot) -> None:

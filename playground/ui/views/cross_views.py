@@ -1,4 +1,4 @@
-"""The tabs below the panes: committed data, the lock graph and the timeline."""
+"""The tabs below the panes: committed data, the lock graph, the timeline and the isolation matrix."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from textual.widgets import TabbedContent, TabPane
 from playground.engine.snapshot import WorkspaceSnapshot
 from playground.ui.views.committed_view import CommittedView
 from playground.ui.views.lock_graph import LockGraph
+from playground.ui.views.matrix_view import MatrixView
 from playground.ui.views.timeline import Timeline
 
 
@@ -20,10 +21,12 @@ class CrossViews(TabbedContent):
         self.committed = CommittedView(id="committed")
         self.lock_graph = LockGraph(id="lock-graph")
         self.timeline = Timeline(id="timeline")
+        self.matrix = MatrixView(id="matrix")
         self._locks_label = "Lock graph"
         self.compose_add_child(TabPane("Committed data", self.committed, id="tab-committed"))
         self.compose_add_child(TabPane("Lock graph", self.lock_graph, id="tab-locks"))
         self.compose_add_child(TabPane("Timeline", self.timeline, id="tab-timeline"))
+        self.compose_add_child(TabPane("Matrix", self.matrix, id="tab-matrix"))
 
     def show(self, snapshot: WorkspaceSnapshot, now: float, unsent: dict[int, tuple[str, ...]]) -> None:
         """Draw the tab shown (the others when they are shown); the lock tab's label counts the waits.
