@@ -214,33 +214,57 @@ def _exit_without_waiting_for_drivers(code: int) -> None:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    """`txplay matrix`: the table, or a JSON line a cell as each is measured."""
+    """`txplay matrix`: the table, or a JSON line a cell as each is measured. Ctrl+C stops the run:
+    the cells done are printed, every schema/database made is dropped, and the exit code is 130."""
+    import contextlib
     import json
+    import signal
 
-    from playground.engine.backends import BackendError, resolve
-    from playground.matrix.run import cell_json, run_matrix, write_table
+    from playground.engine.backends import BackendError
+    from playground.matrix.run import refusal, run_matrix, summary_json
+    from playground.matrix.table import cell_json, write_table
 
     urls: list[str | None] = list(args.matrix_urls or [None])
     for url in urls:
-        if url is not None:
-            try:
-                resolve(url)
-            except BackendError as exc:
-                print(f"txplay: {exc}", file=sys.stderr)
-                return EXIT_INVALID
-    on_cell = None
+        try:
+            refused = refusal(url) if url is not None else None
+        except BackendError as exc:
+            refused = str(exc)
+        if refused:
+            print(f"txplay: {refused}", file=sys.stderr)
+            return EXIT_INVALID
     if args.matrix_format == "json":
         def on_cell(column, test, cell) -> None:
             print(json.dumps(cell_json(column, test, cell), ensure_ascii=False), flush=True)
     else:
         def on_cell(column, test, cell) -> None:
             print(f"  {column.title}: {test.name} done", file=sys.stderr, flush=True)
-    run = asyncio.run(run_matrix(urls, on_cell))
+
+    async def measure():
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+
+        def interrupted() -> None:  # the first Ctrl+C stops cleanly; a second one is Python's own
+            stop.set()
+            loop.remove_signal_handler(signal.SIGINT)
+            print("txplay: interrupted; dropping what the run created (Ctrl+C again to quit at once)",
+                  file=sys.stderr, flush=True)
+
+        with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
+            loop.add_signal_handler(signal.SIGINT, interrupted)
+        try:
+            return await run_matrix(urls, on_cell, stop=stop)
+        finally:
+            with contextlib.suppress(NotImplementedError):
+                loop.remove_signal_handler(signal.SIGINT)
+
+    run = asyncio.run(measure())
     if args.matrix_format == "json":
-        print(json.dumps({"event": "summary", "columns": len(run.columns), "cells": len(run.cells),
-                          "problems": run.problems, "exit": run.exit_code}, ensure_ascii=False))
+        print(json.dumps(summary_json(run), ensure_ascii=False), flush=True)
     else:
         write_table(run, args.matrix_format)
+    sys.stdout.flush()
+    _exit_without_waiting_for_drivers(run.exit_code)
     return run.exit_code
 
 

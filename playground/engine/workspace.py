@@ -147,7 +147,13 @@ class Workspace:
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
-                await backend.create_namespace(namespace, reset=reset_demo and not isolate)
+                try:
+                    await backend.create_namespace(namespace, reset=reset_demo and not isolate)
+                except BaseException:  # cancelled (Ctrl+C) while the server may have made it: never leave it
+                    if isolate:
+                        with contextlib.suppress(Exception):
+                            await backend.drop_namespace(namespace)
+                    raise
             backend = backend.in_namespace(namespace)
         if backend.journal_modes:
             setting_commands.check_journal_mode(backend, journal_mode)
