@@ -252,6 +252,18 @@ def _matrix(args: argparse.Namespace) -> int:
 
         with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
             loop.add_signal_handler(signal.SIGINT, interrupted)
+        default = loop.get_exception_handler()
+
+        def quiet_once_stopped(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+            """A driver's connection cut by the stop leaves futures nobody reads: not worth a traceback."""
+            if stop.is_set():
+                return
+            if default is not None:
+                default(loop, context)
+            else:
+                loop.default_exception_handler(context)
+
+        loop.set_exception_handler(quiet_once_stopped)
         try:
             return await run_matrix(urls, on_cell, stop=stop)
         finally:

@@ -641,6 +641,16 @@ class Workspace:
         if self.closed:
             return
         self.closed = True
+        # Cancelled meanwhile (Ctrl+C on the matrix), it still finishes: a namespace left behind,
+        # or a thread never stopped, would outlive the process's user. A second cancel gives up.
+        closing = asyncio.ensure_future(self._close())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            await closing
+            raise
+
+    async def _close(self) -> None:
         await asyncio.gather(*(self._close_quickly(name) for name in list(self.sessions)), return_exceptions=True)
         self.sessions.clear()
         self._threads.clear()

@@ -152,22 +152,29 @@ def _width(url: str | None) -> int:
     return PARALLEL if url is None or resolve(url).has_namespaces else 1
 
 
-async def until_stopped(work: Awaitable[T], stop: asyncio.Event | None) -> tuple[bool, T | None]:
-    """Await `work`; if `stop` is set first (or this is cancelled), cancel it and wait until it
-    has cleaned up. Returns (finished, its result)."""
-    task = asyncio.ensure_future(work)
+async def until_stopped(works: list[Awaitable[T]], stop: asyncio.Event | None) -> list[T] | None:
+    """Await every one of `works`; if `stop` is set first (or this is cancelled), cancel them and
+    wait until each has cleaned up. Their results, or None when stopped."""
+    tasks = [asyncio.ensure_future(work) for work in works]
     stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
     try:
-        await asyncio.wait([t for t in (task, stopper) if t is not None], return_when=asyncio.FIRST_COMPLETED)
+        pending: set[asyncio.Future[Any]] = set(tasks)
+        while pending and not (stopper is not None and stopper.done()):
+            done, pending = await asyncio.wait(pending | ({stopper} if stopper else set()),
+                                               return_when=asyncio.FIRST_COMPLETED)
+            pending.discard(stopper)
+            if any(not t.cancelled() and t.exception() is not None for t in done if t is not stopper):
+                break  # one failed: the others are stopped too, and its error raised below
     finally:
         if stopper is not None:
             stopper.cancel()
-        if not task.done():
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)  # its cells roll back and drop what they made
-    if task.cancelled():
-        return False, None
-    return True, task.result()
+        if tasks:
+            await asyncio.wait(tasks)  # every one rolls back and drops what it made, whatever the others do
+    if stop is not None and stop.is_set() or any(t.cancelled() for t in tasks):
+        return None
+    return [t.result() for t in tasks]
 
 
 async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTest, Verdict | str], None] | None = None,
@@ -185,15 +192,15 @@ async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTe
     timeout = run.lock_timeouts[-1] if run.lock_timeouts else None
     for url in urls:
         try:
-            finished, probed = await until_stopped(asyncio.wait_for(probe(url, timeout), PROBE_TIMEOUT), stop)
+            probed = await until_stopped([asyncio.wait_for(probe(url, timeout), PROBE_TIMEOUT)], stop)
         except Exception as exc:
             reason = f"no answer within {PROBE_TIMEOUT:g} s" if isinstance(exc, TimeoutError) else str(describe(exc))
             _unreachable(run, url, name_of(url), reason, tests, on_columns, on_cell)
             continue
-        if not finished or probed is None:
+        if probed is None:
             run.interrupted = True
             break
-        database, found = probed
+        database, found = probed[0]
         run.databases.append(database)
         if on_columns is not None:
             on_columns(found)
@@ -203,17 +210,31 @@ async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTe
 
         async def worker(jobs: Iterator[tuple[int, Column, MatrixTest]] = jobs) -> None:
             for index, column, test in jobs:  # one iterator shared by the workers: each cell is taken once
+                if stopping(stop):
+                    return
                 cell = await run_cell_at(column, test)
+                if cancelled():  # it ran on after its cancel was swallowed: its steps may have been cut short
+                    return
                 run.cells[index, test.name] = cell
                 if on_cell is not None:
                     on_cell(column, test, cell)
 
-        workers = asyncio.gather(*(worker() for _ in range(_width(url))))
-        finished, _ = await until_stopped(workers, stop)
-        if not finished:
+        if await until_stopped([worker() for _ in range(_width(url))], stop) is None:
             run.interrupted = True
             break
     return run
+
+
+def cancelled() -> bool:
+    """Whether this task was asked to cancel, even where something below swallowed the
+    CancelledError (as asyncio.wait_for may when what it waits for ends at the same moment)."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
+def stopping(stop: asyncio.Event | None) -> bool:
+    """Whether to start no more cells: `stop` is set, or this task was cancelled."""
+    return (stop is not None and stop.is_set()) or cancelled()
 
 
 def _unreachable(run: MatrixRun, url: str | None, backend: str, reason: str, tests: tuple[MatrixTest, ...],
