@@ -172,7 +172,10 @@ async def until_stopped(works: list[Awaitable[T]], stop: asyncio.Event | None) -
             task.cancel()
         if tasks:
             await asyncio.wait(tasks)  # every one rolls back and drops what it made, whatever the others do
-    if stop is not None and stop.is_set() or any(t.cancelled() for t in tasks):
+    failed = next((t.exception() for t in tasks if not t.cancelled() and t.exception() is not None), None)
+    if failed is not None:
+        raise failed
+    if (stop is not None and stop.is_set()) or any(t.cancelled() for t in tasks):
         return None
     return [t.result() for t in tasks]
 
@@ -206,7 +209,8 @@ async def run_matrix(urls: list[str | None], on_cell: Callable[[Column, MatrixTe
             on_columns(found)
         first = len(run.columns)
         run.columns.extend(found)
-        jobs = iter([(first + i, column, test) for i, column in enumerate(found) for test in tests])
+        # The strongest levels first: their cells are the ones that wait, and may end in a lock timeout.
+        jobs = iter([(first + i, column, test) for i, column in reversed(list(enumerate(found))) for test in tests])
 
         async def worker(jobs: Iterator[tuple[int, Column, MatrixTest]] = jobs) -> None:
             for index, column, test in jobs:  # one iterator shared by the workers: each cell is taken once
