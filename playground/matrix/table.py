@@ -49,7 +49,7 @@ def write_table(run: MatrixRun, fmt: str, out: TextIO | None = None, tests: tupl
             out.write("  ".join(v.ljust(w) for v, w in zip(row, widths, strict=True)).rstrip() + "\n")
     bullet = "- " if fmt == "markdown" else "  "
     if run.interrupted:
-        out.write(f"\ninterrupted: {len(run.cells)} cells done; — marks a cell that never started\n")
+        out.write(f"\ninterrupted after {len(run.cells)} of {len(run.columns) * len(tests)} cells; — marks a cell not done\n")
     out.write("\n" + "\n".join(fact_lines(run, bullet)) + "\n")
     reasons = [f"{bullet}{problem}" for problem in run.problems]
     reasons += [f"{bullet}{name} on {run.columns[i].title}: {cell}" for (i, name), cell in run.cells.items()
