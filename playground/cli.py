@@ -66,8 +66,12 @@ def build_parser() -> argparse.ArgumentParser:
     convert.add_argument("--out", metavar="DIR", default=".", help="the folder to write the scenarios to (default: the current one)")
     matrix = sub.add_parser("matrix", help="which anomalies each database prevents at each isolation level, measured",
                             description="Run the anomaly suite (tests after Hermitage's designs) at every isolation level "
-                                        "each database offers and print the table. Exit 0 when every cell ran, 1 when one "
-                                        "could not (the reason is printed), 2 on bad arguments.")
+                                        "each database offers and print the table, the settings it was measured under "
+                                        "and a legend. Cells run several at once, each in a schema/database (or "
+                                        "temporary SQLite file) of its own. Exit 0 when every cell ran, 1 when one "
+                                        "could not (the reason is printed; a database that cannot be opened is a column "
+                                        "saying why), 2 on bad arguments or a database txplay has no strategy for, 130 "
+                                        "on Ctrl+C (the cells done are printed, and what the run created is dropped).")
     matrix.add_argument("--url", dest="matrix_urls", action="append", metavar="URL",
                         help="a database (repeatable: a column group each; default: a temporary SQLite file, "
                              "in both journal modes)")
@@ -222,33 +226,38 @@ def _exit_without_waiting_for_drivers(code: int) -> None:
 
 
 def _matrix(args: argparse.Namespace) -> int:
-    """`txplay matrix`: the table, or a JSON line a cell as each is measured."""
+    """`txplay matrix`: the table, or a JSON line a cell as each is measured. Ctrl+C stops the run:
+    the cells done are printed, every schema/database made is dropped, and the exit code is 130."""
     import json
 
-    from playground.engine.backends import BackendError, resolve
-    from playground.matrix.run import cell_json, run_matrix, write_table
+    from playground.engine.backends import BackendError
+    from playground.matrix.run import refusal, summary_json
+    from playground.matrix.table import cell_json, write_table
 
     urls: list[str | None] = list(args.matrix_urls or [None])
     for url in urls:
-        if url is not None:
-            try:
-                resolve(url)
-            except BackendError as exc:
-                print(f"txplay: {exc}", file=sys.stderr)
-                return EXIT_INVALID
-    on_cell = None
+        try:
+            refused = refusal(url) if url is not None else None
+        except BackendError as exc:
+            refused = str(exc)
+        if refused:
+            print(f"txplay: {refused}", file=sys.stderr)
+            return EXIT_INVALID
     if args.matrix_format == "json":
         def on_cell(column, test, cell) -> None:
             print(json.dumps(cell_json(column, test, cell), ensure_ascii=False), flush=True)
     else:
         def on_cell(column, test, cell) -> None:
             print(f"  {column.title}: {test.name} done", file=sys.stderr, flush=True)
-    run = asyncio.run(run_matrix(urls, on_cell))
+
+    run = asyncio.run(_matrix_until_ctrl_c(urls, on_cell))
     if args.matrix_format == "json":
-        print(json.dumps({"event": "summary", "columns": len(run.columns), "cells": len(run.cells),
-                          "problems": run.problems, "exit": run.exit_code}, ensure_ascii=False))
+        print(json.dumps(summary_json(run), ensure_ascii=False), flush=True)
     else:
         write_table(run, args.matrix_format)
+    if run.interrupted:  # a driver thread of a cut cell may sit out its busy timeout: do not wait for it
+        sys.stdout.flush()
+        _exit_without_waiting_for_drivers(run.exit_code)
     return run.exit_code
 
 
@@ -278,6 +287,44 @@ def _export(args: argparse.Namespace) -> int:
         print(f"txplay: cannot write {out}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_INVALID
     return EXIT_OK
+
+
+async def _matrix_until_ctrl_c(urls, on_cell):
+    """run_matrix, stopped cleanly by the first Ctrl+C (every cell rolls back and drops what it
+    made); a second Ctrl+C is Python's own KeyboardInterrupt, for a user who will not wait."""
+    import contextlib
+    import signal
+
+    from playground.matrix.run import run_matrix
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def interrupted() -> None:
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)
+        print("txplay: interrupted; dropping what the run created (Ctrl+C again to quit at once)",
+              file=sys.stderr, flush=True)
+
+    default = loop.get_exception_handler()
+
+    def quiet_once_stopped(loop: asyncio.AbstractEventLoop, context: dict) -> None:
+        """A driver's connection cut by the stop leaves futures nobody reads: not worth a traceback."""
+        if stop.is_set():
+            return
+        if default is not None:
+            default(loop, context)
+        else:
+            loop.default_exception_handler(context)
+
+    loop.set_exception_handler(quiet_once_stopped)
+    with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
+        loop.add_signal_handler(signal.SIGINT, interrupted)
+    try:
+        return await run_matrix(urls, on_cell, stop=stop)
+    finally:
+        with contextlib.suppress(NotImplementedError):
+            loop.remove_signal_handler(signal.SIGINT)
 
 
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:

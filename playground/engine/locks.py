@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, text
@@ -27,6 +27,7 @@ from playground.engine.snapshot import LockWait
 # A SQLite statement with no progress-handler call for this long has stopped executing: not
 # much shorter, for a running statement's thread may wait a while for the GIL or a core.
 STALL = 0.15
+TURN_EXPIRY = 0.25  # seconds after which a MariaDB monitor's unanswered wish for a look no longer holds others back
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
 
 
@@ -350,6 +351,30 @@ class MysqlLockMonitor(ServerLockMonitor):
 
     query = MARIADB
     metadata_locks_table = False
+    # server (host:port) → when a monitor of this process last read MariaDB's InnoDB cache there.
+    # Several workspaces at once (the isolation matrix's cells) must take turns: reads less than
+    # 0.1 s apart keep the cache from ever being refilled, and then no new wait is seen at all.
+    _cache_reads: ClassVar[dict[str, float]] = {}
+    # server → {monitor: (its last look, when it last asked for a turn)}: the oldest look goes first.
+    _turns: ClassVar[dict[str, dict[int, tuple[float, float]]]] = {}
+
+    async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+        """As any server's monitor; on MariaDB, monitors of this process read the same server's
+        InnoDB cache in turn, `min_interval` apart, the one whose last look is oldest first."""
+        if self.query != self.MARIADB or now - self._last_poll < self.min_interval:
+            return await super().poll(sessions, now)
+        server = f"{self.backend.url.host}:{self.backend.url.port}"
+        turns = self._turns.setdefault(server, {})
+        turns[id(self)] = (self._last_poll, now)
+        asking = [last for last, asked in turns.values() if now - asked < TURN_EXPIRY]  # a closed one asks no more
+        if now - self._cache_reads.get(server, float("-inf")) < self.min_interval or self._last_poll > min(asking):
+            return _still_waiting(self._last)
+        del turns[id(self)]
+        self._cache_reads[server] = now  # taken: another monitor polling meanwhile waits its turn
+        try:
+            return await super().poll(sessions, now)
+        finally:
+            self._cache_reads[server] = time.monotonic()  # the cache's idle time counts from the read's end
 
     async def _detect(self) -> None:
         assert self.conn is not None

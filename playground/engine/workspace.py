@@ -147,7 +147,13 @@ class Workspace:
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
-                await backend.create_namespace(namespace, reset=reset_demo and not isolate)
+                try:
+                    await backend.create_namespace(namespace, reset=reset_demo and not isolate)
+                except BaseException:  # cancelled (Ctrl+C) while the server may have made it: never leave it
+                    if isolate:
+                        with contextlib.suppress(Exception):
+                            await backend.drop_namespace(namespace)
+                    raise
             backend = backend.in_namespace(namespace)
         if backend.journal_modes:
             setting_commands.check_journal_mode(backend, journal_mode)
@@ -635,6 +641,16 @@ class Workspace:
         if self.closed:
             return
         self.closed = True
+        # Cancelled meanwhile (Ctrl+C on the matrix), it still finishes: a namespace left behind,
+        # or a thread never stopped, would outlive the process's user. A second cancel gives up.
+        closing = asyncio.ensure_future(self._close())
+        try:
+            await asyncio.shield(closing)
+        except asyncio.CancelledError:
+            await closing
+            raise
+
+    async def _close(self) -> None:
         await asyncio.gather(*(self._close_quickly(name) for name in list(self.sessions)), return_exceptions=True)
         self.sessions.clear()
         self._threads.clear()

@@ -64,6 +64,11 @@ class Backend:
     # What the user would expect of txplay that this backend does not have, for the pane header.
     missing_features: str | None = None
     isolation_notes: ClassVar[dict[str, str]] = {}  # level → what picking it really does
+    # A lock monitor tells a wait from a slow statement: the isolation matrix needs one to decide.
+    watches_locks: ClassVar[bool] = False
+    # (label, SQL) of the settings that change what an isolation level prevents, read in a session
+    # (so the lock timeout is the one in force there); a query the server refuses is left out.
+    fact_queries: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def __init__(self, url: URL, namespace: str | None = None) -> None:
         self.url = url

@@ -24,6 +24,11 @@ class MysqlBackend(Backend):
     name = "mysql"
     traits = Traits(ending_errnos=frozenset({DEADLOCK}))
     has_namespaces = True
+    watches_locks = True
+    # innodb_snapshot_isolation: MariaDB only, in recent releases (on by default from 11.6).
+    fact_queries = (("innodb_snapshot_isolation", "SELECT @@innodb_snapshot_isolation"),
+                    ("innodb_lock_wait_timeout (server)", "SELECT @@global.innodb_lock_wait_timeout"),
+                    ("innodb_lock_wait_timeout", "SELECT @@innodb_lock_wait_timeout"))
 
     @property
     def session_url(self) -> URL:

@@ -24,6 +24,8 @@ class PostgresBackend(Backend):
     )
     has_namespaces = True
     streams_run_at_fetch = True  # asyncpg's cursor and psycopg's named cursor run at the first fetch
+    watches_locks = True
+    fact_queries = (("deadlock_timeout", "SHOW deadlock_timeout"), ("lock_timeout", "SHOW lock_timeout"))
 
     def connect_args(self, application_name: str, lock_timeout: float | None) -> dict[str, Any]:
         """Name the connection, and set its schema and lock timeout, as each driver takes them."""

@@ -43,6 +43,8 @@ class SqliteBackend(Backend):
     begin_modes = BEGIN_MODES
     interrupts_running_statement = True  # sqlite3_interrupt(); a statement in the busy handler ignores it
     cancel_breaks_connection = True  # let the statement end by its busy timeout instead
+    watches_locks = True  # inferred: see playground.engine.locks
+    fact_queries = (("journal mode", "PRAGMA journal_mode"), ("busy timeout (ms)", "PRAGMA busy_timeout"))
     isolation_notes = {
         "READ UNCOMMITTED": (
             "SQLite accepts READ UNCOMMITTED and changes nothing: dirty reads happen only between "
