@@ -110,7 +110,7 @@ async def test_the_tab_fills_in_cell_by_cell_with_a_progress_bar(app_factory, ga
         assert (view.progress.total, view.progress.progress) == (total, 0)
         assert all(shown(view, t.name, c)[0] == "·" for t in TESTS for c in COLUMNS)
         order = [(c, t) for c in COLUMNS for t in TESTS]
-        styles = {"wait": "green", "OCCURS": "bold red", "—": "yellow"}
+        styles = {"wait": "green", "OCCURS": "bold red", cell_text("could not run"): "yellow"}
         for done, (column, test) in enumerate(order, 1):
             await gated.let_through()
             await until(pilot, lambda done=done: len(view.cells) == done)
