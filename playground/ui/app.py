@@ -444,6 +444,13 @@ class TxplayApp(App[int]):
         """Stop the running matrix: the cells measured stay, the scenario running rolls back."""
         self.matrix.stop()
 
+    def action_toggle_matrix(self) -> None:
+        """The matrix's one key: run it, or stop it while it runs."""
+        if self.matrix.running:
+            self.action_stop_matrix()
+        else:
+            self.action_run_matrix()
+
     @on(MatrixView.CellChosen)
     async def _matrix_cell_chosen(self, event: MatrixView.CellChosen) -> None:
         """Replay a matrix cell: its test's scenario at its level (and journal mode), where the matrix ran it."""

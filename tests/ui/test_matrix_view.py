@@ -11,7 +11,8 @@ import pytest
 from playground.matrix import SUITE, Verdict
 from playground.matrix.run import Column, MatrixRun, cell_text
 from playground.ui.opening import scenario_url
-from tests.ui.conftest import TIMEOUT, caught_up, palette, palette_watch, run_in, until
+from playground.ui.keys import key_help
+from tests.ui.conftest import TIMEOUT, caught_up, drawn, palette, palette_watch, run_in, until
 
 SIZE = (160, 50)
 REAL_RUN_TIMEOUT = 600.0  # the whole suite on SQLite, both journal modes: a guard, never waited out
@@ -216,3 +217,18 @@ async def test_stopping_a_run_on_postgresql_drops_the_schemas_it_made(app_factor
         await conn.close()
     assert not left, f"the stopped run left {[r[0] for r in left]}"
 
+
+async def test_ctrl_l_runs_the_matrix_then_stops_it_and_f1_lists_it_outside_the_footer(app_factory, gated):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        await pilot.press("ctrl+l")
+        view = app.matrix
+        assert view.running and app.bottom.active == "tab-matrix"
+        await gated.let_through(1)
+        await until(pilot, lambda: len(view.cells) == 1)
+        await pilot.press("ctrl+l")
+        await asyncio.wait_for(view.ended.wait(), TIMEOUT)
+        assert gated.cancelled and "stopped after 1 of" in str(view.status.content)
+        assert any(line.split()[:3] == ["^l", "Isolation", "matrix:"] for line in key_help(app, demo=False))
+        assert "matrix" not in drawn(app.footer).lower()
