@@ -130,6 +130,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not 1 <= args.sessions <= 6:
         parser.error("--sessions must be between 1 and 6")
     from playground.ui.app import make_app  # imported late: `txplay run` never loads Textual
+    from playground.ui.opening import scenario_url
 
     try:
         app = make_app(
@@ -140,8 +141,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID
-    # The default temporary SQLite file always opens; a URL is tried before any screen is drawn.
-    problem = database_problem(args.url) if args.url is not None else None
+    # The default temporary SQLite file always opens; a URL is tried before any screen is drawn,
+    # unless a scenario keeps off it (a SQLite file: trying it would create it).
+    url = scenario_url(args.url) if args.scenario else args.url
+    problem = database_problem(url) if url is not None else None
     if problem:
         print(f"txplay: {problem}", file=sys.stderr)
         return EXIT_INVALID

@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult
 from textual.widgets import Footer, TabbedContent
 
 from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
+from playground.engine.backends import mask
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
 from playground.engine.states import StepKind
@@ -35,14 +36,14 @@ from playground.ui.history import History, history_path
 from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.navigation import Navigation
-from playground.ui.opening import AppConfig, cannot_open, open_workspace
+from playground.ui.opening import AppConfig, cannot_open, open_workspace, scenario_url
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
 from playground.ui.status_line import StatusLine
 from playground.ui.step_reporter import StepReporter
 from playground.ui.views.committed_view import CommittedView, may_change_committed
 from playground.ui.views.cross_views import CrossViews
-from playground.ui.views.matrix_view import MatrixView, matrix_url, narration
+from playground.ui.views.matrix_view import MatrixView, narration
 from playground.ui.waits import Waits, pane_action
 
 DRAW_INTERVAL = 1 / 30
@@ -133,6 +134,7 @@ class TxplayApp(App[int]):
             if self.scenario is not None:
                 self.demo = DemoController(self.scenario, self.config.url, self.panes, self.banner)
                 self.workspace = await self.demo.open()
+                self._say_database_spared()
             else:
                 self.workspace = await open_workspace(self.config, self.models)
         except Exception as exc:
@@ -154,6 +156,8 @@ class TxplayApp(App[int]):
         for session in self._latest.sessions:
             await self._mount_pane(session.name)
         where = "a temporary SQLite demo database" if self.config.url is None else self._latest.url
+        if self.spared:
+            where = f"scenario on a temporary SQLite database, not on {self.spared}"
         self.status_line.say_default(f"{where} · F1 help · F12 next pane · ctrl+p commands")
         self._draw()
         self.committed.reread(tables=True)
@@ -185,7 +189,7 @@ class TxplayApp(App[int]):
     async def _mount_pane(self, name: str) -> SessionPane:
         snap = self._latest
         assert snap is not None
-        key = "demo" if self.config.url is None else snap.url  # a new temporary file each time
+        key = "demo" if self.config.url is None or self.spared else snap.url  # a new temporary file each time
         history = History(history_path(key, self.config.history_dir))
         pane = SessionPane(name, history, lambda: self._completions(name))
         await self.panes.mount(pane)
@@ -200,6 +204,13 @@ class TxplayApp(App[int]):
         if session is None:
             return []
         return [*session.names, *("\\" + c for c in COMMANDS)]
+
+    @property
+    def spared(self) -> str | None:
+        """The user's database (its URL masked) that a scenario is kept off, running on a temporary SQLite file."""
+        if self.config.url is None or self.demo is None or self.demo.url is not None:
+            return None
+        return mask(self.config.url)
 
     @property
     def latest(self) -> WorkspaceSnapshot | None:
@@ -408,8 +419,8 @@ class TxplayApp(App[int]):
         await self.open_demo(library.find(name), self.config.url)
 
     async def open_demo(self, scenario: Any, url: str | None, headline: str | None = None) -> None:
-        """Leave the current sessions and step through `scenario` on `url` (None: a temporary SQLite
-        file); `headline` is a line the banner keeps over the narration."""
+        """Leave the current sessions and step through `scenario` on `url` (a SQLite file's scenario runs on a
+        temporary file: see DemoController); `headline` is a line the banner keeps over the narration."""
 
         def open_demo() -> Awaitable[Workspace]:
             self.scenario = scenario
@@ -418,15 +429,27 @@ class TxplayApp(App[int]):
             return self.demo.open()
 
         await self.reopen(open_demo)
+        self._say_database_spared()
+
+    def _say_database_spared(self) -> None:
+        if self.spared:
+            self.notify(f"The scenario runs on a temporary SQLite database: {self.spared} is left as it is.", timeout=8)
 
     def action_run_matrix(self) -> None:
         """Run the isolation matrix on the app's database in the Matrix tab (off the app's loop)."""
         self.bottom.active = "tab-matrix"
-        self.matrix.start(matrix_url(self.config.url))
+        self.matrix.start(scenario_url(self.config.url))
 
     def action_stop_matrix(self) -> None:
         """Stop the running matrix: the cells measured stay, the scenario running rolls back."""
         self.matrix.stop()
+
+    def action_toggle_matrix(self) -> None:
+        """The matrix's one key: run it, or stop it while it runs."""
+        if self.matrix.running:
+            self.action_stop_matrix()
+        else:
+            self.action_run_matrix()
 
     @on(MatrixView.CellChosen)
     async def _matrix_cell_chosen(self, event: MatrixView.CellChosen) -> None:

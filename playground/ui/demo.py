@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any
 from playground.scenario.parser import Scenario
 from playground.scenario.runner import RunReport, ScenarioPlayer, check_requirements, open_workspace, teardown
 from playground.ui.demo_banner import DemoBanner
+from playground.ui.opening import scenario_url
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
 
@@ -19,7 +20,8 @@ class DemoController:
     """Drives a ScenarioPlayer from the app's keys and shows each expectation on its step.
 
     It draws into the panes and the banner it is given; the app opens and leaves its workspace
-    (`open`, `leave`) through `TxplayApp.reopen`.
+    (`open`, `leave`) through `TxplayApp.reopen`. The scenario runs where `scenario_url` puts it for
+    the database `url`: its setup drops and creates tables, which in a SQLite file are the user's own.
     """
 
     def __init__(self, scenario: Scenario, url: str | None, panes: SessionPanes, banner: DemoBanner,
@@ -28,7 +30,7 @@ class DemoController:
         self.headline = headline  # a line the banner keeps above the narration (a matrix cell's verdict)
         self.banner = banner
         self.scenario = scenario
-        self.url = url
+        self.url = scenario_url(url)  # where the scenario runs (None: a fresh temporary SQLite file)
         self.player: ScenarioPlayer | None = None
         self.report: RunReport | None = None
         self.note: str | None = None

@@ -30,6 +30,8 @@ BINDINGS: list[BindingType] = [
     Binding("ctrl+n", "new_pane", "New pane", priority=True),
     Binding("ctrl+t", "close_pane", "Close pane", priority=True),
     Binding("ctrl+s", "screenshot", "Screenshot", priority=True),
+    # Not in the footer (it is full); F1 lists it, and ctrl+p has "Run the isolation matrix".
+    Binding("ctrl+l", "toggle_matrix", "Isolation matrix: run, or stop", show=False, priority=True),
 ]
 
 

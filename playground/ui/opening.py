@@ -24,6 +24,17 @@ class AppConfig:
     history_dir: Path | None = None
 
 
+def scenario_url(url: str | None) -> str | None:
+    """Where the app runs a scenario (demo mode, a matrix cell, the matrix) for its database `url`: there on a
+    server (each run in a schema or database of its own), but on a fresh temporary SQLite file (None) where the
+    database has no such namespaces, as a SQLite file, whose tables are the user's, has not."""
+    if url is None:
+        return None
+    from playground.engine.backends import resolve
+
+    return url if resolve(url).has_namespaces else None
+
+
 async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
     """The workspace of a free session (not demo mode): `config.sessions` sessions named A, B, …"""
     names = [chr(ord("A") + i) for i in range(config.sessions)]

@@ -91,6 +91,15 @@ def test_a_reachable_database_has_no_problem(tmp_path):
     assert database_problem(f"sqlite:///{tmp_path}/demo.db") is None
 
 
+def test_a_scenario_on_a_sqlite_file_neither_tries_nor_creates_the_file(tmp_path):
+    """The scenario runs on a temporary file, so the start-up check leaves the user's path alone."""
+    mine = tmp_path / "mine.db"
+    proc = txplay("--url", f"sqlite:///{mine}", "--scenario", "flush_is_not_commit",
+                  env={"TXPLAY_HEADLESS": "1", "TXPLAY_EXIT_WHEN_READY": "1", "TXPLAY_DATA_DIR": str(tmp_path / "data")})
+    assert proc.returncode == 0, f"exit {proc.returncode}; stderr: {proc.stderr!r}"
+    assert not mine.exists()
+
+
 # -- a failure inside the app still ends the process with a non-zero code --------------------
 
 

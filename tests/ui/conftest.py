@@ -115,3 +115,26 @@ def drawn(widget) -> str:
     width, height = widget.size
     strips = widget.render_lines(Region(0, 0, width, height))
     return "\n".join("".join(segment.text for segment in strip).rstrip() for strip in strips)
+
+
+async def until(pilot, predicate, timeout: float = TIMEOUT) -> None:
+    """Let the app handle its messages until `predicate()` holds."""
+
+    async def poll() -> None:
+        while not predicate():
+            await pilot.pause()
+
+    await asyncio.wait_for(poll(), timeout)
+
+
+async def palette(pilot, opened: asyncio.Event, command: str) -> None:
+    """Run a command from the command palette, as a user does."""
+    opened.clear()
+    await pilot.press("ctrl+p")
+    await asyncio.wait_for(opened.wait(), TIMEOUT)
+    await workers_done(pilot)
+    await pilot.press(*command)
+    await workers_done(pilot)
+    await pilot.pause()
+    await pilot.press("enter")
+    await pilot.pause()

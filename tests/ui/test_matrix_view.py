@@ -10,8 +10,9 @@ import pytest
 
 from playground.matrix import SUITE, Verdict
 from playground.matrix.run import Column, MatrixRun, cell_text
-from playground.ui.views.matrix_view import matrix_url
-from tests.ui.conftest import TIMEOUT, caught_up, palette_watch, run_in, workers_done
+from playground.ui.opening import scenario_url
+from playground.ui.keys import key_help
+from tests.ui.conftest import TIMEOUT, caught_up, drawn, palette, palette_watch, run_in, until
 
 SIZE = (160, 50)
 REAL_RUN_TIMEOUT = 600.0  # the whole suite on SQLite, both journal modes: a guard, never waited out
@@ -59,29 +60,6 @@ def gated(monkeypatch) -> GatedMatrix:
     monkeypatch.setattr("playground.ui.matrix_runner.run_matrix", fake)
     monkeypatch.setattr("playground.ui.views.matrix_view.SUITE", TESTS)
     return fake
-
-
-async def until(pilot, predicate, timeout: float = TIMEOUT) -> None:
-    """Let the app handle its messages until `predicate()` holds."""
-
-    async def poll() -> None:
-        while not predicate():
-            await pilot.pause()
-
-    await asyncio.wait_for(poll(), timeout)
-
-
-async def palette(pilot, opened: asyncio.Event, command: str) -> None:
-    """Run a command from the command palette, as a user does."""
-    opened.clear()
-    await pilot.press("ctrl+p")
-    await asyncio.wait_for(opened.wait(), TIMEOUT)
-    await workers_done(pilot)
-    await pilot.press(*command)
-    await workers_done(pilot)
-    await pilot.pause()
-    await pilot.press("enter")
-    await pilot.pause()
 
 
 @asynccontextmanager
@@ -196,9 +174,9 @@ async def test_the_real_suite_on_sqlite_through_the_command_while_panes_stay_usa
 
 
 def test_the_matrix_of_a_sqlite_file_runs_on_a_temporary_file_and_a_server_s_there():
-    assert matrix_url(None) is None
-    assert matrix_url("sqlite+aiosqlite:///mine.db") is None
-    assert matrix_url("postgresql+asyncpg://127.0.0.1/test") == "postgresql+asyncpg://127.0.0.1/test"
+    assert scenario_url(None) is None
+    assert scenario_url("sqlite+aiosqlite:///mine.db") is None
+    assert scenario_url("postgresql+asyncpg://127.0.0.1/test") == "postgresql+asyncpg://127.0.0.1/test"
 
 
 async def test_stopping_a_run_on_postgresql_drops_the_schemas_it_made(app_factory, monkeypatch):
@@ -238,3 +216,19 @@ async def test_stopping_a_run_on_postgresql_drops_the_schemas_it_made(app_factor
     finally:
         await conn.close()
     assert not left, f"the stopped run left {[r[0] for r in left]}"
+
+
+async def test_ctrl_l_runs_the_matrix_then_stops_it_and_f1_lists_it_outside_the_footer(app_factory, gated):
+    app = app_factory()
+    async with app.run_test(size=SIZE) as pilot:
+        await caught_up(pilot)
+        await pilot.press("ctrl+l")
+        view = app.matrix
+        assert view.running and app.bottom.active == "tab-matrix"
+        await gated.let_through(1)
+        await until(pilot, lambda: len(view.cells) == 1)
+        await pilot.press("ctrl+l")
+        await asyncio.wait_for(view.ended.wait(), TIMEOUT)
+        assert gated.cancelled and "stopped after 1 of" in str(view.status.content)
+        assert any(line.split()[:3] == ["^l", "Isolation", "matrix:"] for line in key_help(app, demo=False))
+        assert "matrix" not in drawn(app.footer).lower()

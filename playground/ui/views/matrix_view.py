@@ -25,16 +25,6 @@ PENDING = Text("·", style="dim")
 FIXED = ("test", "anomaly")  # the row's own columns, before one a database and level
 
 
-def matrix_url(url: str | None) -> str | None:
-    """Where the app runs the matrix for its database `url`: there on a server (each run in a schema or
-    database of its own), but on a temporary SQLite file for a SQLite one, whose tables are the user's."""
-    if url is None:
-        return None
-    from playground.engine.backends import resolve
-
-    return url if resolve(url).has_namespaces else None
-
-
 def outcome(cell: Verdict | str | None) -> str:
     """What a cell concluded, in words."""
     if cell is None:
