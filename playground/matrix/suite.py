@@ -95,7 +95,8 @@ _OTV_WHOLE = ("the initial state", "T1's state", "T2's state")
 def decide_otv(steps: list[Observed]) -> Verdict:
     """Steps: T1 begin, T2 begin, T3 begin, T1 write r1=11, T1 write r2=19, T2 write r1=12, T1 commit,
     T3 read both, T2 write r2=18, T2 commit, T3 read both, T3 commit. A read of T3 must show one
-    transaction's writes whole, and a later read must not lose a transaction T3 already saw."""
+    transaction's writes whole, and a later read must not lose a transaction T3 already saw.
+    Held back by a wait: a read of T3, or T2's commit (a lock T3's reads hold)."""
     latest = 0
     for index in (7, 10):
         if steps[index].error:
@@ -116,7 +117,7 @@ def decide_otv(steps: list[Observed]) -> Verdict:
                                 (8, "T2's write of row 2"), (9, "T2's commit"), (3, "T1's write of row 1"),
                                 (4, "T1's write of row 2"), (6, "T1's commit")):
         return stopped
-    return held_back(steps, (7, 10), f"each read of T3 showed a whole state: {steps[7].rows}, then {steps[10].rows}")
+    return held_back(steps, (7, 9, 10), f"each read of T3 showed a whole state: {steps[7].rows}, then {steps[10].rows}")
 
 
 def decide_pmp(steps: list[Observed]) -> Verdict:
@@ -133,20 +134,23 @@ def decide_pmp(steps: list[Observed]) -> Verdict:
     return held_back(steps, (3, 4, 5), "T1's second read found no multiple of 3, as its first found no 30")
 
 
+# What T2 reads before and after its delete, in PMP-write, in each serial order.
+_PMP_WRITE_SERIAL = {"T2 before T1": ([(2, 20)], [(1, 10)]), "T1 before T2": ([(1, 20)], [(2, 30)])}
+
+
 def decide_pmp_write(steps: list[Observed]) -> Verdict:
     """Steps: T1 begin, T2 begin, T2 read value = 20, T1 add 10 to every row, T2 delete value = 20,
-    T1 commit, T2 read all, T2 commit. In either serial order T2 sees no row with value 20 after
-    its delete; seeing one means the delete judged the rows by another state than the read."""
-    if stopped := first_refusal(steps, (3, "T1's update"), (4, "T2's delete"), (5, "T1's commit")):
+    T1 commit, T2 read all, T2 commit. T2's read by condition, its delete by the same condition
+    and its read afterwards must all place T2 on one side of T1; anything else is the anomaly."""
+    if stopped := first_refusal(steps, (2, "T2's first read"), (3, "T1's update"), (4, "T2's delete"),
+                                (5, "T1's commit"), (6, "T2's read after its delete")):
         return stopped
-    if steps[6].error:
-        raise Unclassifiable(f"PMP-write: T2's read after its delete failed: {steps[6].result.error}")  # type: ignore[union-attr]
-    after = steps[6].rows
-    if any(value == 20 for _, value in after):
-        return Verdict(False, "occurs", None, f"T2 deleted the rows with value 20, then read {after}")
-    if not any(steps[i].waited for i in (3, 4)):
-        raise Unclassifiable(f"PMP-write: T2 read {after} after its delete, and no write waited or was refused")
-    return held_back(steps, (3, 4), f"T2's delete waited and acted on one state: T2 then read {after}")
+    before, after = steps[2].rows, steps[6].rows
+    for order, seen in _PMP_WRITE_SERIAL.items():
+        if (before, after) == seen:
+            return held_back(steps, (3, 4), f"T2 read {before}, deleted, then read {after}: as if {order}")
+    return Verdict(False, "occurs", None, f"T2 read {before} by value = 20, deleted by the same condition, then read "
+                                          f"{after}: its delete and its reads saw different states")
 
 
 def decide_g_single_dependencies(steps: list[Observed]) -> Verdict:
