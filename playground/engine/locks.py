@@ -11,14 +11,19 @@ its query was issued. It applies to that statement only, never to a later one of
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import functools
+import threading
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
+from typing import Any, Protocol
 from collections.abc import Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from playground import innodb_cache
 from playground.engine.backends import Backend
 from playground.engine.session import PlaygroundSession
 from playground.engine.statements import Inflight, sql_names
@@ -27,7 +32,7 @@ from playground.engine.snapshot import LockWait
 # A SQLite statement with no progress-handler call for this long has stopped executing: not
 # much shorter, for a running statement's thread may wait a while for the GIL or a core.
 STALL = 0.15
-TURN_EXPIRY = 0.25  # seconds after which a MariaDB monitor's unanswered wish for a look no longer holds others back
+READER_IDLE = 0.5  # seconds without a poll after which a MariaDB monitor's reader stops taking turns
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
 
 
@@ -101,8 +106,9 @@ class SqliteLockMonitor:
 
     def __init__(self, journal_mode: Callable[[], str]) -> None:
         self.journal_mode = journal_mode  # the workspace's, read at every look: a user may switch it
-        # session name → (statement, progress calls seen, since when they have not changed)
-        self._progress: dict[str, tuple[Inflight, int, float]] = {}
+        # session name → (statement, progress calls seen, since when they have not changed,
+        # whether its thread has been seen asleep since then)
+        self._progress: dict[str, tuple[Inflight, int, float, bool]] = {}
 
     async def start(self) -> None:
         """Nothing to open: SQLite's waits are inferred."""
@@ -159,8 +165,14 @@ class SqliteLockMonitor:
             still_since = now
         else:
             still_since = seen[2]
-        self._progress[ps.name] = (inflight, count, still_since)
-        return now - still_since >= STALL
+        slept = seen is not None and seen[0] is inflight and seen[2] == still_since and seen[3]
+        if now - still_since >= STALL and not slept:
+            # A thread starved of a core, or waiting for the GIL, makes no progress calls either:
+            # where the system tells, only a thread seen asleep (SQLite's busy handler) is waiting.
+            sleeping = thread_sleeping(ps.driver_thread())
+            slept = sleeping is None or sleeping
+        self._progress[ps.name] = (inflight, count, still_since, slept)
+        return now - still_since >= STALL and slept
 
     def blockers(self, ps: PlaygroundSession, sessions: list[PlaygroundSession]) -> tuple[list[str], str]:
         """Which other sessions block `ps`'s in-flight statement, and the lock it needs."""
@@ -184,6 +196,45 @@ class SqliteLockMonitor:
 
     async def close(self) -> None:
         """Nothing to release."""
+
+
+def thread_sleeping(native_id: int | None) -> bool | None:
+    """Whether the thread `native_id` of this process sleeps in nanosleep (as SQLite's busy handler
+    does between its tries) rather than running, waiting for a core or on a lock (the GIL); None
+    where the system does not tell (no /proc, or a kernel whose wchan names no sleep)."""
+    if native_id is None or not _wchan_names_sleep():
+        return None
+    try:
+        with open(f"/proc/self/task/{native_id}/wchan") as wchan:
+            return "nanosleep" in wchan.read()
+    except OSError:
+        return None
+
+
+@functools.cache
+def _wchan_names_sleep() -> bool:
+    """Whether this kernel's /proc names nanosleep for a sleeping thread: asked once, of a thread
+    sleeping on purpose."""
+    found: list[int] = []
+    ready = threading.Event()
+
+    def sleeper() -> None:
+        found.append(threading.get_native_id())
+        ready.set()
+        time.sleep(0.1)
+
+    thread = threading.Thread(target=sleeper, name="txplay-wchan-probe", daemon=True)
+    thread.start()
+    ready.wait()
+    try:
+        for _ in range(20):
+            time.sleep(0.005)
+            with open(f"/proc/self/task/{found[0]}/wchan") as wchan:
+                if "nanosleep" in wchan.read():
+                    return True
+        return False
+    except OSError:
+        return False
 
 
 def _committing(ps: PlaygroundSession) -> bool:
@@ -220,6 +271,10 @@ class ServerLockMonitor:
             return {}
         if now - self._last_poll < self.min_interval:
             return _still_waiting(self._last)
+        return await self._look(sessions, now)
+
+    async def _look(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+        """Ask the server now: the waits of the statements `sessions` are running as the look is taken."""
         live = [ps for ps in sessions if ps.server_id is not None and not ps.closed]
         # What each session runs as the look is taken: a wait seen applies to that statement only.
         running = {ps.server_id: (ps, ps.inflight) for ps in live if ps.inflight is not None}
@@ -303,8 +358,8 @@ class MysqlLockMonitor(ServerLockMonitor):
     on, otherwise from what the other sessions sent in their open transactions.
     """
 
-    # MariaDB refills INNODB_TRX only when it was last read more than 0.1 s ago: polling
-    # faster reads the same stale rows again and again.
+    # MariaDB refills INNODB_TRX only when it was last read more than 0.1 s ago (see
+    # playground.innodb_cache); a monitor without the server's turns looks no more often.
     min_interval = 0.12
 
     MARIADB = """
@@ -351,30 +406,60 @@ class MysqlLockMonitor(ServerLockMonitor):
 
     query = MARIADB
     metadata_locks_table = False
-    # server (host:port) → when a monitor of this process last read MariaDB's InnoDB cache there.
-    # Several workspaces at once (the isolation matrix's cells) must take turns: reads less than
-    # 0.1 s apart keep the cache from ever being refilled, and then no new wait is seen at all.
-    _cache_reads: ClassVar[dict[str, float]] = {}
-    # server → {monitor: (its last look, when it last asked for a turn)}: the oldest look goes first.
-    _turns: ClassVar[dict[str, dict[int, tuple[float, float]]]] = {}
+
+    def __init__(self, backend: Backend) -> None:
+        super().__init__(backend)
+        self._reader: asyncio.Task[None] | None = None
+        self._asked = float("-inf")  # when the watcher last asked for the waits
+        self._sessions: list[PlaygroundSession] = []
+        self._conn_lock = asyncio.Lock()  # held while the reader uses the monitor's connection
+        self._no_turns = False  # the server refused its named lock: look without turns
 
     async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
-        """As any server's monitor; on MariaDB, monitors of this process read the same server's
-        InnoDB cache in turn, `min_interval` apart, the one whose last look is oldest first."""
-        if self.query != self.MARIADB or now - self._last_poll < self.min_interval:
+        """As any server's monitor; on MariaDB the looks are taken by a reader of their own, in turn
+        with every other txplay reader of the server (see playground.innodb_cache), and a poll
+        answers with the latest look at once."""
+        if self.query != self.MARIADB or self.conn is None or self._no_turns:
             return await super().poll(sessions, now)
-        server = f"{self.backend.url.host}:{self.backend.url.port}"
-        turns = self._turns.setdefault(server, {})
-        turns[id(self)] = (self._last_poll, now)
-        asking = [last for last, asked in turns.values() if now - asked < TURN_EXPIRY]  # a closed one asks no more
-        if now - self._cache_reads.get(server, float("-inf")) < self.min_interval or self._last_poll > min(asking):
-            return _still_waiting(self._last)
-        del turns[id(self)]
-        self._cache_reads[server] = now  # taken: another monitor polling meanwhile waits its turn
-        try:
-            return await super().poll(sessions, now)
-        finally:
-            self._cache_reads[server] = time.monotonic()  # the cache's idle time counts from the read's end
+        self._sessions, self._asked = list(sessions), now
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.create_task(self._read_in_turn())
+        return _still_waiting(self._last)
+
+    async def _read_in_turn(self) -> None:
+        """Look at InnoDB's waits while the watcher asks, one turn at a time: take the server's
+        named lock, look, keep the lock `HOLD` seconds so that MariaDB can refill its cache, give it back."""
+        assert self.conn is not None
+        while time.monotonic() - self._asked < READER_IDLE:
+            async with self._conn_lock:
+                try:
+                    turn = (await self.conn.execute(text(innodb_cache.TAKE))).scalar()
+                except Exception:
+                    self._no_turns = True
+                    return
+                if turn != 1:
+                    continue
+                try:
+                    await self._look(self._sessions, time.monotonic())
+                except Exception:  # a hiccup: the next poll starts a new reader, as a failed poll would retry
+                    await self.conn.execute(text(innodb_cache.GIVE))
+                    return
+            try:
+                await asyncio.sleep(innodb_cache.HOLD)
+            finally:
+                async with self._conn_lock:
+                    await self.conn.execute(text(innodb_cache.GIVE))
+
+    async def close(self) -> None:
+        """Stop the reader (its connection's end gives the server's lock back), then close."""
+        if self._reader is not None and not self._reader.done():
+            self._reader.cancel()  # perhaps mid-GET_LOCK: the connection cannot be handed back as it is
+            with contextlib.suppress(BaseException):
+                await self._reader
+            if self.conn is not None:
+                with contextlib.suppress(Exception):
+                    await self.conn.invalidate()
+        await super().close()
 
     async def _detect(self) -> None:
         assert self.conn is not None
@@ -424,8 +509,14 @@ class MysqlLockMonitor(ServerLockMonitor):
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """KILL QUERY id."""
-        assert self.conn is not None
-        await self.conn.execute(text(f"KILL QUERY {int(ps.server_id)}"))
+        assert self.conn is not None and self.engine is not None
+        kill = text(f"KILL QUERY {int(ps.server_id)}")
+        if not self._conn_lock.locked():
+            async with self._conn_lock:
+                await self.conn.execute(kill)
+        else:  # the reader queues for its turn on the monitor's connection: a cancel does not wait behind it
+            async with self.engine.connect() as conn:
+                await conn.execute(kill)
         return f"sent KILL QUERY {ps.server_id}"
 
 

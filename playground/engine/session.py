@@ -188,6 +188,10 @@ class PlaygroundSession:
         self.timeout_in_force = self.settings.lock_timeout
         self._timeout_undone_by_rollback = False
 
+    def driver_thread(self) -> int | None:
+        """The native id of the thread the driver runs this session's statements on, if it has one."""
+        return self.backend.driver_thread(self.driver_connection)
+
     def _on_progress(self) -> int:
         # Called on the driver's thread inside a running statement: count, and never stop it.
         self.progress += 1

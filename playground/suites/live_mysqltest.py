@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
+from playground import innodb_cache
 from playground.suites.expected import Comparison, ExpectedResult, expected_file_for
 from playground.suites.live import CallGuard, LiveSnapshot, LockEdge, LogEntry, Phase, SessionState, SessionView, StepStatus, UpcomingStep
 from playground.suites.mysqltest import DEFAULT_TIMEOUT, _endpoint, _masked, run_mysqltest
@@ -32,6 +33,7 @@ from playground.suites.mysqltest_parse import MysqlTest, load
 
 T = TypeVar("T")
 POLL_INTERVAL = 0.1  # seconds between two looks at the server's lock waits while a statement runs
+TURN_WAIT = 0.3  # seconds a look waits for its turn at InnoDB's lock tables (a KILL QUERY may wait behind it)
 STOP_TIMEOUT = 10.0  # seconds a stopped run gets to close its connections and restore the globals
 LOOKAHEAD = 12  # statements listed ahead in the panes, at the most
 STATEMENTS = ("query", "eval", "evalp", "query_vertical", "query_horizontal", "send", "send_eval", "reap")
@@ -464,10 +466,19 @@ class LiveMysqltest:
             self._polls += 1
 
     async def _lock_waits(self, watched: dict[int, str], names: dict[int, str]) -> dict[str, _Wait]:
+        """InnoDB's waits, read in turn with every other txplay reader of the server (see
+        playground.innodb_cache; a turn not granted soon is a look skipped), and the other waits."""
         ids = ", ".join(str(int(thread)) for thread in watched)
         holders: dict[str, list[str]] = {}
         waits: dict[str, _Wait] = {}
-        for waiter, holder, lock, statement in await self._control_query(LOCK_WAITS.format(ids=ids)):
+        rows: list[list[str | None]] = []
+        if (await self._control_query(innodb_cache.take(TURN_WAIT)))[0][0] in (1, "1"):
+            try:
+                rows = await self._control_query(LOCK_WAITS.format(ids=ids))
+                await asyncio.sleep(innodb_cache.HOLD)
+            finally:
+                await self._control_query(innodb_cache.GIVE)
+        for waiter, holder, lock, statement in rows:
             name = watched[int(waiter or 0)]
             holder_name = names.get(int(holder or 0), f"thread {holder}")
             holders.setdefault(name, [])

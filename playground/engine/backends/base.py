@@ -191,6 +191,10 @@ class Backend:
 
         return NoLockMonitor(self.name)
 
+    def driver_thread(self, driver_connection: Any) -> int | None:
+        """The native id of the thread a session's statements run on, where the driver has one of its own."""
+        return None
+
     def lock_level_after(self, driver_connection: Any, level: str, inflight: Inflight, error: BaseException | None) -> str:
         """The file lock a connection holds after `inflight` ended (only SQLite has them)."""
         return level

@@ -126,6 +126,10 @@ class SqliteBackend(Backend):
 
         return SqliteLockMonitor(journal_mode)
 
+    def driver_thread(self, driver_connection: Any) -> int | None:
+        """aiosqlite's worker thread for the connection: where SQLite's busy handler sleeps."""
+        return getattr(getattr(driver_connection, "_thread", None), "native_id", None)
+
     def lock_level_after(self, driver_connection: Any, level: str, inflight: Inflight, error: BaseException | None) -> str:
         """Asked of SQLite where it can be, inferred where not."""
         # A cancelled await may leave the statement running on the driver's thread: do not ask then.
