@@ -133,6 +133,8 @@ async def probe(url: str | None, lock_timeout: float | None = None) -> tuple[Dat
                 facts.append((label, str(result.rows[0][0])))
         await ws.run("A", "rollback")
         modes: list[str | None] = list(ws.snapshot().journal_modes) or [None]
+        if len(modes) > 1:  # the probe's own mode is one of them; each column runs in its own
+            facts = [f for f in facts if f[0] != "journal mode"] + [("journal modes", f"{', '.join(map(str, modes))} (a column each)")]
         where = ws.backend.display_url if url is not None else TEMPORARY
         columns = [Column(url, ws.backend.name, version, level, mode) for mode in modes for level in levels]
         return Database(where, ws.backend.name, version, tuple(facts)), columns

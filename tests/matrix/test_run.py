@@ -58,7 +58,7 @@ async def test_mariadb_cells_at_once_each_see_their_waits():
 
 
 @pytest.mark.parametrize(("backend", "expected"), [
-    ("sqlite", {"journal mode": "delete", "busy timeout (ms)": "3000", "default isolation": "SERIALIZABLE"}),
+    ("sqlite", {"journal modes": "delete, wal (a column each)", "busy timeout (ms)": "3000", "default isolation": "SERIALIZABLE"}),
     ("postgresql", {"deadlock_timeout": "1s", "lock_timeout": "3s"}),
     ("mysql", {"innodb_lock_wait_timeout": "3"}),
 ])
