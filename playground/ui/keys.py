@@ -30,6 +30,8 @@ BINDINGS: list[BindingType] = [
     Binding("ctrl+n", "new_pane", "New pane", priority=True),
     Binding("ctrl+t", "close_pane", "Close pane", priority=True),
     Binding("ctrl+s", "screenshot", "Screenshot", priority=True),
+    Binding("ctrl+e", "save_scenario", "Save scenario", show=False, priority=True),
+    Binding("ctrl+z", "step_back", "Step back", show=False, priority=True),
 ]
 
 
