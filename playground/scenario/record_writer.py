@@ -15,7 +15,9 @@ from datetime import datetime
 from pathlib import Path
 
 from playground.engine.snapshot import UNSET, StepResult
-from playground.scenario.recording import Entry, RecordedStep, RecordingSetup, SessionEvent, SettingEvent, chance
+from playground.scenario.recording import (
+    Entry, RecordedStep, RecordingSetup, SessionEvent, SettingEvent, chance, ended_before, ran_out,
+)
 
 MAX_ROWS = 10  # a result with more rows is expected as `ok`, not spelled out
 _NOT_CHECKED = "so its outcome is not checked"
@@ -111,6 +113,11 @@ def _body(setup: RecordingSetup, entries: list[Entry], names: _Names) -> list[st
             lines += [f"note: Step {number}: {text}" for text in unchecked]
             lines += _step_lines(name, entry.input)
             lines += _expectations(entry, checked=not unchecked)
+            following = steps[position[entry.index] + 1] if position[entry.index] + 1 < len(steps) else None
+            if ran_out(entry, following) and entry.result is not None:
+                lines += [f"note: {name}'s wait ran out (after {entry.result.waited:.1f} s) before the next step was "
+                          f"typed: `pass` in {name} holds that step back until it has, as the runner issues a "
+                          "session's step only once its previous one has ended.", f"{name}: pass"]
     return lines
 
 
@@ -141,24 +148,13 @@ def _timing_notes(steps: list[RecordedStep], by_index: dict[int, RecordedStep]) 
         # Queued behind its session's waiting step while another session's step came: the runner
         # would hold that one back until the wait ended.
         behind = [by_index[k] for k in step.waiting if k in by_index and by_index[k].session == step.session
-                  and following is not None and not _ended_before(by_index[k], following.submitted)]
+                  and following is not None and not ended_before(by_index[k], following.submitted)]
         if behind:
             said.append(f"typed while its session's {_list(behind, steps)} waited on a lock; the runner issues it only "
                         f"once that step has finished, {_NOT_CHECKED}.")
         if step.kind == "command" and step.input.strip().lstrip("\\").lower().startswith("cancel"):
             said.append(f"a cancel stops what its session runs when it is typed, which a replay cannot time, {_NOT_CHECKED}.")
-        result = step.result
-        if (step.waited and result is not None and following is not None and following.session != step.session
-                and _ended_before(step, following.submitted)):
-            ended = f"error {result.error.type}" if result.error else "ok"
-            notes.setdefault(step.index, []).append(
-                f"its wait ended by itself ({ended}, after {result.waited:.1f} s) before the next step was typed; the "
-                "runner issues the next step while it still waits, so only the wait is checked.")
     return {k: v for k, v in notes.items() if v}
-
-
-def _ended_before(step: RecordedStep, moment: float) -> bool:
-    return step.result is not None and step.result.finished is not None and step.result.finished < moment
 
 
 def _list(steps: list[RecordedStep], order: list[RecordedStep]) -> str:
@@ -168,11 +164,8 @@ def _list(steps: list[RecordedStep], order: list[RecordedStep]) -> str:
 
 def _expectations(step: RecordedStep, checked: bool) -> list[str]:
     result = step.result
-    wait_only = not checked and step.waited and not step.running and not step.waiting
     if result is None:
-        return ["=> waits"] if step.waited and not step.running else []
-    if wait_only:
-        return ["=> waits"]
+        return ["=> waits"] if step.waited and checked else []
     if not checked:
         return []
     reason = chance(step.input, step.kind)

@@ -96,6 +96,19 @@ def chance(text: str, kind: str) -> str | None:
     return None if match is None else f"it uses {match.group(0).rstrip('( ')}"
 
 
+def ended_before(step: RecordedStep, moment: float) -> bool:
+    """Whether `step` had finished at `moment` (a `time.monotonic()` reading)."""
+    return step.result is not None and step.result.finished is not None and step.result.finished < moment
+
+
+def ran_out(step: RecordedStep, following: RecordedStep | None) -> bool:
+    """Whether `step` waited and its wait ended by itself (a lock timeout) before another
+    session's next step was typed: the settle rule would issue that step while it still waited,
+    so a replay holds the next step back until this one has ended."""
+    return (step.waited and following is not None and following.session != step.session
+            and ended_before(step, following.submitted))
+
+
 def _shows_only(step: StepSubmitted) -> bool:
     return step.kind == "command" and step.input.strip().lstrip("\\").strip().lower() in _NOT_RECORDED
 
@@ -196,14 +209,18 @@ async def replay(
     started = time.monotonic()
     last: dict[str, int] = player.last if player is not None else {}
     done = Replayed(0, 0.0)
+    steps = [e for e in entries if isinstance(e, RecordedStep)]
     for entry in entries:
         if isinstance(entry, RecordedStep):
             upcoming = player.upcoming if player is not None else None
             if player is not None and upcoming is not None and (upcoming.session, upcoming.input) == (entry.session, entry.input):
-                await player.next()
+                index = (await player.next()).index
             else:
-                await issue(ws, entry.session, entry.input, last)
+                index = (await issue(ws, entry.session, entry.input, last)).index
             done.steps += 1
+            if ran_out(entry, steps[done.steps] if done.steps < len(steps) else None):
+                await ws.handle(index).done.wait()
+                await ws.settle()
             reason = chance(entry.input, entry.kind) or ("it cancels what was running when it was typed" if _cancels(entry) else None)
             if reason:
                 done.unfaithful.append(f"step {done.steps} ({entry.session}): {reason}")
