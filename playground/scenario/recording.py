@@ -102,11 +102,11 @@ def ended_before(step: RecordedStep, moment: float) -> bool:
 
 
 def ran_out(step: RecordedStep, following: RecordedStep | None) -> bool:
-    """Whether `step` waited and its wait ended by itself (a lock timeout) before another
-    session's next step was typed: the settle rule would issue that step while it still waited,
-    so a replay holds the next step back until this one has ended."""
-    return (step.waited and following is not None and following.session != step.session
-            and ended_before(step, following.submitted))
+    """Whether `step` waited and failed by itself (a lock timeout) before another session's next
+    step was typed: the settle rule would issue that step while it still waited, so a replay
+    holds the next step back until this one has ended."""
+    return (step.waited and step.result is not None and step.result.error is not None and following is not None
+            and following.session != step.session and ended_before(step, following.submitted))
 
 
 def _shows_only(step: StepSubmitted) -> bool:

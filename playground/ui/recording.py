@@ -120,8 +120,8 @@ class AppRecording:
 
     def ask_and_save(self) -> None:
         """Ask for a path (the default: a timestamped file here), save, and say where."""
-        if self.recorder.setup is None:
-            self.app.notify("nothing to save: no database is open", severity="warning")
+        if not self.recorder.steps:
+            self.app.notify("nothing to save yet: no step was run", severity="warning")
             return
 
         def chosen(path: str | None) -> None:
@@ -140,6 +140,9 @@ class AppRecording:
     def save_on_quit(self) -> None:
         """`txplay --record FILE`: save what was recorded as the app closes (`quit_message` says how it went)."""
         if self.record_to is None or self.recorder.setup is None:
+            return
+        if not self.recorder.steps:
+            self.quit_message = f"txplay: nothing recorded (no step was run), so {self.record_to} was not written"
             return
         try:
             self.quit_message = f"txplay: session saved as a scenario: {self.save(self.record_to)}"

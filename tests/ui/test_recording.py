@@ -64,7 +64,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_transcript(app_fa
     async with app.run_test(size=(160, 50)) as pilot:
         await caught_up(pilot)
         for session, text in [("A", "begin"), ("A", "update items set stock = stock - 1 where id = 1"),
-                              ("B", ITEMS), ("A", "select count(*) from nope"), ("A", "commit"),
+                              ("B", ITEMS), ("B", "commit"), ("A", "select count(*) from nope"), ("A", "commit"),
                               ("B", "n = session.scalar(select(func.count()).select_from(Item))"), ("B", "n * 10"),
                               ("A", ITEMS)]:
             await run_in(pilot, session, text)
@@ -76,7 +76,7 @@ async def test_a_recorded_session_replays_headless_to_the_same_transcript(app_fa
     assert "=> error OperationalError" in text and "=> rows [(1, " in text and "=> value 30" in text
     code, events = replay_cli(path)
     assert code == 0, text
-    assert outcomes_replayed(events) == seen
+    assert outcomes_replayed(events) == seen, text
 
 
 @pytest.mark.xdist_group("txplay_demo")
@@ -102,7 +102,7 @@ async def test_a_recorded_lock_wait_on_postgresql_replays_the_same(app_factory, 
     assert "backends: postgresql" in text and "=> waits, then ok" in text and "note:" not in text, text
     code, events = replay_cli(path, url)
     assert code == 0, text
-    assert outcomes_replayed(events) == seen
+    assert outcomes_replayed(events) == seen, text
     assert [e["waiting_for"] for e in events if e["event"] == "step" and e["status"] == "waiting"] == [["A"]]
 
 
@@ -157,3 +157,21 @@ async def test_step_back_names_a_step_that_cannot_be_replayed_faithfully(app_fac
         said = str(app.status_line.render())
         assert "not replayed faithfully: step 1 (A): it uses random" in said
 
+
+
+async def test_record_saves_the_session_on_quit_and_the_palette_offers_saving_and_stepping_back(app_factory, tmp_path):
+    from playground.ui.commands import TxplayCommands
+
+    path = tmp_path / "kept" / "session.txp"
+    app = app_factory(record=str(path))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await caught_up(pilot)
+        await run_in(pilot, "B", "insert into users (name, email) values ('kim', 'kim@example.com')")
+        names = [name for name, _, _ in TxplayCommands(app.screen)._commands()]
+        assert {"Save as scenario", "Step back"} <= set(names)
+        assert not path.exists(), "--record saves on quit, not before"
+    assert app.recording.quit_message == f"txplay: session saved as a scenario: {path}"
+    text = path.read_text()
+    assert "B: insert into users (name, email) values ('kim', 'kim@example.com')\n=> ok\n" in text
+    code, _ = replay_cli(path)
+    assert code == 0, text
