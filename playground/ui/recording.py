@@ -23,6 +23,7 @@ from playground.scenario.recording import Recorder, RecordingSetup, Replayed, re
 
 if TYPE_CHECKING:
     from playground.engine import Workspace
+    from playground.engine.snapshot import WorkspaceSnapshot
     from playground.ui.demo import DemoController
     from playground.ui.opening import AppConfig
     from playground.ui.session_pane import SessionPane
@@ -37,6 +38,9 @@ class RecordingHost(Protocol):
     models: Any
     workspace: Workspace | None
     status_line: StatusLine
+
+    @property
+    def latest(self) -> WorkspaceSnapshot | None: ...
 
     def notify(self, message: str, *, severity: Any = ..., timeout: float | None = ...) -> None: ...
     def push_screen(self, screen: Any, callback: Any = ...) -> Any: ...
@@ -92,7 +96,7 @@ class AppRecording:
     def _setup(self, ws: Workspace) -> RecordingSetup:
         config, demo = self.app.config, self.app.demo
         base = RecordingSetup(
-            backend=ws.backend.name, where=ws.backend.display_url, sessions=tuple(ws.sessions),
+            backend=ws.backend.name, where=ws.backend.display_url, sessions=self._open_sessions(),
             lock_timeout=ws.defaults.lock_timeout, isolation=ws.defaults.isolation,
             begin_mode=None if ws.defaults.begin_mode == "deferred" else ws.defaults.begin_mode,
             mode=None if ws.defaults.mode == "sync" else ws.defaults.mode,
@@ -109,6 +113,11 @@ class AppRecording:
         return dataclasses.replace(base, sessions=sc.sessions, demo=sc.demo,
                                    setup=sc.setup, teardown=sc.teardown, models=models,
                                    title=f"{sc.title or Path(sc.source).stem} (recorded)")
+
+    def _open_sessions(self) -> tuple[str, ...]:
+        """The sessions open now, as the app's latest snapshot shows them (the UI reads no live session)."""
+        latest = self.app.latest
+        return tuple(s.name for s in latest.sessions) if latest is not None else ()
 
     def save(self, path: str | Path) -> Path:
         """Write the recording as a `.txp` file; returns where it went."""
