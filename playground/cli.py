@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--reset-demo", action="store_true", help="drop and recreate the demo tables")
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
+    parser.add_argument("--record", metavar="FILE.txp", help="record the session and save it as a scenario on quit")
     sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix|export")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
@@ -136,7 +137,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         app = make_app(
             url=args.url, sessions=args.sessions,
             demo=args.demo if args.demo is not None else (args.url is None or args.reset_demo), reset_demo=args.reset_demo,
-            models=args.models, scenario=args.scenario,
+            models=args.models, scenario=args.scenario, record=args.record,
         )
     except Exception as exc:
         print(f"txplay: {exc}", file=sys.stderr)
@@ -154,6 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     app.run(headless=bool(os.environ.get("TXPLAY_HEADLESS")), auto_pilot=probe)
     if app.failure:
         print(app.failure, file=sys.stderr)
+    if app.recording.quit_message:
+        print(app.recording.quit_message, file=sys.stderr)
     code = app.return_code or 0
     _exit_without_waiting_for_drivers(code)
     return code

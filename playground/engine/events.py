@@ -22,6 +22,22 @@ class StepStarted:
 
 
 @dataclass(frozen=True)
+class StepSubmitted:
+    """A step was handed to the workspace; `running` and `waiting` are the other steps unfinished then.
+
+    A recorder needs what was in flight when a step was typed: the headless runner issues each
+    step only once the others have settled, so a step typed earlier may replay differently.
+    """
+
+    index: int
+    session: str
+    input: str
+    kind: StepKind
+    running: tuple[int, ...] = ()
+    waiting: tuple[int, ...] = ()
+
+
+@dataclass(frozen=True)
 class StepWaiting:
     """A running step is waiting on a lock."""
 
@@ -54,7 +70,15 @@ class SessionsChanged:
     message: str
 
 
-Event = StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChanged
+@dataclass(frozen=True)
+class SettingChanged:
+    """A workspace setting changed outside every step (the journal mode)."""
+
+    name: str
+    value: str
+
+
+Event = StepSubmitted | SettingChanged | StepStarted | StepWaiting | StepFinished | StateChanged | SessionsChanged
 
 
 @dataclass

@@ -43,11 +43,13 @@ from playground.engine.events import (
     CommittedTable,
     Event,
     SessionsChanged,
+    SettingChanged,
     WorkspaceError,
     StateChanged,
     StepFinished,
     StepHandle,
     StepStarted,
+    StepSubmitted,
     StepWaiting,
 )
 from playground.engine.snapshot import (
@@ -297,6 +299,10 @@ class Workspace:
         self._handles[handle.index] = handle
         self._timeline_pos[handle.index] = len(self._timeline)
         self._timeline.append(TimelineEntry(handle.index, ps.name, text, TimelineOutcome.QUEUED))
+        unfinished = [h for hs in self._running.values() for h in hs if not h.done.is_set()]
+        self._publish(StepSubmitted(handle.index, ps.name, text, item.kind,
+                                    running=tuple(h.index for h in unfinished if h.wait is None),
+                                    waiting=tuple(h.index for h in unfinished if h.wait is not None)))
         if item.kind == "command" and item.command is not None and item.command.name == "cancel":
             handle.task = asyncio.create_task(self._run_cancel(handle))
         else:
@@ -574,6 +580,7 @@ class Workspace:
         """Switch the database's journal mode (SQLite: rollback journal or WAL); refused mid-transaction."""
         await setting_commands.set_journal_mode(self.backend, self.observer, self.sessions, mode)
         self.journal_mode = mode
+        self._publish(SettingChanged("journal-mode", mode))
 
     async def tables(self) -> list[str]:
         """The tables a fresh connection sees."""

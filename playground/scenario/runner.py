@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from collections.abc import Callable
 
-from playground.engine import SessionSettings, Workspace
+from playground.engine import SessionSettings, StepHandle, Workspace
 from playground.engine.snapshot import UNSET, StepResult
 from playground.engine.stepping import STEP_TIMEOUT
 from playground.scenario.models import scenario_kit
@@ -233,14 +233,7 @@ class ScenarioPlayer:
         self.position += 1
         for note in step.notes:
             self.emit({"event": "note", "text": note})
-        previous = self.last.get(step.session)
-        if previous is not None and not ws.handle(previous).done.is_set():
-            await ws.handle(previous).done.wait()
-            await ws.settle()
-            self._report_completions()
-        handle = ws.submit(step.session, step.input)
-        self.last[step.session] = handle.index
-        await ws.settle()
+        handle = await issue(ws, step.session, step.input, self.last, self._report_completions)
         record = StepRecord(handle.index, step, "waiting", None)
         if handle.done.is_set():
             assert handle.result is not None
@@ -281,6 +274,25 @@ class ScenarioPlayer:
         await self.ws.settle()
         self._report_completions()
         self._state(self.ws.last_index)
+
+
+async def issue(ws: Workspace, session: str, text: str, last: dict[str, int],
+                on_finished: Callable[[], None] = lambda: None) -> StepHandle:
+    """Issue one step by the settle rule (DESIGN §4) and return its handle once all has settled.
+
+    A session's step waits for that session's previous one (`last`) to finish; after it is
+    submitted, every running step has finished or is known to wait. `on_finished` hears when
+    a step waited on before this one is over. Step back replays a session through this too.
+    """
+    previous = last.get(session)
+    if previous is not None and not ws.handle(previous).done.is_set():
+        await ws.handle(previous).done.wait()
+        await ws.settle()
+        on_finished()
+    handle = ws.submit(session, text)
+    last[session] = handle.index
+    await ws.settle()
+    return handle
 
 
 async def check_requirements(scenario: Scenario, ws: Workspace, emit: Listener) -> str | None:

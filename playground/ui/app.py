@@ -37,6 +37,7 @@ from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.navigation import Navigation
 from playground.ui.opening import AppConfig, cannot_open, open_workspace, scenario_url
+from playground.ui.recording import AppRecording
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
 from playground.ui.status_line import StatusLine
@@ -86,6 +87,7 @@ class TxplayApp(App[int]):
         self.matrix = self.bottom.matrix
         self.footer = Footer()
         self.navigation = Navigation(self, self.panes, self.bottom)
+        self.recording = AppRecording(self, config.record)  # ctrl+e saves it, ctrl+z steps back
         self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))
 
     # -- layout ----------------------------------------------------------------------------
@@ -152,9 +154,10 @@ class TxplayApp(App[int]):
         # The snapshot of now, then every event after it: the UI never asks for another.
         self._unsubscribe, self._latest = ws.subscribe(self._forward)
         self.committed.source = ws
+        self.recording.attach(ws)
         self.steps.unsent.clear()  # a new workspace numbers its steps from 1 again
         for session in self._latest.sessions:
-            await self._mount_pane(session.name)
+            await self.mount_pane(session.name)
         where = "a temporary SQLite demo database" if self.config.url is None else self._latest.url
         if self.spared:
             where = f"scenario on a temporary SQLite database, not on {self.spared}"
@@ -186,7 +189,7 @@ class TxplayApp(App[int]):
         self.workspace = await open_workspace()
         await self._bind_workspace()
 
-    async def _mount_pane(self, name: str) -> SessionPane:
+    async def mount_pane(self, name: str) -> SessionPane:
         snap = self._latest
         assert snap is not None
         key = "demo" if self.config.url is None or self.spared else snap.url  # a new temporary file each time
@@ -338,7 +341,7 @@ class TxplayApp(App[int]):
         except Exception as exc:
             self.notify(str(exc), severity="warning")
             return
-        pane = await self._mount_pane(name)
+        pane = await self.mount_pane(name)
         pane.input.focus()
 
     @pane_action
@@ -394,6 +397,15 @@ class TxplayApp(App[int]):
         if self.demo is not None:
             await self.reopen(self.demo.open, leave=self.demo.leave)
             self.notify("scenario restarted on a fresh database")
+
+    def action_save_scenario(self) -> None:
+        """Save what was done as a `.txp` scenario (asks where)."""
+        self.recording.ask_and_save()
+
+    @pane_action
+    async def action_step_back(self) -> None:
+        """Undo the last step: a fresh database, every step but the last replayed by the settle rule."""
+        await self.recording.step_back()
 
     async def set_isolation(self, level: str) -> None:
         """Set the focused session's isolation level."""
@@ -477,6 +489,7 @@ class TxplayApp(App[int]):
         if self.workspace is not None:
             if self._unsubscribe is not None:
                 self._unsubscribe()
+            self.recording.save_on_quit()
             # Quitting while a statement waits must not hang: SQLite's busy wait cannot
             # be interrupted, and the database rolls back what was not committed anyway.
             with contextlib.suppress(TimeoutError):
@@ -493,6 +506,7 @@ def make_app(
     scenario: str | None = None,
     journal_mode: str = "delete",
     history_dir: Path | None = None,
+    record: str | None = None,
 ) -> TxplayApp:
     """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
     from playground.engine.backends import resolve
@@ -509,5 +523,5 @@ def make_app(
         from playground.scenario import library
 
         parsed = library.find(scenario)
-    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir)
+    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, record)
     return TxplayApp(config, parsed, loaded_models)

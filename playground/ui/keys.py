@@ -30,8 +30,10 @@ BINDINGS: list[BindingType] = [
     Binding("ctrl+n", "new_pane", "New pane", priority=True),
     Binding("ctrl+t", "close_pane", "Close pane", priority=True),
     Binding("ctrl+s", "screenshot", "Screenshot", priority=True),
-    # Not in the footer (it is full); F1 lists it, and ctrl+p has "Run the isolation matrix".
+    # Not in the footer (it is full); F1 lists them, and ctrl+p has each as a command.
     Binding("ctrl+l", "toggle_matrix", "Isolation matrix: run, or stop", show=False, priority=True),
+    Binding("ctrl+e", "save_scenario", "Save scenario", show=False, priority=True),
+    Binding("ctrl+z", "step_back", "Step back", show=False, priority=True),
 ]
 
 

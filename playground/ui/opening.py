@@ -22,6 +22,7 @@ class AppConfig:
     scenario: str | None = None
     journal_mode: str = "delete"
     history_dir: Path | None = None
+    record: str | None = None  # `--record FILE`: the session is saved there as a scenario on quit
 
 
 def scenario_url(url: str | None) -> str | None:

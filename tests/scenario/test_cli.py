@@ -361,3 +361,15 @@ def test_exit_when_ready_notes_when_the_panes_were_drawn(tmp_path):
                           timeout=300, env=env)
     assert done.returncode == 0, done.stderr
     assert start < float(ready.read_text()) < time.time()
+
+
+def test_record_says_when_nothing_was_recorded(tmp_path):
+    """`txplay --record FILE` reaches the app: quitting before any step writes no (stepless) scenario, and says so."""
+    import os
+
+    env = {**os.environ, "TXPLAY_HEADLESS": "1", "TXPLAY_EXIT_WHEN_READY": "1", "TXPLAY_DATA_DIR": str(tmp_path / "data")}
+    out = tmp_path / "session.txp"
+    done = subprocess.run([sys.executable, "-m", "playground", "--record", str(out)], capture_output=True, text=True,
+                          cwd=REPO, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr
+    assert f"nothing recorded (no step was run), so {out} was not written" in done.stderr and not out.exists()
