@@ -7,6 +7,7 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.message import Message
@@ -101,6 +102,12 @@ class SessionInput(TextArea):
             event.stop()
             return
         await super()._on_key(event)
+
+    def get_component_rich_style(self, *names: str, partial: bool = False, default: Style | None = None) -> Style:
+        """As Textual's, but a component style asked for before the stylesheet reached this input
+        (a TextArea drawn just after it was mounted: Textual 8.2's issue 6528, seen when the panes
+        are made again) is plain for that frame instead of a KeyError that takes the app down."""
+        return super().get_component_rich_style(*names, partial=partial, default=Style() if default is None else default)
 
     def _show(self, text: str) -> None:
         self.text = text
