@@ -11,10 +11,11 @@ its query was issued. It applies to that statement only, never to a later one of
 
 from __future__ import annotations
 
+import contextlib
 import time
 from dataclasses import dataclass
-from typing import Any, ClassVar, Protocol
-from collections.abc import Callable, Iterable, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -29,6 +30,7 @@ from playground.engine.snapshot import LockWait
 STALL = 0.15
 TURN_EXPIRY = 0.25  # seconds after which a MariaDB monitor's unanswered wish for a look no longer holds others back
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -207,16 +209,33 @@ class ServerLockMonitor:
         from playground.engine.backends import create_observer_engine
 
         self.engine = create_observer_engine(self.backend, "monitor")
-        conn = await self.engine.connect()
-        self.conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await self._connection()
         await self._detect()
+
+    async def _connection(self) -> AsyncConnection:
+        """The monitor's one connection, kept for every poll; opened again only after it broke."""
+        assert self.engine is not None
+        if self.conn is None:
+            conn = await self.engine.connect()
+            self.conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self.conn
+
+    async def _replace_if_broken(self) -> None:
+        """After a failed query: a connection the server or the network dropped is let go, so
+        that the next look opens a new one (a query the server merely refused keeps it)."""
+        conn = self.conn
+        if conn is None or not (conn.invalidated or conn.closed):
+            return
+        self.conn = None
+        with contextlib.suppress(Exception):
+            await conn.close()
 
     async def _detect(self) -> None:
         """Choose the queries this server understands."""
 
     async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
         """Waits as the server reports them; a look is reused for `min_interval`, for the same statements only."""
-        if self.conn is None:
+        if self.engine is None:
             return {}
         if now - self._last_poll < self.min_interval:
             return _still_waiting(self._last)
@@ -224,7 +243,7 @@ class ServerLockMonitor:
         # What each session runs as the look is taken: a wait seen applies to that statement only.
         running = {ps.server_id: (ps, ps.inflight) for ps in live if ps.inflight is not None}
         issued = time.monotonic()
-        edges = await self._edges(running, live) if running else []
+        edges = await self._look(lambda: self._edges(running, live)) if running else []
         by_id = {ps.server_id: ps for ps in live}
         found: dict[str, Observation] = {}
         for waiter_id, holder_ids, lock in edges:
@@ -241,6 +260,15 @@ class ServerLockMonitor:
         self._last, self._last_poll = list(found.values()), now
         return _still_waiting(self._last)
 
+    async def _look(self, query: Callable[[], Awaitable[T]]) -> T:
+        """Run one look (a poll's queries, a cancel) on the monitor's connection, replacing it if it broke."""
+        await self._connection()
+        try:
+            return await query()
+        except Exception:
+            await self._replace_if_broken()
+            raise
+
     async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
         """(waiter id, holder ids, lock) for every wait of the `running` connections."""
         raise NotImplementedError
@@ -249,10 +277,15 @@ class ServerLockMonitor:
         """Cancel the statement `ps` is running, as the server allows."""
         raise NotImplementedError
 
+    async def _send(self, statement: Any, parameters: dict | None = None) -> None:
+        assert self.conn is not None
+        await self.conn.execute(statement, parameters)
+
     async def close(self) -> None:
         """Close the monitor's connection."""
         if self.conn is not None:
-            await self.conn.close()
+            conn, self.conn = self.conn, None
+            await conn.close()
         if self.engine is not None:
             await self.engine.dispose()
 
@@ -290,8 +323,7 @@ class PostgresLockMonitor(ServerLockMonitor):
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """pg_cancel_backend(pid)."""
-        assert self.conn is not None
-        await self.conn.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": ps.server_id})
+        await self._look(lambda: self._send(text("SELECT pg_cancel_backend(:pid)"), {"pid": ps.server_id}))
         return f"sent pg_cancel_backend({ps.server_id})"
 
 
@@ -424,8 +456,7 @@ class MysqlLockMonitor(ServerLockMonitor):
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """KILL QUERY id."""
-        assert self.conn is not None
-        await self.conn.execute(text(f"KILL QUERY {int(ps.server_id)}"))
+        await self._look(lambda: self._send(text(f"KILL QUERY {int(ps.server_id)}")))
         return f"sent KILL QUERY {ps.server_id}"
 
 

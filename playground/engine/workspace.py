@@ -106,7 +106,7 @@ class Workspace:
         self._progress = asyncio.Event()
         self._tick = 0
         self._tempdir = tempdir
-        self.observer = create_observer_engine(backend)
+        self.observer = create_observer_engine(backend, kept=True)
         self.monitor: LockMonitor = backend.lock_monitor(lambda: self.journal_mode)
         self._drop_namespace: str | None = None
         self.closed = False

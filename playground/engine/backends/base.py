@@ -58,6 +58,9 @@ class Backend:
     interrupts_running_statement: ClassVar[bool] = False  # cancel stops a running (not waiting) statement
     cancel_breaks_connection: ClassVar[bool] = False  # cancelling a task under the driver loses the connection
     sets_lock_timeout: ClassVar[bool] = True  # `\timeout` can be put in force
+    # The workspace's observer keeps its connection between reads (a server: each new one is a
+    # server process started and ended); SQLite opens its file afresh for each.
+    keeps_observer_connection: ClassVar[bool] = True
     # A streamed SELECT runs on the server when its rows are first fetched, not at execute
     # (server-side cursors): a wait may begin after the driver's execute returned.
     streams_run_at_fetch: ClassVar[bool] = False
