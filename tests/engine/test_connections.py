@@ -158,3 +158,17 @@ async def test_a_dropped_observer_connection_is_replaced_before_the_next_read(ba
         assert read.total and read.total > 0
     finally:
         await ws.close()
+
+
+@pytest.mark.parametrize("backend", SERVERS)
+async def test_the_kept_observer_reads_a_table_altered_since_its_last_read(backend):
+    ws = await Workspace.open(DEMO_KIT, server_url(backend), sessions=("A",), isolate=True, defaults=SessionSettings(lock_timeout=5))
+    try:
+        assert (await ws.committed("items")).columns == ("id", "name", "stock")
+        await ok(ws, "A", "alter table items add column extra int")
+        await ok(ws, "A", "commit")
+        read = await ws.committed("items")
+        assert read.error is None, read.error
+        assert read.columns == ("id", "name", "stock", "extra")
+    finally:
+        await ws.close()

@@ -48,6 +48,15 @@ class PostgresBackend(Backend):
             settings["lock_timeout"] = str(int(lock_timeout * 1000))
         return {"server_settings": settings}
 
+    def observer_connect_args(self, application_name: str) -> dict[str, Any]:
+        """As a session's, without asyncpg's prepared statements kept between reads: the observer's
+        connection lives as long as the workspace, and a statement prepared before a session's
+        ALTER TABLE fails once after it ("cached statement plan is invalid")."""
+        args = self.connect_args(application_name, None)
+        if self.url.drivername == "postgresql+asyncpg":
+            args["prepared_statement_cache_size"] = 0
+        return args
+
     def prepare_session_connection(self, dbapi_connection: Any, record: Any, hooks: ConnectionHooks) -> Any:
         """The backend pid: the lock monitor matches waits by it."""
         return server_id(dbapi_connection, "SELECT pg_backend_pid()")
