@@ -187,9 +187,14 @@ class Workspace:
 
     async def run_outside(self, sql: str) -> None:
         """Run SQL statements once, outside every session, in one transaction (setup/teardown)."""
-        async with self.observer.begin() as conn:
-            for stmt in split_sql(sql):
-                await conn.execute(sql_text(escape_colons(stmt.text)))
+        async with self.observer.connect() as conn:
+            try:
+                async with conn.begin():
+                    for stmt in split_sql(sql):
+                        await conn.execute(sql_text(escape_colons(stmt.text)))
+            finally:
+                # Not kept for the committed view: a SET or USE in this SQL would stay on it.
+                await conn.invalidate()
 
     def _warn(self, thread: threading.Thread, text: str) -> None:
         ps = next((self.sessions.get(n) for n, t in self._threads.items() if t.thread is thread), None)

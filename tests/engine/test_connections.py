@@ -172,3 +172,15 @@ async def test_the_kept_observer_reads_a_table_altered_since_its_last_read(backe
         assert read.columns == ("id", "name", "stock", "extra")
     finally:
         await ws.close()
+
+
+@pytest.mark.parametrize(("backend", "setup"), [("postgresql", "set search_path = pg_catalog"), ("mysql", "use mysql")])
+async def test_setup_sql_that_changes_its_connection_does_not_follow_the_committed_view(backend, setup):
+    ws = await Workspace.open(DEMO_KIT, server_url(backend), sessions=("A",), isolate=True, defaults=SessionSettings(lock_timeout=5))
+    try:
+        await ws.run_outside(setup)
+        read = await ws.committed("items")
+        assert read.error is None, read.error
+        assert read.total == 3
+    finally:
+        await ws.close()
