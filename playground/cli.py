@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Coroutine, Sequence
+from typing import Any, TypeVar
 
 from playground import __version__
 
@@ -15,6 +17,7 @@ from playground import __version__
 DEFAULT_STEP_TIMEOUT = 60.0
 
 EXIT_OK, EXIT_FAILED, EXIT_INVALID = 0, 1, 2
+T = TypeVar("T")
 CONNECT_TIMEOUT = 10.0  # seconds the start-up check waits for a server to answer
 READY_TIMEOUT = 120.0  # seconds TXPLAY_EXIT_WHEN_READY waits for the first drawing
 
@@ -333,6 +336,50 @@ async def _matrix_until_ctrl_c(urls, on_cell):
             loop.remove_signal_handler(signal.SIGINT)
 
 
+class Signalled(Exception):
+    """The run was stopped by a signal, after cleaning up."""
+
+    def __init__(self, number: int) -> None:
+        import signal
+
+        super().__init__(number)
+        self.name = signal.Signals(number).name
+        self.exit_code = 128 + number  # as a shell reports a process ended by the signal
+
+
+async def _until_signalled(work: Coroutine[Any, Any, T]) -> T:
+    """Await `work`; SIGTERM, SIGHUP or SIGINT cancel it, so that its cleanup runs (sessions rolled
+    back, the run's schema dropped, its temporary folder removed), then raise `Signalled`.
+
+    Their default actions end the process at once and leave those behind: a terminal closed
+    (SIGHUP), `kill` or a CI job's timeout (SIGTERM). A second signal while cleaning up gives up.
+    """
+    import signal
+
+    loop = asyncio.get_running_loop()
+    task = asyncio.ensure_future(work)
+    received: list[int] = []
+
+    def stop(number: int) -> None:
+        received.append(number)
+        task.cancel()
+
+    numbers = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name)]
+    for number in numbers:
+        with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # no handlers on this loop
+            loop.add_signal_handler(number, stop, number)
+    try:
+        return await task
+    except asyncio.CancelledError:
+        if received:
+            raise Signalled(received[0]) from None
+        raise
+    finally:
+        for number in numbers:
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.remove_signal_handler(number)
+
+
 def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
     import signal
 
@@ -368,11 +415,16 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         scenario = dataclasses.replace(scenario, isolation=" ".join(args.isolation.upper().replace("_", " ").split()))
     try:
-        report = asyncio.run(run_scenario(
+        report = asyncio.run(_until_signalled(run_scenario(
             scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,
             states=args.format == "json",  # only the JSON transcript prints the state after each step
             pace=args.pace, step_timeout=args.step_timeout,
-        ))
+        )))
+    except Signalled as stopped:
+        print(f"txplay: stopped by {stopped.name}; its sessions were rolled back and what the run made removed",
+              file=sys.stderr, flush=True)
+        _exit_without_waiting_for_drivers(stopped.exit_code)  # a SQLite busy wait may still hold a driver thread
+        return stopped.exit_code
     except ScenarioError as exc:
         print(f"txplay: {exc}", file=sys.stderr)
         return EXIT_INVALID

@@ -17,8 +17,8 @@ import functools
 import threading
 import time
 from dataclasses import dataclass
-from typing import Any, Protocol
-from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 
 from sqlalchemy import bindparam, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -34,6 +34,7 @@ from playground.engine.snapshot import LockWait
 STALL = 0.15
 READER_IDLE = 0.5  # seconds without a poll after which a MariaDB monitor's reader stops taking turns
 LEVELS = {"none": 0, "shared": 1, "reserved": 2, "exclusive": 3}
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -258,28 +259,45 @@ class ServerLockMonitor:
         from playground.engine.backends import create_observer_engine
 
         self.engine = create_observer_engine(self.backend, "monitor")
-        conn = await self.engine.connect()
-        self.conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await self._connection()
         await self._detect()
+
+    async def _connection(self) -> AsyncConnection:
+        """The monitor's one connection, kept for every poll; opened again only after it broke."""
+        assert self.engine is not None
+        if self.conn is None:
+            conn = await self.engine.connect()
+            self.conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        return self.conn
+
+    async def _replace_if_broken(self) -> None:
+        """After a failed query: a connection the server or the network dropped is let go, so
+        that the next look opens a new one (a query the server merely refused keeps it)."""
+        conn = self.conn
+        if conn is None or not (conn.invalidated or conn.closed):
+            return
+        self.conn = None
+        with contextlib.suppress(Exception):
+            await conn.close()
 
     async def _detect(self) -> None:
         """Choose the queries this server understands."""
 
     async def poll(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
         """Waits as the server reports them; a look is reused for `min_interval`, for the same statements only."""
-        if self.conn is None:
+        if self.engine is None:
             return {}
         if now - self._last_poll < self.min_interval:
             return _still_waiting(self._last)
-        return await self._look(sessions, now)
+        return await self._observe(sessions, now)
 
-    async def _look(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
+    async def _observe(self, sessions: Iterable[PlaygroundSession], now: float) -> dict[str, Observation]:
         """Ask the server now: the waits of the statements `sessions` are running as the look is taken."""
         live = [ps for ps in sessions if ps.server_id is not None and not ps.closed]
         # What each session runs as the look is taken: a wait seen applies to that statement only.
         running = {ps.server_id: (ps, ps.inflight) for ps in live if ps.inflight is not None}
         issued = time.monotonic()
-        edges = await self._edges(running, live) if running else []
+        edges = await self._look(lambda: self._edges(running, live)) if running else []
         by_id = {ps.server_id: ps for ps in live}
         found: dict[str, Observation] = {}
         for waiter_id, holder_ids, lock in edges:
@@ -296,6 +314,15 @@ class ServerLockMonitor:
         self._last, self._last_poll = list(found.values()), now
         return _still_waiting(self._last)
 
+    async def _look(self, query: Callable[[], Awaitable[T]]) -> T:
+        """Run one look (a poll's queries, a cancel) on the monitor's connection, replacing it if it broke."""
+        await self._connection()
+        try:
+            return await query()
+        except Exception:
+            await self._replace_if_broken()
+            raise
+
     async def _edges(self, running: dict, sessions: list[PlaygroundSession]) -> list[tuple]:
         """(waiter id, holder ids, lock) for every wait of the `running` connections."""
         raise NotImplementedError
@@ -304,10 +331,15 @@ class ServerLockMonitor:
         """Cancel the statement `ps` is running, as the server allows."""
         raise NotImplementedError
 
+    async def _send(self, statement: Any, parameters: dict | None = None) -> None:
+        assert self.conn is not None
+        await self.conn.execute(statement, parameters)
+
     async def close(self) -> None:
         """Close the monitor's connection."""
         if self.conn is not None:
-            await self.conn.close()
+            conn, self.conn = self.conn, None
+            await conn.close()
         if self.engine is not None:
             await self.engine.dispose()
 
@@ -345,8 +377,7 @@ class PostgresLockMonitor(ServerLockMonitor):
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """pg_cancel_backend(pid)."""
-        assert self.conn is not None
-        await self.conn.execute(text("SELECT pg_cancel_backend(:pid)"), {"pid": ps.server_id})
+        await self._look(lambda: self._send(text("SELECT pg_cancel_backend(:pid)"), {"pid": ps.server_id}))
         return f"sent pg_cancel_backend({ps.server_id})"
 
 
@@ -358,8 +389,8 @@ class MysqlLockMonitor(ServerLockMonitor):
     on, otherwise from what the other sessions sent in their open transactions.
     """
 
-    # MariaDB refills INNODB_TRX only when it was last read more than 0.1 s ago (see
-    # playground.innodb_cache); a monitor without the server's turns looks no more often.
+    # MariaDB refills INNODB_TRX only when it was last read more than 0.1 s ago: polling
+    # faster reads the same stale rows again and again.
     min_interval = 0.12
 
     MARIADB = """
@@ -419,7 +450,7 @@ class MysqlLockMonitor(ServerLockMonitor):
         """As any server's monitor; on MariaDB the looks are taken by a reader of their own, in turn
         with every other txplay reader of the server (see playground.innodb_cache), and a poll
         answers with the latest look at once."""
-        if self.query != self.MARIADB or self.conn is None or self._no_turns:
+        if self.query != self.MARIADB or self.engine is None or self._no_turns:
             return await super().poll(sessions, now)
         self._sessions, self._asked = list(sessions), now
         if self._reader is None or self._reader.done():
@@ -429,26 +460,31 @@ class MysqlLockMonitor(ServerLockMonitor):
     async def _read_in_turn(self) -> None:
         """Look at InnoDB's waits while the watcher asks, one turn at a time: take the server's
         named lock, look, keep the lock `HOLD` seconds so that MariaDB can refill its cache, give it back."""
-        assert self.conn is not None
         while time.monotonic() - self._asked < READER_IDLE:
             async with self._conn_lock:
                 try:
-                    turn = (await self.conn.execute(text(innodb_cache.TAKE))).scalar()
+                    turn = await self._look(lambda: self._scalar(text(innodb_cache.TAKE)))
                 except Exception:
-                    self._no_turns = True
+                    self._no_turns = self.conn is not None  # refused, not a broken connection (replaced next time)
                     return
                 if turn != 1:
                     continue
                 try:
-                    await self._look(self._sessions, time.monotonic())
+                    await self._observe(self._sessions, time.monotonic())
                 except Exception:  # a hiccup: the next poll starts a new reader, as a failed poll would retry
-                    await self.conn.execute(text(innodb_cache.GIVE))
+                    with contextlib.suppress(Exception):
+                        await self._send(text(innodb_cache.GIVE))
                     return
             try:
                 await asyncio.sleep(innodb_cache.HOLD)
             finally:
                 async with self._conn_lock:
-                    await self.conn.execute(text(innodb_cache.GIVE))
+                    with contextlib.suppress(Exception):  # a connection that broke gave the lock back with it
+                        await self._send(text(innodb_cache.GIVE))
+
+    async def _scalar(self, statement: Any) -> Any:
+        assert self.conn is not None
+        return (await self.conn.execute(statement)).scalar()
 
     async def close(self) -> None:
         """Stop the reader (its connection's end gives the server's lock back), then close."""
@@ -509,11 +545,11 @@ class MysqlLockMonitor(ServerLockMonitor):
 
     async def cancel(self, ps: PlaygroundSession) -> str:
         """KILL QUERY id."""
-        assert self.conn is not None and self.engine is not None
+        assert self.engine is not None
         kill = text(f"KILL QUERY {int(ps.server_id)}")
         if not self._conn_lock.locked():
             async with self._conn_lock:
-                await self.conn.execute(kill)
+                await self._look(lambda: self._send(kill))
         else:  # the reader queues for its turn on the monitor's connection: a cancel does not wait behind it
             async with self.engine.connect() as conn:
                 await conn.execute(kill)

@@ -17,9 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import shutil
-import secrets
 import string
-import tempfile
 import threading
 import time
 from dataclasses import replace
@@ -29,7 +27,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
-from playground.engine import stepping
+from playground.engine import leftovers, stepping
 from playground.engine import settings as setting_commands
 from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe
@@ -108,7 +106,7 @@ class Workspace:
         self._progress = asyncio.Event()
         self._tick = 0
         self._tempdir = tempdir
-        self.observer = create_observer_engine(backend)
+        self.observer = create_observer_engine(backend, kept=True)
         self.monitor: LockMonitor = backend.lock_monitor(lambda: self.journal_mode)
         self._drop_namespace: str | None = None
         self.closed = False
@@ -138,19 +136,23 @@ class Workspace:
         """
         tempdir = None
         if url is None:
-            tempdir = tempfile.mkdtemp(prefix="txplay-")
+            if leftovers.first_look("temporary folders"):  # a killed run's folder goes at the next start
+                leftovers.remove_stale_folders()
+            tempdir = leftovers.make_folder()
             url = temporary_url(tempdir)
         backend = resolve(url)
         namespace = None
         isolate = isolate and backend.has_namespaces
         if backend.has_namespaces:
             if isolate:
-                namespace = f"txplay_{secrets.token_hex(4)}"
+                namespace = leftovers.namespace_name()
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
+                # A killed run's schema goes at the next start (looked for once per process and server).
+                stale = leftovers.stale_namespace if leftovers.first_look(backend.display_url) else None
                 try:
-                    await backend.create_namespace(namespace, reset=reset_demo and not isolate)
+                    await backend.create_namespace(namespace, reset=reset_demo and not isolate, stale=stale)
                 except BaseException:  # cancelled (Ctrl+C) while the server may have made it: never leave it
                     if isolate:
                         with contextlib.suppress(Exception):
@@ -187,9 +189,14 @@ class Workspace:
 
     async def run_outside(self, sql: str) -> None:
         """Run SQL statements once, outside every session, in one transaction (setup/teardown)."""
-        async with self.observer.begin() as conn:
-            for stmt in split_sql(sql):
-                await conn.execute(sql_text(escape_colons(stmt.text)))
+        async with self.observer.connect() as conn:
+            try:
+                async with conn.begin():
+                    for stmt in split_sql(sql):
+                        await conn.execute(sql_text(escape_colons(stmt.text)))
+            finally:
+                # Not kept for the committed view: a SET or USE in this SQL would stay on it.
+                await conn.invalidate()
 
     def _warn(self, thread: threading.Thread, text: str) -> None:
         ps = next((self.sessions.get(n) for n, t in self._threads.items() if t.thread is thread), None)
@@ -672,6 +679,11 @@ class Workspace:
             with contextlib.suppress(Exception):
                 await self.backend.drop_namespace(self._drop_namespace)
         self._warnings.uninstall()
+        self.remove_folder()
+
+    def remove_folder(self) -> None:
+        """Remove the temporary folder of the database (if txplay made one), even while a session
+        stuck in SQLite's busy wait still has its file open: the file goes when that connection does."""
         if self._tempdir:
             shutil.rmtree(self._tempdir, ignore_errors=True)
 

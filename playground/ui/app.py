@@ -20,6 +20,7 @@ from typing import Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
+from textual.widget import MountError
 from textual.widgets import Footer, TabbedContent
 
 from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
@@ -52,7 +53,9 @@ DRAW_INTERVAL = 1 / 30
 QUIT_TIMEOUT = 0.8
 # A matrix run stopped by quitting gets this long to roll back and drop its schemas.
 MATRIX_QUIT_TIMEOUT = 5.0
-LEAVING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name))
+# Leave as ctrl+q does (terminal restored, sessions rolled back, temporary database removed). In a
+# terminal ctrl+c is a key, never SIGINT: that comes from `kill -INT` or a supervising process.
+LEAVING_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGINT") if hasattr(signal, name))
 __all__ = ["AppConfig", "TxplayApp", "make_app"]
 
 
@@ -77,6 +80,7 @@ class TxplayApp(App[int]):
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
         self.failure: str | None = None  # why the database could not be opened (set by `_open`)
+        self.signalled = False  # a leaving signal (SIGTERM, SIGHUP, SIGINT) arrived
         self.status_line = StatusLine(id="status-line")
         self.banner = DemoBanner(id="demo-banner")
         self.panes = SessionPanes(id="panes")
@@ -118,8 +122,11 @@ class TxplayApp(App[int]):
             self._leave_on_signals()
             self.set_interval(0.2, self._tick_waits)
             self.set_interval(0.25, self.collector.tick)
-            if await self._open():
+            if await self._open() and not self.signalled:
                 await self._bind_workspace()
+        except MountError:
+            if not self.signalled:
+                raise  # a signal while the panes mount: they are going anyway
         finally:
             self.waits.opened.set()
 
@@ -128,7 +135,11 @@ class TxplayApp(App[int]):
         loop = asyncio.get_running_loop()
         for number in LEAVING_SIGNALS:
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(number, self.exit)
+                loop.add_signal_handler(number, self._signal_received)
+
+    def _signal_received(self) -> None:
+        self.signalled = True  # perhaps while the database opens: its panes are not mounted then
+        self.exit()
 
     async def _open(self) -> bool:
         """Open the workspace (demo mode's, with a scenario); on failure say why and leave with exit code 2."""
@@ -492,8 +503,10 @@ class TxplayApp(App[int]):
             self.recording.save_on_quit()
             # Quitting while a statement waits must not hang: SQLite's busy wait cannot
             # be interrupted, and the database rolls back what was not committed anyway.
-            with contextlib.suppress(TimeoutError):
+            try:
                 await asyncio.wait_for(asyncio.shield(self.workspace.close()), QUIT_TIMEOUT)
+            except TimeoutError:
+                self.workspace.remove_folder()  # the process is about to end: its temporary database with it
 
 
 def make_app(

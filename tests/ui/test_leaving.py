@@ -1,8 +1,9 @@
-"""Leaving the real app in a terminal while a session runs an endless loop: ctrl+q, SIGTERM, SIGHUP.
+"""Leaving the real app in a terminal while a session runs an endless loop: ctrl+q, SIGTERM, SIGHUP, SIGINT.
 
 The app runs as `txplay` does, on a pseudo-terminal; the test reads what it draws. The process
-must exit, and the terminal must be left as it was found (out of raw mode and the alternate
-screen). How fast ctrl+q leaves is a benchmark figure (tests/bench), not a timed assert here.
+must exit, the terminal must be left as it was found (out of raw mode and the alternate
+screen), and the temporary demo database must be gone. How fast ctrl+q leaves is a benchmark
+figure (tests/bench), not a timed assert here.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ class Terminal:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
         self.before = termios.tcgetattr(slave)
         self.slave = slave
-        env = {**os.environ, "TERM": "xterm-256color", "XDG_DATA_HOME": str(tmp_path / "data")}
+        self.tmp = tmp_path / "tmp"  # where the app makes its temporary database's folder
+        self.tmp.mkdir()
+        env = {**os.environ, "TERM": "xterm-256color", "XDG_DATA_HOME": str(tmp_path / "data"), "TMPDIR": str(self.tmp)}
         self.proc = subprocess.Popen([sys.executable, "-m", "playground"], stdin=slave, stdout=slave, stderr=slave,
                                      cwd=REPO, env=env, start_new_session=True)
         self.output = bytearray()
@@ -95,6 +98,7 @@ def assert_left_cleanly(term: Terminal, start: int) -> None:
     assert term.output.find(LEAVE_ALTERNATE_SCREEN, start) >= 0, "the alternate screen was never left"
     after = termios.tcgetattr(term.slave)
     assert after[3] & (termios.ICANON | termios.ECHO) == term.before[3] & (termios.ICANON | termios.ECHO), "left in raw mode"
+    assert list(term.tmp.iterdir()) == [], "the temporary database was left behind"
 
 
 def test_ctrl_q_during_an_endless_loop_quits(terminal):
@@ -104,9 +108,23 @@ def test_ctrl_q_during_an_endless_loop_quits(terminal):
     assert_left_cleanly(terminal, start)
 
 
-@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP"])
+@pytest.mark.parametrize("signame", ["SIGTERM", "SIGHUP", "SIGINT"])
 def test_a_signal_during_an_endless_loop_restores_the_terminal(terminal, signame):
     loop_in_a(terminal)
     start = len(terminal.output)
     terminal.proc.send_signal(getattr(signal, signame))
+    assert_left_cleanly(terminal, start)
+
+
+
+def test_sigterm_while_a_step_sleeps_in_c_still_removes_the_temporary_database(terminal):
+    # time.sleep() takes no KeyboardInterrupt until it returns: closing outlasts the time quitting
+    # gives it, and the process ends with the session's thread still busy.
+    terminal.wait_for(b"SQL, Python or")
+    time.sleep(0.5)
+    start = len(terminal.output)
+    terminal.type("import time; time.sleep(30)\r")
+    terminal.wait_for(b"running", start)
+    start = len(terminal.output)
+    terminal.proc.send_signal(signal.SIGTERM)
     assert_left_cleanly(terminal, start)

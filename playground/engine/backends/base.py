@@ -8,6 +8,7 @@ its namespaces. The rest of the engine asks it, and never asks which backend it 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -55,9 +56,14 @@ class Backend:
     journal_modes: ClassVar[tuple[str, ...]] = ()  # the journal modes a user may pick (SQLite)
     begin_modes: ClassVar[tuple[str, ...]] = ()  # the BEGIN variants a session may emit (SQLite)
     has_namespaces: ClassVar[bool] = False  # can work in a schema/database of its own, created on open
+    namespace_listing: ClassVar[str] = ""  # SQL: the names of every schema/database (where it has namespaces)
+    namespace_drop: ClassVar[str] = ""  # SQL dropping the schema/database `{name}`
     interrupts_running_statement: ClassVar[bool] = False  # cancel stops a running (not waiting) statement
     cancel_breaks_connection: ClassVar[bool] = False  # cancelling a task under the driver loses the connection
     sets_lock_timeout: ClassVar[bool] = True  # `\timeout` can be put in force
+    # The workspace's observer keeps its connection between reads (a server: each new one is a
+    # server process started and ended); SQLite opens its file afresh for each.
+    keeps_observer_connection: ClassVar[bool] = True
     # A streamed SELECT runs on the server when its rows are first fetched, not at execute
     # (server-side cursors): a wait may begin after the driver's execute returned.
     streams_run_at_fetch: ClassVar[bool] = False
@@ -205,25 +211,34 @@ class Backend:
 
     # -- namespaces ------------------------------------------------------------------------
 
-    async def create_namespace(self, namespace: str, reset: bool = False) -> None:
-        """Create the schema or database txplay works in (see `has_namespaces`)."""
+    async def create_namespace(self, namespace: str, reset: bool = False, stale: Callable[[str], bool] | None = None) -> None:
+        """Create the schema or database txplay works in (see `has_namespaces`); first drop
+        those `stale` says were left behind by a run that was killed."""
         raise BackendError(f"txplay cannot create a namespace on {self.name}")
 
     async def drop_namespace(self, namespace: str) -> None:
         """Drop a schema or database txplay created for one run."""
-        raise BackendError(f"txplay cannot drop a namespace on {self.name}")
+        if not self.namespace_drop:
+            raise BackendError(f"txplay cannot drop a namespace on {self.name}")
+        await self._namespace_ddl("teardown", [self.namespace_drop], namespace)
 
-    async def _namespace_ddl(self, purpose: str, statements: list[str], namespace: str) -> None:
-        """Run `statements` in autocommit, outside every namespace, with `{name}` the quoted `namespace`."""
+    async def _namespace_ddl(self, purpose: str, statements: list[str], namespace: str, stale: Callable[[str], bool] | None = None) -> None:
+        """Run `statements` in autocommit, outside every namespace, with `{name}` the quoted `namespace`
+        (after dropping the `stale` namespaces, on the same connection)."""
         from playground.engine.backends.engines import create_observer_engine
 
         engine = create_observer_engine(self.in_namespace(None), purpose)
-        quoted = engine.dialect.identifier_preparer.quote(namespace)
+        quote = engine.dialect.identifier_preparer.quote
         try:
             async with engine.connect() as conn:
                 conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+                if stale is not None:
+                    for (name,) in (await conn.exec_driver_sql(self.namespace_listing)).all():
+                        if stale(name):
+                            with contextlib.suppress(Exception):  # another process dropping it too
+                                await conn.exec_driver_sql(self.namespace_drop.format(name=quote(name)))
                 for statement in statements:
-                    await conn.exec_driver_sql(statement.format(name=quoted))
+                    await conn.exec_driver_sql(statement.format(name=quote(namespace)))
         finally:
             await engine.dispose()
 

@@ -89,11 +89,21 @@ def create_session_engine(backend: Backend, hooks: ConnectionHooks) -> AsyncEngi
     return engine
 
 
-def create_observer_engine(backend: Backend, name: str = "observer") -> AsyncEngine:
-    """An engine outside every session: setup, teardown, committed data, the lock monitor."""
+def create_observer_engine(backend: Backend, name: str = "observer", *, kept: bool = False) -> AsyncEngine:
+    """An engine outside every session: setup, teardown, committed data, the lock monitor.
+
+    `kept`: the workspace's own observer, used after every step (the committed-data view). On a
+    server it keeps one connection for the workspace's life instead of opening one per read
+    (a new server process each time); a second use at the same moment gets a connection of its
+    own, closed after it. The pool rolls back whatever a use left open before the next one, and
+    a connection the server dropped is noticed at checkout (pre-ping) and replaced.
+    """
     from sqlalchemy.pool import NullPool
 
     connect_args = backend.observer_connect_args(f"txplay {name}")
-    engine = create_async_engine(backend.session_url, poolclass=NullPool, connect_args=connect_args)
+    pooling: dict[str, Any] = {"poolclass": NullPool}
+    if kept and backend.keeps_observer_connection:
+        pooling = {"pool_size": 1, "max_overflow": -1, "pool_pre_ping": True}
+    engine = create_async_engine(backend.session_url, connect_args=connect_args, **pooling)
     backend.prepare_observer_engine(engine)
     return engine

@@ -24,6 +24,8 @@ class MysqlBackend(Backend):
     name = "mysql"
     traits = Traits(ending_errnos=frozenset({DEADLOCK}))
     has_namespaces = True
+    namespace_listing = "SELECT SCHEMA_NAME FROM information_schema.SCHEMATA"
+    namespace_drop = "DROP DATABASE IF EXISTS {name}"
     watches_locks = True
     # innodb_snapshot_isolation: MariaDB only, in recent releases (on by default from 11.6).
     fact_queries = (("innodb_snapshot_isolation", "SELECT @@innodb_snapshot_isolation"),
@@ -60,14 +62,10 @@ class MysqlBackend(Backend):
 
         return MysqlLockMonitor(self)
 
-    async def create_namespace(self, namespace: str, reset: bool = False) -> None:
+    async def create_namespace(self, namespace: str, reset: bool = False, stale: Callable[[str], bool] | None = None) -> None:
         """CREATE DATABASE (after dropping it, on `reset`)."""
-        drop = ["DROP DATABASE IF EXISTS {name}"] if reset else []
-        await self._namespace_ddl("setup", [*drop, "CREATE DATABASE IF NOT EXISTS {name}"], namespace)
-
-    async def drop_namespace(self, namespace: str) -> None:
-        """DROP DATABASE."""
-        await self._namespace_ddl("teardown", ["DROP DATABASE IF EXISTS {name}"], namespace)
+        drop = [self.namespace_drop] if reset else []
+        await self._namespace_ddl("setup", [*drop, "CREATE DATABASE IF NOT EXISTS {name}"], namespace, stale)
 
 
 def mysql_errno(error: BaseException | None) -> int | None:

@@ -23,6 +23,8 @@ class PostgresBackend(Backend):
         aborted_note="PostgreSQL aborted the transaction: `rollback` (or ROLLBACK TO a savepoint)",
     )
     has_namespaces = True
+    namespace_listing = "SELECT nspname FROM pg_namespace"
+    namespace_drop = "DROP SCHEMA IF EXISTS {name} CASCADE"
     streams_run_at_fetch = True  # asyncpg's cursor and psycopg's named cursor run at the first fetch
     watches_locks = True
     fact_queries = (("deadlock_timeout", "SHOW deadlock_timeout"), ("lock_timeout", "SHOW lock_timeout"))
@@ -45,6 +47,15 @@ class PostgresBackend(Backend):
         if lock_timeout is not None:
             settings["lock_timeout"] = str(int(lock_timeout * 1000))
         return {"server_settings": settings}
+
+    def observer_connect_args(self, application_name: str) -> dict[str, Any]:
+        """As a session's, without asyncpg's prepared statements kept between reads: the observer's
+        connection lives as long as the workspace, and a statement prepared before a session's
+        ALTER TABLE fails once after it ("cached statement plan is invalid")."""
+        args = self.connect_args(application_name, None)
+        if self.url.drivername == "postgresql+asyncpg":
+            args["prepared_statement_cache_size"] = 0
+        return args
 
     def prepare_session_connection(self, dbapi_connection: Any, record: Any, hooks: ConnectionHooks) -> Any:
         """The backend pid: the lock monitor matches waits by it."""
@@ -69,14 +80,10 @@ class PostgresBackend(Backend):
 
         return PostgresLockMonitor(self)
 
-    async def create_namespace(self, namespace: str, reset: bool = False) -> None:
+    async def create_namespace(self, namespace: str, reset: bool = False, stale: Callable[[str], bool] | None = None) -> None:
         """CREATE SCHEMA (after dropping it, on `reset`)."""
-        drop = ["DROP SCHEMA IF EXISTS {name} CASCADE"] if reset else []
-        await self._namespace_ddl("setup", [*drop, "CREATE SCHEMA IF NOT EXISTS {name}"], namespace)
-
-    async def drop_namespace(self, namespace: str) -> None:
-        """DROP SCHEMA … CASCADE."""
-        await self._namespace_ddl("teardown", ["DROP SCHEMA IF EXISTS {name} CASCADE"], namespace)
+        drop = [self.namespace_drop] if reset else []
+        await self._namespace_ddl("setup", [*drop, "CREATE SCHEMA IF NOT EXISTS {name}"], namespace, stale)
 
 
 def server_id(dbapi_connection: Any, query: str) -> Any:

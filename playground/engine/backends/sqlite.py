@@ -44,6 +44,9 @@ class SqliteBackend(Backend):
     interrupts_running_statement = True  # sqlite3_interrupt(); a statement in the busy handler ignores it
     cancel_breaks_connection = True  # let the statement end by its busy timeout instead
     watches_locks = True  # inferred: see playground.engine.locks
+    # A file, no server process to spare; and a committed read's short busy timeout must not
+    # stay on a connection that setup or teardown uses next.
+    keeps_observer_connection = False
     fact_queries = (("journal mode", "PRAGMA journal_mode"), ("busy timeout (ms)", "PRAGMA busy_timeout"))
     isolation_notes = {
         "READ UNCOMMITTED": (
