@@ -85,7 +85,7 @@ def test_the_legend_explains_each_test_and_each_word(capsys):
         assert f"{test.name} ({test.anomaly}): {test.explanation}" in legend
     for word in ("wait:", "error CODE:", "snapshot:", "OCCURS:"):
         assert f"\n  {word}" in legend
-    assert "journal mode delete" in out and "busy timeout (ms) 3000" in out
+    assert "journal modes delete, wal (a column each)" in out and "busy timeout (ms) 3000" in out
 
 
 def test_the_json_summary_names_each_database_with_its_facts(capsys):
