@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
-from playground.engine import stepping
+from playground.engine import confinement, stepping
 from playground.engine import settings as setting_commands
 from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe
@@ -318,7 +318,9 @@ class Workspace:
             self._set_timeline(handle, TimelineOutcome.RUNNING)
             self._publish(StepStarted(handle.index, ps.name, handle.input, handle.kind))
             stuck = self._stuck.get(ps.name)
-            if stuck is not None and not stuck[1].done():
+            if item.kind == StepKind.PYTHON and not confinement.current().python_allowed:
+                result = stepping.refused(handle, item, confinement.python_refused())
+            elif stuck is not None and not stuck[1].done():
                 result = stepping.refused(handle, item, ErrorInfo(
                     "SessionBusy", f"session {ps.name} is still inside step {stuck[0]}, which did not stop at the step-time limit",
                     "a call Python cannot interrupt (such as time.sleep) holds its thread; this step was not run"))
