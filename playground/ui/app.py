@@ -493,6 +493,7 @@ def make_app(
     scenario: str | None = None,
     journal_mode: str = "delete",
     history_dir: Path | None = None,
+    isolate: bool = False,
 ) -> TxplayApp:
     """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
     from playground.engine.backends import resolve
@@ -509,5 +510,5 @@ def make_app(
         from playground.scenario import library
 
         parsed = library.find(scenario)
-    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir)
+    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, isolate)
     return TxplayApp(config, parsed, loaded_models)

@@ -22,6 +22,7 @@ class AppConfig:
     scenario: str | None = None
     journal_mode: str = "delete"
     history_dir: Path | None = None
+    isolate: bool = False  # on a server, a schema/database of its own, dropped on close (txplay web)
 
 
 def scenario_url(url: str | None) -> str | None:
@@ -46,6 +47,7 @@ async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
         reset_demo=config.reset_demo,
         defaults=SessionSettings(),
         journal_mode=config.journal_mode,
+        isolate=config.isolate,
     )
 
 
