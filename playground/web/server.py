@@ -59,11 +59,20 @@ class TxplayServer(Server):
             await socket.close()
 
     def serve(self, debug: bool = False) -> None:
-        """Serve until Ctrl+C, logging no request."""
+        """Serve until Ctrl+C, logging no request; say where once it listens."""
         # Every visitor's process reads its settings from the environment textual-serve passes on.
         os.environ[visitor.SETTINGS_VARIABLE] = visitor.settings_environment(self.settings.visitor)
-        web.run_app(self._make_app(), host=self.host, port=self.port, access_log=None, print=lambda *_: None,
-                    shutdown_timeout=STOP_TIMEOUT * 2)
+        web.run_app(self._make_app(), host=self.host, port=self.port, access_log=None,
+                    print=lambda _: self.announce(), shutdown_timeout=STOP_TIMEOUT * 2)
+
+    def announce(self) -> None:
+        """The link (with its token), the limits and the warnings, printed once the port is open."""
+        settings = self.settings
+        print(f"txplay web: {settings.link}", flush=True)
+        print(f"  each tab gets its own process and database; at most {settings.max_visitors} at once"
+              + ("" if settings.visitor.python_allowed else "; Python input is refused (SQL and commands only)"), flush=True)
+        for warning in settings.warnings:
+            print(warning, flush=True)
 
     def _allowed(self, given: str | None) -> bool:
         expected = self.settings.token
@@ -169,11 +178,6 @@ def _end(service: AppService) -> None:
 
 
 def serve(settings: WebSettings) -> int:
-    """Print the link and the warnings, then serve until Ctrl+C."""
-    print(f"txplay web: {settings.link}", flush=True)
-    print(f"  each tab gets its own process and database; at most {settings.max_visitors} at once"
-          + ("" if settings.visitor.python_allowed else "; Python input is refused (SQL and commands only)"), flush=True)
-    for warning in settings.warnings:
-        print(warning, flush=True)
+    """Serve until Ctrl+C."""
     TxplayServer(settings).serve()
     return 0
