@@ -129,10 +129,21 @@ class TxplayServer(Server):
         except Exception:  # a malformed message ends this visitor's tab, not the server
             log.warning("a visitor's connection ended on a malformed message")
         finally:
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(asyncio.shield(service.stop()), STOP_TIMEOUT)
-            _end(service)
-            await socket.close()
+            # Cancelled meanwhile (the server stopping), it still finishes: a visitor's process must not outlive its tab.
+            leaving = asyncio.ensure_future(_leave(service, socket))
+            try:
+                await asyncio.shield(leaving)
+            except asyncio.CancelledError:
+                await leaving
+                raise
+
+
+async def _leave(service: AppService, socket: web.WebSocketResponse) -> None:
+    """Ask the visitor's process to quit, end it if it does not, and close the tab."""
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(asyncio.shield(service.stop()), STOP_TIMEOUT)
+    await _end(service)
+    await socket.close()
 
 
 def forbidden() -> web.Response:
@@ -169,12 +180,22 @@ def _closer(socket: web.WebSocketResponse):
     return close
 
 
-def _end(service: AppService) -> None:
-    """Kill a visitor's process that did not leave when asked (AppService has no public handle on it)."""
+async def _end(service: AppService) -> None:
+    """Kill a visitor's process that did not leave when asked, reap it and close its pipes.
+
+    AppService keeps the process to itself and never waits for it: without this, every visitor
+    would leave an open pipe in the server. No public handle exists, hence its `_process`.
+    """
     process: Any = getattr(service, "_process", None)
-    if process is not None and process.returncode is None:
+    if process is None:
+        return
+    if process.returncode is None:
         with contextlib.suppress(ProcessLookupError):
             process.kill()
+    with contextlib.suppress(asyncio.TimeoutError):
+        await asyncio.wait_for(process.wait(), STOP_TIMEOUT)
+    if process.stdin is not None:
+        process.stdin.close()
 
 
 def serve(settings: WebSettings) -> int:

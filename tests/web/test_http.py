@@ -73,31 +73,77 @@ async def test_the_title_names_the_workshop_scenario() -> None:
         await client.close()
 
 
-@pytest.mark.slow
-async def test_a_visitor_gets_a_process_and_a_folder_both_gone_when_the_tab_closes(monkeypatch, tmp_path: Path) -> None:
+class Tab:
+    """A visitor's terminal over the websocket, as the page drives it."""
+
+    def __init__(self, socket) -> None:
+        self.socket = socket
+        self.drawn = ""
+
+    @classmethod
+    async def open(cls, client: TestClient) -> Tab:
+        tab = cls(await client.ws_connect(f"/ws/{TOKEN}?width=120&height=40"))
+        await tab.wait_for("no objects")  # the panes are up, pane A's input focused
+        return tab
+
+    async def wait_for(self, text: str, seconds: float = 60) -> None:
+        async with asyncio.timeout(seconds):
+            while text not in ANSI.sub("", self.drawn):
+                message = await self.socket.receive()
+                assert message.type == WSMsgType.BINARY, message
+                self.drawn += message.data.decode("utf-8", "replace")
+
+    async def type(self, keys: str) -> None:
+        self.drawn = ""
+        await self.socket.send_json(["stdin", keys])
+
+
+@pytest.fixture
+async def serving(monkeypatch, tmp_path: Path):
+    """An in-process `txplay web` on loopback (Python allowed) whose visitors' folders go into tmp_path."""
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
     web = settings("--token", TOKEN)
     monkeypatch.setenv(visitor.SETTINGS_VARIABLE, visitor.settings_environment(web.visitor))
     server = TxplayServer(web)
     client = await client_for(server)
-    try:
-        socket = await client.ws_connect(f"/ws/{TOKEN}?width=120&height=40")
-        screen = ""
-        async with asyncio.timeout(60):
-            while "no objects" not in ANSI.sub("", screen):
-                message = await socket.receive()
-                assert message.type == WSMsgType.BINARY, message
-                screen += message.data.decode("utf-8", "replace")
-        assert server.visitors == 1
-        folders = list(tmp_path.iterdir())
-        assert len(folders) == 1 and list(folders[0].rglob("*.db")), "the visitor's database is in its folder"
-        await socket.close()
-        async with asyncio.timeout(15):  # the handler returns once the process has ended
-            while server.visitors:
-                await asyncio.sleep(0.05)
-        assert list(tmp_path.iterdir()) == []
-    finally:
-        await client.close()
+    yield server, client
+    await client.close()
+
+
+async def all_gone(server: TxplayServer) -> None:
+    """Until every visitor's handler has returned: their process has ended and their folder is removed."""
+    async with asyncio.timeout(20):
+        while server.visitors:
+            await asyncio.sleep(0.05)
+
+
+@pytest.mark.slow
+async def test_a_visitor_gets_a_process_and_a_folder_both_gone_when_the_tab_closes(serving, tmp_path: Path) -> None:
+    server, client = serving
+    tab = await Tab.open(client)
+    assert server.visitors == 1
+    folders = list(tmp_path.iterdir())
+    assert len(folders) == 1 and list(folders[0].rglob("*.db")), "the visitor's database is in its folder"
+    await tab.socket.close()
+    await all_gone(server)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+async def test_bad_input_in_one_tab_leaves_the_server_and_the_other_tabs_working(serving, tmp_path: Path) -> None:
+    server, client = serving
+    bad = await Tab.open(client)
+    await bad.type("while True: pass\r\r")  # an endless loop in pane A (Python is allowed on loopback)
+    await bad.wait_for("running")
+    await bad.type("\x00\x01\x07\x1b[2J\x1b]0;title\x07\x7f" + "x" * 1_000_000)  # control characters, a huge paste
+    good = await Tab.open(client)
+    await good.type("select 41 + 1\r")
+    await good.wait_for("42")
+    assert (await client.get(f"/?token={TOKEN}")).status == 200
+    await bad.socket.close()
+    await good.socket.close()
+    await all_gone(server)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_off_loopback_python_is_refused_unless_allowed() -> None:
