@@ -76,6 +76,9 @@ class TxplayApp(App[int]):
         self._unsubscribe: Any = None
         self.demo: DemoController | None = None
         self.failure: str | None = None  # why the database could not be opened (set by `_open`)
+        # How long quitting waits for the sessions to roll back and the workspace to close; a web
+        # visitor's process waits longer, since its schema/database must be dropped before it ends.
+        self.quit_timeout = QUIT_TIMEOUT
         self.status_line = StatusLine(id="status-line")
         self.banner = DemoBanner(id="demo-banner")
         self.panes = SessionPanes(id="panes")
@@ -480,7 +483,7 @@ class TxplayApp(App[int]):
             # Quitting while a statement waits must not hang: SQLite's busy wait cannot
             # be interrupted, and the database rolls back what was not committed anyway.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(asyncio.shield(self.workspace.close()), QUIT_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(self.workspace.close()), self.quit_timeout)
 
 
 def make_app(

@@ -29,7 +29,7 @@ from playground.web import visitor
 from playground.web.options import WebSettings
 
 log = logging.getLogger("txplay.web")
-STOP_TIMEOUT = 5.0  # seconds a visitor's process gets to leave once its tab has closed
+STOP_TIMEOUT = 15.0  # seconds a visitor's process gets to leave once its tab has closed (see visitor.CLOSE_TIMEOUT)
 
 
 class TxplayServer(Server):

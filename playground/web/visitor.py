@@ -23,6 +23,9 @@ SETTINGS_VARIABLE = "TXPLAY_WEB_VISITOR"
 # the server and the other tabs responsive, and a memory cap ends that one process, not the machine.
 NICENESS = 5
 MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
+# Seconds the app gets to roll back and drop the visitor's schema/database on a busy machine
+# (the server waits a little longer for the process: playground.web.server.STOP_TIMEOUT).
+CLOSE_TIMEOUT = 10.0
 
 
 def command(folder: str) -> str:
@@ -77,6 +80,7 @@ def _run_app(config: VisitorConfig, folder: Path) -> int:
     confinement.confine(python_allowed=config.python_allowed)
     app = make_app(url=config.url, sessions=config.sessions, demo=True, models=config.models,
                    scenario=config.scenario, isolate=config.url is not None)
+    app.quit_timeout = CLOSE_TIMEOUT  # the tab is gone already: nobody waits, and the namespace must go
     if app.scenario is not None:
         app.title = f"txplay — {app.scenario.title}"
     if not config.python_allowed:

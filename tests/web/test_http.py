@@ -11,6 +11,7 @@ import pytest
 
 from playground.cli import build_parser, main
 from playground.web.options import WebOptionError, WebSettings, web_settings
+from tests.conftest import server_url
 
 pytest.importorskip("textual_serve", reason="txplay web needs the web extra: pip install 'txplay[web]'")
 from aiohttp import WSMsgType  # noqa: E402  (installed with textual-serve)
@@ -144,6 +145,44 @@ async def test_bad_input_in_one_tab_leaves_the_server_and_the_other_tabs_working
     await good.socket.close()
     await all_gone(server)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("backend, query", [("postgresql", "select current_schema()"), ("mysql", "select database()")])
+async def test_on_a_server_each_tab_works_in_a_namespace_dropped_when_it_closes(backend, query, monkeypatch, tmp_path: Path) -> None:
+    url = server_url(backend)
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    web = settings("--token", TOKEN, "--url", url)
+    monkeypatch.setenv(visitor.SETTINGS_VARIABLE, visitor.settings_environment(web.visitor))
+    server = TxplayServer(web)
+    client = await client_for(server)
+    try:
+        tab = await Tab.open(client)
+        await tab.type(query + "\r")
+        await tab.wait_for("txplay_")
+        namespace = re.search(r"txplay_[0-9a-f]{8}", ANSI.sub("", tab.drawn))
+        assert namespace, "the tab's schema/database is one of its own"
+        assert await namespace_exists(url, namespace.group())
+        await tab.socket.close()
+        await all_gone(server)
+        assert not await namespace_exists(url, namespace.group())
+    finally:
+        await client.close()
+
+
+async def namespace_exists(url: str, name: str) -> bool:
+    from sqlalchemy import text
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from playground.engine.backends import resolve
+
+    engine = create_async_engine(resolve(url).session_url)
+    try:
+        async with engine.connect() as conn:
+            found = await conn.execute(text("select 1 from information_schema.schemata where schema_name = :name"), {"name": name})
+            return found.first() is not None
+    finally:
+        await engine.dispose()
 
 
 def test_off_loopback_python_is_refused_unless_allowed() -> None:
