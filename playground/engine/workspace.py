@@ -128,11 +128,13 @@ class Workspace:
         defaults: SessionSettings | None = None,
         journal_mode: str = "delete",
         isolate: bool = False,
+        namespace_name: str | None = None,
     ) -> Workspace:
         """Open a workspace on `kit`'s models: a fresh temporary SQLite file unless `url` is given.
 
         `demo` creates `kit`'s demo schema and rows where they are missing. On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
-        on close; otherwise `demo` works in `txplay_demo`, never in the user's own tables.
+        on close (named `namespace_name`, by default a random one); otherwise `demo` works in `txplay_demo`,
+        never in the user's own tables.
         """
         tempdir = None
         if url is None:
@@ -143,7 +145,7 @@ class Workspace:
         isolate = isolate and backend.has_namespaces
         if backend.has_namespaces:
             if isolate:
-                namespace = f"txplay_{secrets.token_hex(4)}"
+                namespace = namespace_name or f"txplay_{secrets.token_hex(4)}"
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:

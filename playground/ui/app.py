@@ -497,6 +497,7 @@ def make_app(
     journal_mode: str = "delete",
     history_dir: Path | None = None,
     isolate: bool = False,
+    namespace: str | None = None,
 ) -> TxplayApp:
     """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
     from playground.engine.backends import resolve
@@ -513,5 +514,5 @@ def make_app(
         from playground.scenario import library
 
         parsed = library.find(scenario)
-    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, isolate)
+    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, isolate, namespace)
     return TxplayApp(config, parsed, loaded_models)

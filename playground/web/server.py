@@ -107,21 +107,33 @@ class TxplayServer(Server):
         if self.full:
             return full_page(self.settings.max_visitors)
         folder = tempfile.mkdtemp(prefix="txplay-visitor-")
+        namespace = f"txplay_{secrets.token_hex(4)}"  # the visitor's schema/database on a server
         self.visitors += 1
         # aiohttp's 4 MiB limit on a message: a larger paste ends this visitor's tab, nobody else's.
         socket = web.WebSocketResponse(heartbeat=15)
         self.sockets.add(socket)
         try:
             await socket.prepare(request)
-            await self._serve_visitor(request, socket, folder)
+            await self._serve_visitor(request, socket, folder, namespace)
         finally:
             self.sockets.discard(socket)
+            await self._drop(namespace)
             shutil.rmtree(folder, ignore_errors=True)
             self.visitors -= 1
         return socket
 
-    async def _serve_visitor(self, request: web.Request, socket: web.WebSocketResponse, folder: str) -> None:
-        service = AppService(visitor.command(folder), write_bytes=socket.send_bytes, write_str=socket.send_str,
+    async def _drop(self, namespace: str) -> None:
+        """Drop the visitor's schema/database where their process could not (killed, or too slow to)."""
+        url = self.settings.visitor.url
+        if url is None:
+            return
+        from playground.engine.backends import resolve
+
+        with contextlib.suppress(Exception):
+            await asyncio.wait_for(resolve(url).drop_namespace(namespace), STOP_TIMEOUT)
+
+    async def _serve_visitor(self, request: web.Request, socket: web.WebSocketResponse, folder: str, namespace: str) -> None:
+        service = AppService(visitor.command(folder, namespace), write_bytes=socket.send_bytes, write_str=socket.send_str,
                              close=_closer(socket), download_manager=self.download_manager)
         await service.start(_size(request.query.get("width"), 80), _size(request.query.get("height"), 24))
         try:

@@ -1,6 +1,6 @@
 """One browser tab's process under `txplay web`: the app, confined, in a private folder it removes at exit.
 
-Started by the server as `python -m playground.web.visitor FOLDER` with the visitor's settings in
+Started by the server as `python -m playground.web.visitor FOLDER NAMESPACE` with the visitor's settings in
 $TXPLAY_WEB_VISITOR (JSON). Everything the visitor makes lives in FOLDER: the SQLite database, the
 input history, screenshots, any temporary file. Nothing they type reaches the server's output:
 this process's stderr, which textual-serve copies there, goes nowhere.
@@ -28,11 +28,12 @@ MEMORY_LIMIT = 2 * 1024**3  # bytes of address space
 CLOSE_TIMEOUT = 10.0
 
 
-def command(folder: str) -> str:
-    """The shell command textual-serve runs for a visitor whose private folder is `folder`."""
+def command(folder: str, namespace: str) -> str:
+    """The shell command textual-serve runs for a visitor whose private folder is `folder` (and whose
+    schema/database on a server is `namespace`)."""
     import shlex
 
-    return f"exec {shlex.quote(sys.executable)} -m playground.web.visitor {shlex.quote(folder)}"
+    return f"exec {shlex.quote(sys.executable)} -m playground.web.visitor {shlex.quote(folder)} {shlex.quote(namespace)}"
 
 
 def settings_environment(config: VisitorConfig) -> str:
@@ -48,7 +49,7 @@ def main(argv: list[str]) -> int:
     _keep_inside(folder)
     code = 0
     try:
-        code = _run_app(config, folder)
+        code = _run_app(config, argv[1])
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     sys.stdout.flush()
@@ -73,13 +74,13 @@ def _keep_inside(folder: Path) -> None:
     os.close(devnull)
 
 
-def _run_app(config: VisitorConfig, folder: Path) -> int:
+def _run_app(config: VisitorConfig, namespace: str) -> int:
     from playground.engine import confinement
     from playground.ui.app import make_app
 
     confinement.confine(python_allowed=config.python_allowed)
     app = make_app(url=config.url, sessions=config.sessions, demo=True, models=config.models,
-                   scenario=config.scenario, isolate=config.url is not None)
+                   scenario=config.scenario, isolate=config.url is not None, namespace=namespace)
     app.quit_timeout = CLOSE_TIMEOUT  # the tab is gone already: nobody waits, and the namespace must go
     if app.scenario is not None:
         app.title = f"txplay — {app.scenario.title}"
