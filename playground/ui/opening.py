@@ -23,7 +23,7 @@ class AppConfig:
     journal_mode: str = "delete"
     history_dir: Path | None = None
     isolate: bool = False  # on a server, a schema/database of its own, dropped on close (txplay web)
-    namespace: str | None = None  # its name, so that the web server can drop it if the process could not
+    namespace_name: str | None = None  # its name, so that the web server can drop it if the process could not
 
 
 def scenario_url(url: str | None) -> str | None:
@@ -49,7 +49,7 @@ async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
         defaults=SessionSettings(),
         journal_mode=config.journal_mode,
         isolate=config.isolate,
-        namespace_name=config.namespace,
+        namespace_name=config.namespace_name,
     )
 
 
