@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--models", metavar="FILE", help="a Python file with your own declarative models")
     parser.add_argument("--scenario", metavar="NAME|FILE", help="open a scenario in demo mode")
     parser.add_argument("--record", metavar="FILE.txp", help="record the session and save it as a scenario on quit")
-    sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix|export")
+    sub = parser.add_subparsers(dest="command", metavar="run|convert|matrix|export|web")
     run = sub.add_parser("run", help="run a scenario headless and print its transcript",
                          description="Run a .txp scenario headless; exit 0 when every expectation held, 1 when one failed, 2 when the file or arguments are invalid.")
     run.add_argument("scenario", nargs="?", metavar="NAME|FILE",
@@ -87,6 +87,9 @@ def build_parser() -> argparse.ArgumentParser:
                                         "scenario cannot be read.")
     export.add_argument("source", metavar="NAME|FILE", help="a built-in scenario name or a .txp file")
     export.add_argument("-o", "--output", metavar="OUT.py", help="the file to write (default: standard output)")
+    from playground.web.options import add_web_parser
+
+    add_web_parser(sub)
     run.add_argument("--sql-only", action="store_true", help="refuse scenarios with Python steps (for files from someone else)")
     run.add_argument("--isolation", metavar="LEVEL",
                      help="run every session at LEVEL, over the scenario's isolation: header (a cell of "
@@ -123,6 +126,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _matrix(args)
     if args.command == "export":
         return _export(args)
+    if args.command == "web":
+        return _web(args)
     if args.command == "convert":
         from playground.suites.cli import convert
 
@@ -268,6 +273,27 @@ def _matrix(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         _exit_without_waiting_for_drivers(run.exit_code)
     return run.exit_code
+
+
+def _web(args: argparse.Namespace) -> int:
+    """`txplay web`: serve the app to browsers, or say why not (exit 2)."""
+    from playground.web.options import WebOptionError, web_settings
+
+    try:
+        settings = web_settings(args)
+    except WebOptionError as exc:
+        print(f"txplay: {exc}", file=sys.stderr)
+        return EXIT_INVALID
+    problem = database_problem(settings.visitor.url) if settings.visitor.url else None
+    if problem:
+        print(f"txplay: {problem}", file=sys.stderr)
+        return EXIT_INVALID
+    try:
+        from playground.web.server import serve
+    except ImportError:
+        print("txplay: txplay web needs textual-serve: pip install 'txplay[web]'", file=sys.stderr)
+        return EXIT_INVALID
+    return serve(settings)
 
 
 def _export(args: argparse.Namespace) -> int:

@@ -27,7 +27,7 @@ from collections.abc import Callable, Iterable
 from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
-from playground.engine import leftovers, stepping
+from playground.engine import confinement, leftovers, stepping
 from playground.engine import settings as setting_commands
 from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe
@@ -128,11 +128,13 @@ class Workspace:
         defaults: SessionSettings | None = None,
         journal_mode: str = "delete",
         isolate: bool = False,
+        namespace_name: str | None = None,
     ) -> Workspace:
         """Open a workspace on `kit`'s models: a fresh temporary SQLite file unless `url` is given.
 
         `demo` creates `kit`'s demo schema and rows where they are missing. On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
-        on close; otherwise `demo` works in `txplay_demo`, never in the user's own tables.
+        on close (named `namespace_name`, by default a random one); otherwise `demo` works in `txplay_demo`,
+        never in the user's own tables.
         """
         tempdir = None
         if url is None:
@@ -145,7 +147,7 @@ class Workspace:
         isolate = isolate and backend.has_namespaces
         if backend.has_namespaces:
             if isolate:
-                namespace = leftovers.namespace_name()
+                namespace = namespace_name or leftovers.namespace_name()
             elif demo:
                 namespace = DEMO_NAMESPACE
             if namespace:
@@ -331,7 +333,9 @@ class Workspace:
             self._set_timeline(handle, TimelineOutcome.RUNNING)
             self._publish(StepStarted(handle.index, ps.name, handle.input, handle.kind))
             stuck = self._stuck.get(ps.name)
-            if stuck is not None and not stuck[1].done():
+            if item.kind == StepKind.PYTHON and not confinement.current().python_allowed:
+                result = stepping.refused(handle, item, confinement.python_refused())
+            elif stuck is not None and not stuck[1].done():
                 result = stepping.refused(handle, item, ErrorInfo(
                     "SessionBusy", f"session {ps.name} is still inside step {stuck[0]}, which did not stop at the step-time limit",
                     "a call Python cannot interrupt (such as time.sleep) holds its thread; this step was not run"))

@@ -81,6 +81,9 @@ class TxplayApp(App[int]):
         self.demo: DemoController | None = None
         self.failure: str | None = None  # why the database could not be opened (set by `_open`)
         self.signalled = False  # a leaving signal (SIGTERM, SIGHUP, SIGINT) arrived
+        # How long quitting waits for the sessions to roll back and the workspace to close; a web
+        # visitor's process waits longer, since its schema/database must be dropped before it ends.
+        self.quit_timeout = QUIT_TIMEOUT
         self.status_line = StatusLine(id="status-line")
         self.banner = DemoBanner(id="demo-banner")
         self.panes = SessionPanes(id="panes")
@@ -504,7 +507,7 @@ class TxplayApp(App[int]):
             # Quitting while a statement waits must not hang: SQLite's busy wait cannot
             # be interrupted, and the database rolls back what was not committed anyway.
             try:
-                await asyncio.wait_for(asyncio.shield(self.workspace.close()), QUIT_TIMEOUT)
+                await asyncio.wait_for(asyncio.shield(self.workspace.close()), self.quit_timeout)
             except TimeoutError:
                 self.workspace.remove_folder()  # the process is about to end: its temporary database with it
 
@@ -520,6 +523,8 @@ def make_app(
     journal_mode: str = "delete",
     history_dir: Path | None = None,
     record: str | None = None,
+    isolate: bool = False,
+    namespace: str | None = None,
 ) -> TxplayApp:
     """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
     from playground.engine.backends import resolve
@@ -536,5 +541,6 @@ def make_app(
         from playground.scenario import library
 
         parsed = library.find(scenario)
-    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, record)
+    config = AppConfig(url, sessions, demo, reset_demo, models, scenario, journal_mode, history_dir, record, isolate,
+                       namespace)
     return TxplayApp(config, parsed, loaded_models)

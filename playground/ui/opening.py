@@ -23,6 +23,8 @@ class AppConfig:
     journal_mode: str = "delete"
     history_dir: Path | None = None
     record: str | None = None  # `--record FILE`: the session is saved there as a scenario on quit
+    isolate: bool = False  # on a server, a schema/database of its own, dropped on close (txplay web)
+    namespace_name: str | None = None  # its name, so that the web server can drop it if the process could not
 
 
 def scenario_url(url: str | None) -> str | None:
@@ -47,6 +49,8 @@ async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
         reset_demo=config.reset_demo,
         defaults=SessionSettings(),
         journal_mode=config.journal_mode,
+        isolate=config.isolate,
+        namespace_name=config.namespace_name,
     )
 
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy import event
 from sqlalchemy.util import await_
 
+from playground.engine import confinement
 from playground.engine.backends.base import Backend, Traits
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ class SqliteBackend(Backend):
     def prepare_session_connection(self, dbapi_connection: Any, record: Any, hooks: ConnectionHooks) -> Any:
         """SQLAlchemy's recipe, the journal mode, and a progress handler; SQLite has no server id."""
         _no_driver_transactions(dbapi_connection)
+        _confine(record.driver_connection)
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA journal_mode={hooks.journal_mode()}")
         cursor.close()
@@ -76,6 +78,7 @@ class SqliteBackend(Backend):
         @event.listens_for(engine.sync_engine, "connect")
         def _connect(dbapi_connection: Any, record: Any) -> None:
             _no_driver_transactions(dbapi_connection)
+            _confine(record.driver_connection)
 
         @event.listens_for(engine.sync_engine, "begin")
         def _begin(conn: Any) -> None:
@@ -159,6 +162,12 @@ def _no_driver_transactions(dbapi_connection: Any) -> None:
     # SQLAlchemy's recipe: the driver must not manage transactions itself, or a released
     # savepoint survives an outer rollback.
     dbapi_connection.isolation_level = None
+
+
+def _confine(driver_connection: Any) -> None:
+    """In a confined process (a web visitor's), SQLite's authorizer keeps the connection to its own file."""
+    if confinement.current().sqlite_confined:
+        await_(driver_connection.set_authorizer(confinement.sqlite_authorizer))
 
 
 def inferred_sqlite_level(level: str, inflight: Inflight, error: BaseException | None) -> str:
