@@ -24,12 +24,12 @@ def observations(report: Any) -> list[Observed]:
     return [Observed(record.result, record.waited) for record in report.steps]
 
 
-async def run_cell(test: MatrixTest, level: str, url: str | None) -> Verdict:
-    """Run `test` at `level` on `url` (a fresh SQLite file when None) and decide it."""
+async def run_cell(test: MatrixTest, level: str, url: str | None, journal_mode: str | None = None) -> Verdict:
+    """Run `test` at `level` (and SQLite `journal_mode`) on `url` (a fresh SQLite file when None) and decide it."""
     from playground.scenario import library
     from playground.scenario.runner import run_scenario
 
-    scenario = dataclasses.replace(library.load(test.scenario), isolation=level)
+    scenario = dataclasses.replace(library.load(test.scenario), isolation=level, journal_mode=journal_mode)
     report = await run_scenario(scenario, url, states=False)
     steps = observations(report)
     if report.error or len(steps) != len(scenario.steps) or any(s.result is None for s in steps):

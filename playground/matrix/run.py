@@ -11,12 +11,11 @@ back and drops what it created.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from playground.matrix import SUITE, MatrixTest, Verdict, observations
+from playground.matrix import SUITE, MatrixTest, Verdict, run_cell
 from playground.matrix.table import cell_json, cell_text, write_table
 
 __all__ = ["Column", "Database", "MatrixRun", "cell_json", "cell_text", "columns_for", "probe", "refusal", "run_matrix",
@@ -44,11 +43,16 @@ class Column:
     problem: str | None = None
 
     @property
+    def database(self) -> str:
+        """The database the column measured: backend, version and (SQLite) journal mode."""
+        mode = f" ({self.journal_mode})" if self.journal_mode else ""
+        return f"{self.backend} {self.server_version}{mode}"
+
+    @property
     def title(self) -> str:
         if self.problem is not None:
             return f"{self.backend}: {shorten(self.problem)}"
-        mode = f" ({self.journal_mode})" if self.journal_mode else ""
-        return f"{self.backend} {self.server_version}{mode}: {self.level}"
+        return f"{self.database}: {self.level}"
 
 
 @dataclass(frozen=True)
@@ -266,17 +270,9 @@ def _unreachable(run: MatrixRun, url: str | None, backend: str, reason: str, tes
 async def run_cell_at(column: Column, test: MatrixTest) -> Verdict | str:
     """One cell: `test`'s scenario at the column's level (and journal mode), decided; or why not."""
     from playground.engine.errors import describe
-    from playground.scenario import library
-    from playground.scenario.runner import run_scenario
 
-    scenario = dataclasses.replace(library.load(test.scenario), isolation=column.level,
-                                   journal_mode=column.journal_mode or None)
     try:
-        report = await run_scenario(scenario, column.url, states=False)
-        steps = observations(report)
-        if report.error or len(steps) != len(scenario.steps) or any(s.result is None for s in steps):
-            raise RuntimeError(report.error or "a step did not finish")
-        return test.decide(steps)
+        return await run_cell(test, column.level, column.url, column.journal_mode or None)
     except Exception as exc:
         return f"could not run: {describe(exc)}"
 

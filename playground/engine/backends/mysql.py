@@ -58,7 +58,7 @@ class MysqlBackend(Backend):
 
     def lock_monitor(self, journal_mode: Callable[[], str]) -> LockMonitor:
         """data_lock_waits (MySQL 8) or INNODB_LOCK_WAITS (MariaDB), and metadata-lock waits."""
-        from playground.engine.locks import MysqlLockMonitor
+        from playground.engine.mysql_locks import MysqlLockMonitor
 
         return MysqlLockMonitor(self)
 

@@ -36,16 +36,10 @@ def outcome(cell: Verdict | str | None) -> str:
     return f"prevented by {'a ' if cell.how in ('wait', 'snapshot') else ''}{cell_text(cell)}"
 
 
-def database(column: Column) -> str:
-    """The database a column measured: backend, version and (SQLite) journal mode."""
-    mode = f" ({column.journal_mode})" if column.journal_mode else ""
-    return f"{column.backend} {column.server_version}{mode}"
-
-
 def narration(column: Column, test: MatrixTest, cell: Verdict | str | None) -> str:
     """The line demo mode shows over a cell's replay: the level, and what the matrix concluded and from what."""
     evidence = f" Evidence: {cell.evidence}" if isinstance(cell, Verdict) and cell.evidence else ""
-    return f"Matrix: {test.name} ({test.anomaly}) at {column.level} on {database(column)}: {outcome(cell)}.{evidence}"
+    return f"Matrix: {test.name} ({test.anomaly}) at {column.level} on {column.database}: {outcome(cell)}.{evidence}"
 
 
 def styled(cell: Verdict | str | None) -> Text:
@@ -171,7 +165,7 @@ class MatrixView(Vertical):
     def _columns_found(self, message: ColumnsFound) -> None:
         for column in message.columns:
             self.columns.append(column)
-            self.table.add_column(Text(f"{database(column)}\n{column.level}", style="bold"), key=column.title, default=PENDING)
+            self.table.add_column(Text(f"{column.database}\n{column.level}", style="bold"), key=column.title, default=PENDING)
         self.progress.update(total=self.total, progress=len(self.cells))
         self._say_progress()
 
