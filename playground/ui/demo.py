@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from playground.scenario.parser import Scenario
@@ -53,10 +54,21 @@ class DemoController:
         self.summary = self.scenario.skip_reason(ws.backend.name) or await check_requirements(self.scenario, ws, self._event)
         return ws
 
+    def _later(self, callback: Callable[..., None], *args: Any) -> None:
+        """Run `callback` from the app's message queue, behind the step events the workspace has
+        posted there: a step's expectations are written after its output, whichever task the
+        loop runs first (at once when the app no longer takes messages)."""
+        if not self.panes.app.call_later(callback, *args):
+            callback(*args)
+
     def _event(self, event: dict[str, Any]) -> None:
+        if event["event"] == "note":
+            self.note = event["text"]  # the banner's, at its next refresh
+        self._later(self._show, event)
+
+    def _show(self, event: dict[str, Any]) -> None:
         kind = event["event"]
         if kind == "note":
-            self.note = event["text"]
             for each in self.panes.query(SessionPane):
                 each.log_view.note(f"note: {event['text']}")
         elif kind in ("step", "completed"):
@@ -99,8 +111,11 @@ class DemoController:
                 failed = len(checks) - passed
                 self.summary = f"done: {passed} expectation(s) passed, {failed} failed" + ("" if failed else " ✓")
         finally:
-            self.idle.set()
-            self.refresh()
+            self._later(self._settled)
+
+    def _settled(self) -> None:
+        self.idle.set()
+        self.refresh()
 
     async def leave(self, ws: Workspace) -> None:
         """Tear the scenario's workspace down (rolling back, running its teardown SQL, closing it)."""

@@ -129,6 +129,30 @@ async def test_demo_mode_steps_to_the_end_with_every_expectation_passed(app_fact
         assert "✗" not in "\n".join(line for line in logs.splitlines() if "=>" in line)
 
 
+async def test_demo_writes_a_steps_expectations_after_its_output_when_the_app_is_behind(app_factory):
+    """The app may not have handled a step's events yet when the demo checks the step (a busy
+    moment, a long draw): its `=> ok ✓` still comes after the SQL the step sent, not before."""
+    app = app_factory(scenario="flush_is_not_commit")
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.pause()
+        demo = app.demo
+        for steps in (1, 2):  # session.add(…), then session.flush() with its `=> ok`
+
+            async def behind(steps: int = steps) -> None:
+                # Holds the app's queue until the demo has checked the step.
+                while len(demo.report.steps) < steps:
+                    await asyncio.sleep(0.005)
+
+            demo.next_step()
+            app.call_later(behind)
+            await asyncio.wait_for(demo.idle.wait(), TIMEOUT)
+            await caught_up(pilot)
+        lines = log_text(app.pane("A")).splitlines()
+        flushed = next(n for n, line in enumerate(lines) if line.startswith("INSERT INTO users"))
+        checked = next(n for n, line in enumerate(lines) if "=> ok ✓" in line)
+        assert flushed < checked, "\n".join(lines)
+
+
 async def test_python_block_continues_on_enter_until_complete(app_factory):
     app = app_factory()
     async with app.run_test(size=(160, 50)) as pilot:

@@ -80,11 +80,17 @@ def test_no_full_pass_while_busy(collector):
 
 def test_full_pass_once_idle(collector):
     c, clock = collector
-    ref = old_cyclic_garbage()
-    make_due()
-    c.activity()
-    clock.now += 1.0
-    assert c.tick(), f"not due: {gc.get_count()}; full passes meanwhile on threads {FULL_PASSES}"
+    for _ in range(5):
+        ref = old_cyclic_garbage()
+        FULL_PASSES.clear()
+        make_due()
+        c.activity()
+        clock.now += 1.0
+        ran = c.tick()
+        if ran or not FULL_PASSES:
+            break
+        # A full pass ran elsewhere between (another test's thread): nothing is due; make it due again.
+    assert ran, f"not due: {gc.get_count()}; full passes meanwhile on threads {FULL_PASSES}"
     assert ref() is None
     assert c.full_passes == 1
     assert not c.tick(), "nothing more is due right after a full pass"
