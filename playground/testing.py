@@ -59,7 +59,7 @@ class StepOutcome:
         return any(not c.held for c in self.checks)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Transcript:
     """A finished run of a scenario: its steps, their checks, and whether it passed.
 
@@ -75,6 +75,12 @@ class Transcript:
     skipped: bool
     skip_reason: str | None
     error: str | None  # why the run failed besides its expectations (a step past its time limit)
+
+    def __repr__(self) -> str:
+        # Bounded whatever the run's length (asyncio formats a finished task with its result).
+        held = sum(c.held for c in self.checks)
+        return (f"<Transcript {self.scenario.source} on {self.backend}: {len(self.steps)} steps, "
+                f"{held} held, {len(self.checks) - held} failed>")
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -169,11 +175,10 @@ def run(
 
 def transcript_of(report: RunReport) -> Transcript:
     """The public form of the runner's report."""
-    skip_reason = next((e["reason"] for e in report.events if e["event"] == "skipped"), None)
     return Transcript(
         scenario=report.scenario, backend=report.backend, url=report.url,
         steps=tuple(_outcome(record) for record in report.steps), events=tuple(report.events),
-        skipped=report.skipped, skip_reason=skip_reason, error=report.error,
+        skipped=report.skipped, skip_reason=report.skip_reason, error=report.error,
     )
 
 
