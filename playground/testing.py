@@ -156,8 +156,9 @@ async def run_async(
     """Run a scenario on `url` (default: a fresh temporary SQLite file) and return its transcript.
 
     `step_timeout` overrides the scenario's `step-timeout:`; `states` keeps the `state` events
-    (every session's objects and transactions after each step) in `events`. A scenario that
-    cannot be read raises ScenarioError; a database that cannot be opened, BackendError.
+    (after each step, the objects and transactions of each session that changed; every session's
+    after step N: `playground.scenario.transcript.session_states(events)[N]`) in `events`. A
+    scenario that cannot be read raises ScenarioError; a database that cannot be opened, BackendError.
     """
     from playground.scenario.runner import run_scenario
 
