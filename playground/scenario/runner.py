@@ -17,19 +17,11 @@ from typing import Any
 from collections.abc import Callable
 
 from playground.engine import SessionSettings, StepHandle, Workspace
-from playground.engine.snapshot import UNSET, SessionSnapshot, StepResult
+from playground.engine.snapshot import SessionSnapshot, StepResult
 from playground.engine.stepping import STEP_TIMEOUT
 from playground.scenario.models import scenario_kit
-from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, ScenarioError, Step
-
-
-@dataclass
-class CheckedExpectation:
-    """An expectation and whether it held."""
-
-    text: str
-    passed: bool
-    reason: str = ""
+from playground.scenario.expectations import CheckedExpectation, check_after_wait, check_at_settle, check_json
+from playground.scenario.parser import Expectation, Scenario, ScenarioError, Step
 
 
 @dataclass
@@ -95,7 +87,7 @@ class RunReport:
         failed = sum(1 for c in checks if not c.passed)
         self.passed += len(checks) - failed
         self.failed += failed
-        if failed and len(self.failures) < MAX_KEPT_FAILURES and record not in self.failures:
+        if failed and len(self.failures) < MAX_KEPT_FAILURES and all(r is not record for r in self.failures):
             self.failures.append(record)
 
 
@@ -248,9 +240,9 @@ class ScenarioPlayer:
             assert handle.result is not None
             record.result = handle.result
             record.completed_after = handle.after
-            self.report.add_checks(record, _check_after_wait(record))
+            self.report.add_checks(record, check_after_wait(record))
             self.emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
-                       **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
+                       **_result_fields(handle.result), "expect": [check_json(c) for c in record.checks]})
             self._over_limit(handle.result)
 
     def _over_limit(self, result: StepResult) -> None:
@@ -294,14 +286,14 @@ class ScenarioPlayer:
             record.waiting_on = handle.wait.holders if handle.wait else ()
             self.pending[handle.index] = (record, handle)
         self.report.add_step(record)
-        self.report.add_checks(record, _check_at_settle(record, self.report.backend))
+        self.report.add_checks(record, check_at_settle(record, self.report.backend))
         event: dict[str, Any] = {"event": "step", "index": handle.index, "session": step.session, "input": step.input,
                                  "kind": handle.kind, "status": record.status, "line": step.line}
         if record.result is not None:
             event.update(_result_fields(record.result))
         else:
             event.update({"error": None, "rows": None, "value": None, "sql": [], "waiting_for": list(record.waiting_on)})
-        event["expect"] = [_check_json(c) for c in record.checks]
+        event["expect"] = [check_json(c) for c in record.checks]
         later = [e.text for e in record.expectations if e.waits and e.outcome is not None and record.waited]
         if later:  # `waits, then …`: checked in the step's `completed` event
             event["expect_later"] = later
@@ -398,83 +390,6 @@ def _summary(report: RunReport, emit: Listener) -> None:
     if report.error:
         summary["error"] = report.error  # why the run failed besides its expectations
     emit(summary)
-
-
-# -- expectations ---------------------------------------------------------------------------
-
-
-def _check_at_settle(record: StepRecord, backend: str) -> list[CheckedExpectation]:
-    out = []
-    record.expectations = record.step.expectations_for(backend)
-    for exp in record.expectations:
-        if exp.waits:
-            if not record.waited:
-                out.append(CheckedExpectation(exp.text, False, "the step did not wait"))
-            elif exp.outcome is None:
-                out.append(CheckedExpectation(exp.text, True))
-            # `waits, then …` is checked when the step completes.
-        elif record.waited:
-            out.append(CheckedExpectation(exp.text, False, f"the step waited on {', '.join(record.waiting_on) or 'a lock'}"))
-        else:
-            assert exp.outcome is not None and record.result is not None
-            out.append(_match(exp, record.result))
-    return out
-
-
-def _check_after_wait(record: StepRecord) -> list[CheckedExpectation]:
-    out = []
-    assert record.result is not None
-    for exp in record.expectations:
-        if exp.waits and exp.outcome is not None:
-            out.append(_match(exp, record.result))
-    return out
-
-
-def _match(exp: Expectation, result: StepResult) -> CheckedExpectation:
-    outcome = exp.outcome
-    assert outcome is not None
-    error_text = f"{result.error.type}: {result.error.message}" if result.error else ""
-    if outcome.kind == "error":
-        if result.error is None:
-            return CheckedExpectation(exp.text, False, "the step succeeded")
-        if outcome.text.lower() in error_text.lower():
-            return CheckedExpectation(exp.text, True)
-        return CheckedExpectation(exp.text, False, f"got {error_text}")
-    if result.error is not None:
-        return CheckedExpectation(exp.text, False, f"got {error_text}")
-    if outcome.kind == "ok":
-        return CheckedExpectation(exp.text, True)
-    if outcome.kind == "rows":
-        if result.rows is None:
-            return CheckedExpectation(exp.text, False, "the step returned no rows")
-        got = [tuple(r) for r in result.rows]
-        if result.rows_omitted:
-            return CheckedExpectation(exp.text, False, f"{len(got) + result.rows_omitted} rows, too many to compare")
-        if got == outcome.literal:
-            return CheckedExpectation(exp.text, True)
-        return CheckedExpectation(exp.text, False, f"got {got!r}")
-    # value
-    if result.value is None:
-        return CheckedExpectation(exp.text, False, "the step gave no value")
-    if outcome.literal is not UNEVALUATED and result.plain_value is not UNSET and _equal(result.plain_value, outcome.literal):
-        return CheckedExpectation(exp.text, True)
-    if result.value == outcome.text:
-        return CheckedExpectation(exp.text, True)
-    return CheckedExpectation(exp.text, False, f"got {result.value}")
-
-
-def _equal(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
-def _check_json(check: CheckedExpectation) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": check.text, "passed": check.passed}
-    if check.reason:
-        out["reason"] = check.reason
-    return out
 
 
 def _result_fields(result: StepResult) -> dict[str, Any]:
