@@ -440,12 +440,18 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
         import dataclasses
 
         scenario = dataclasses.replace(scenario, isolation=" ".join(args.isolation.upper().replace("_", " ").split()))
-    try:
-        report = asyncio.run(_until_signalled(run_scenario(
+    async def streamed() -> int:
+        # Each event is written as it happens and nothing else is kept; the exit code, not the
+        # report, is the task's result (asyncio may format the finished task, result and all).
+        report = await run_scenario(
             scenario, args.run_url, on_event=writer(args.format, sys.stdout), sql_only=args.sql_only,
             states=args.format == "json",  # only the JSON transcript prints the state after each step
-            pace=args.pace, step_timeout=args.step_timeout,
-        )))
+            pace=args.pace, step_timeout=args.step_timeout, keep=False,
+        )
+        return report.exit_code
+
+    try:
+        return asyncio.run(_until_signalled(streamed()))
     except Signalled as stopped:
         print(f"txplay: stopped by {stopped.name}; its sessions were rolled back and what the run made removed",
               file=sys.stderr, flush=True)
@@ -462,7 +468,6 @@ def _run(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 
         print(f"txplay: {describe(exc)}", file=sys.stderr)
         return EXIT_INVALID
-    return report.exit_code
 
 
 if __name__ == "__main__":  # pragma: no cover

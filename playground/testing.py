@@ -59,7 +59,7 @@ class StepOutcome:
         return any(not c.held for c in self.checks)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, repr=False)
 class Transcript:
     """A finished run of a scenario: its steps, their checks, and whether it passed.
 
@@ -75,6 +75,12 @@ class Transcript:
     skipped: bool
     skip_reason: str | None
     error: str | None  # why the run failed besides its expectations (a step past its time limit)
+
+    def __repr__(self) -> str:
+        # Bounded whatever the run's length (asyncio formats a finished task with its result).
+        held = sum(c.held for c in self.checks)
+        return (f"<Transcript {self.scenario.source} on {self.backend}: {len(self.steps)} steps, "
+                f"{held} held, {len(self.checks) - held} failed>")
 
     @property
     def checks(self) -> tuple[Check, ...]:
@@ -150,8 +156,9 @@ async def run_async(
     """Run a scenario on `url` (default: a fresh temporary SQLite file) and return its transcript.
 
     `step_timeout` overrides the scenario's `step-timeout:`; `states` keeps the `state` events
-    (every session's objects and transactions after each step) in `events`. A scenario that
-    cannot be read raises ScenarioError; a database that cannot be opened, BackendError.
+    (after each step, the objects and transactions of each session that changed; every session's
+    after step N: `playground.scenario.transcript.session_states(events)[N]`) in `events`. A
+    scenario that cannot be read raises ScenarioError; a database that cannot be opened, BackendError.
     """
     from playground.scenario.runner import run_scenario
 
@@ -169,11 +176,10 @@ def run(
 
 def transcript_of(report: RunReport) -> Transcript:
     """The public form of the runner's report."""
-    skip_reason = next((e["reason"] for e in report.events if e["event"] == "skipped"), None)
     return Transcript(
         scenario=report.scenario, backend=report.backend, url=report.url,
         steps=tuple(_outcome(record) for record in report.steps), events=tuple(report.events),
-        skipped=report.skipped, skip_reason=skip_reason, error=report.error,
+        skipped=report.skipped, skip_reason=report.skip_reason, error=report.error,
     )
 
 

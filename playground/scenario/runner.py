@@ -17,19 +17,11 @@ from typing import Any
 from collections.abc import Callable
 
 from playground.engine import SessionSettings, StepHandle, Workspace
-from playground.engine.snapshot import UNSET, StepResult
+from playground.engine.snapshot import SessionSnapshot, StepResult
 from playground.engine.stepping import STEP_TIMEOUT
 from playground.scenario.models import scenario_kit
-from playground.scenario.parser import UNEVALUATED, Expectation, Scenario, ScenarioError, Step
-
-
-@dataclass
-class CheckedExpectation:
-    """An expectation and whether it held."""
-
-    text: str
-    passed: bool
-    reason: str = ""
+from playground.scenario.expectations import CheckedExpectation, check_after_wait, check_at_settle, check_json
+from playground.scenario.parser import Expectation, Scenario, ScenarioError, Step
 
 
 @dataclass
@@ -47,9 +39,17 @@ class StepRecord:
     expectations: list[Expectation] = field(default_factory=list)
 
 
-@dataclass
+MAX_KEPT_FAILURES = 100  # failing steps a streamed run keeps for its caller; the counts go on
+
+
+@dataclass(repr=False)
 class RunReport:
-    """The result of running a scenario."""
+    """The result of running a scenario.
+
+    With `keep` (the default, for tests and the Python API) it holds every step's record and
+    every event; without it (`txplay run`, which writes each event as it happens) only what the
+    summary needs: the counts, the first failing steps, and the steps still waiting.
+    """
 
     scenario: Scenario
     backend: str
@@ -60,11 +60,35 @@ class RunReport:
     passed: int = 0
     failed: int = 0
     error: str | None = None
+    keep: bool = True
+    step_count: int = 0
+    failures: list[StepRecord] = field(default_factory=list)  # the first MAX_KEPT_FAILURES failing steps
+    skip_reason: str | None = None
 
     @property
     def exit_code(self) -> int:
         """0 when every expectation held or the run was skipped, 1 otherwise."""
         return 1 if (self.failed or self.error) else 0
+
+    def __repr__(self) -> str:
+        # Bounded whatever the run's length: asyncio formats a finished task with its result.
+        return (f"<RunReport {self.scenario.source} on {self.backend}: {self.step_count} steps, "
+                f"{self.passed} held, {self.failed} failed, exit {self.exit_code}>")
+
+    def add_step(self, record: StepRecord) -> None:
+        """Count a step just issued (and keep its record when the report keeps them)."""
+        self.step_count += 1
+        if self.keep:
+            self.steps.append(record)
+
+    def add_checks(self, record: StepRecord, checks: list[CheckedExpectation]) -> None:
+        """Count the checks just made of `record`'s expectations, and keep it if one failed."""
+        record.checks.extend(checks)
+        failed = sum(1 for c in checks if not c.passed)
+        self.passed += len(checks) - failed
+        self.failed += failed
+        if failed and len(self.failures) < MAX_KEPT_FAILURES and all(r is not record for r in self.failures):
+            self.failures.append(record)
 
 
 Listener = Callable[[dict[str, Any]], None]
@@ -80,12 +104,15 @@ async def run_scenario(
     states: bool = True,
     pace: float = 0.0,
     step_timeout: float | None = None,
+    keep: bool = True,
 ) -> RunReport:
     """Run `scenario` on `url` (a fresh temporary SQLite file when None).
 
     `pace` is the number of seconds to wait before each step after the first (0: none).
     `step_timeout` is how long a step may run before it is interrupted and failed (default:
     the scenario's `step-timeout:` header, else `DEFAULT_STEP_TIMEOUT`): a run never hangs.
+    `keep` keeps every event and step record in the report; without it the run's memory does
+    not grow with its length, and `on_event` is where the transcript goes.
     """
     from playground.engine.backends import name_of
 
@@ -93,18 +120,19 @@ async def run_scenario(
     events: list[dict[str, Any]] = []
 
     def emit(event: dict[str, Any]) -> None:
-        events.append(event)
+        if keep:
+            events.append(event)
         if on_event is not None:
             on_event(event)
 
     if sql_only:
         check_sql_only(scenario)
-    report = RunReport(scenario, backend, "", events, [])
+    report = RunReport(scenario, backend, "", events, [], keep=keep)
     emit({"event": "scenario", "title": scenario.title, "description": scenario.description,
           "source": scenario.source, "backend": backend, "sessions": list(scenario.sessions)})
     skip = scenario.skip_reason(backend)
     if skip:
-        report.skipped = True
+        report.skipped, report.skip_reason = True, skip
         emit({"event": "skipped", "reason": skip})
         _summary(report, emit)
         return report
@@ -124,7 +152,7 @@ async def run_scenario(
     try:
         unmet = await check_requirements(scenario, ws, emit)
         if unmet:
-            report.skipped = True
+            report.skipped, report.skip_reason = True, unmet
             emit({"event": "skipped", "reason": unmet})
         else:
             while not player.finished:
@@ -172,7 +200,10 @@ async def open_workspace(scenario: Scenario, url: str | None) -> Workspace:
 
 
 class ScenarioPlayer:
-    """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode)."""
+    """Plays a scenario one step at a time on a workspace (the runner's loop, and demo mode).
+
+    It holds no step once reported, except those still waiting: a run's memory stays flat.
+    """
 
     def __init__(
         self, scenario: Scenario, ws: Workspace, report: RunReport, emit: Listener, states: bool = True, pace: float = 0.0,
@@ -184,9 +215,11 @@ class ScenarioPlayer:
         self.report = report
         self.emit = emit
         self.position = 0
-        self.pending: dict[int, StepRecord] = {}  # waited and not yet reported complete
+        self.pending: dict[int, tuple[StepRecord, StepHandle]] = {}  # waited and not yet reported complete
         self.last: dict[str, int] = {}
         self.done = False
+        # What the last `state` event said of each session: the next lists only those that changed.
+        self._shown: dict[str, tuple[SessionSnapshot, dict[str, Any]]] = {}
 
     @property
     def finished(self) -> bool:
@@ -199,18 +232,17 @@ class ScenarioPlayer:
         return None if self.finished else self.scenario.steps[self.position]
 
     def _report_completions(self) -> None:
-        ws = self.ws
         for index in sorted(self.pending):
-            handle = ws.handle(index)
+            record, handle = self.pending[index]
             if not handle.done.is_set():
                 continue
-            record = self.pending.pop(index)
+            del self.pending[index]
             assert handle.result is not None
             record.result = handle.result
             record.completed_after = handle.after
-            record.checks.extend(_check_after_wait(record))
+            self.report.add_checks(record, check_after_wait(record))
             self.emit({"event": "completed", "index": index, "session": record.step.session, "after": handle.after,
-                       **_result_fields(handle.result), "expect": [_check_json(c) for c in record.checks]})
+                       **_result_fields(handle.result), "expect": [check_json(c) for c in record.checks]})
             self._over_limit(handle.result)
 
     def _over_limit(self, result: StepResult) -> None:
@@ -220,9 +252,19 @@ class ScenarioPlayer:
             self.emit({"event": "error", "message": self.report.error})
 
     def _state(self, after: int) -> None:
+        """A `state` event with the sessions whose state changed since the last one (all, the first time)."""
         if not self.states:
             return
-        self.emit({"event": "state", "after": after, "sessions": {s.name: s.to_json() for s in self.ws.snapshot().sessions}})
+        changed: dict[str, Any] = {}
+        for snapshot in self.ws.snapshot().sessions:
+            shown = self._shown.get(snapshot.name)
+            if shown is not None and shown[0] is snapshot:  # the very snapshot last shown: nothing changed
+                continue
+            state = snapshot.to_json()
+            if shown is None or shown[1] != state:
+                changed[snapshot.name] = state
+            self._shown[snapshot.name] = (snapshot, state)
+        self.emit({"event": "state", "after": after, "sessions": changed})
 
     async def next(self) -> StepRecord:
         """Issue the next step and wait until every running step has finished or waits."""
@@ -242,16 +284,16 @@ class ScenarioPlayer:
         else:
             record.waited = True
             record.waiting_on = handle.wait.holders if handle.wait else ()
-            self.pending[handle.index] = record
-        self.report.steps.append(record)
-        record.checks.extend(_check_at_settle(record, self.report.backend))
+            self.pending[handle.index] = (record, handle)
+        self.report.add_step(record)
+        self.report.add_checks(record, check_at_settle(record, self.report.backend))
         event: dict[str, Any] = {"event": "step", "index": handle.index, "session": step.session, "input": step.input,
                                  "kind": handle.kind, "status": record.status, "line": step.line}
         if record.result is not None:
             event.update(_result_fields(record.result))
         else:
             event.update({"error": None, "rows": None, "value": None, "sql": [], "waiting_for": list(record.waiting_on)})
-        event["expect"] = [_check_json(c) for c in record.checks]
+        event["expect"] = [check_json(c) for c in record.checks]
         later = [e.text for e in record.expectations if e.waits and e.outcome is not None and record.waited]
         if later:  # `waits, then …`: checked in the step's `completed` event
             event["expect_later"] = later
@@ -269,8 +311,8 @@ class ScenarioPlayer:
         self.done = True
         for note in self.scenario.trailing_notes:
             self.emit({"event": "note", "text": note})
-        for index in sorted(self.pending):
-            await self.ws.handle(index).done.wait()
+        for _, handle in list(self.pending.values()):
+            await handle.done.wait()
         await self.ws.settle()
         self._report_completions()
         self._state(self.ws.last_index)
@@ -343,91 +385,11 @@ async def teardown(scenario: Scenario, ws: Workspace, report: RunReport, emit: L
 
 
 def _summary(report: RunReport, emit: Listener) -> None:
-    checks = [c for r in report.steps for c in r.checks]
-    report.passed = sum(1 for c in checks if c.passed)
-    report.failed = sum(1 for c in checks if not c.passed)
-    summary = {"event": "summary", "steps": len(report.steps), "passed": report.passed, "failed": report.failed,
+    summary = {"event": "summary", "steps": report.step_count, "passed": report.passed, "failed": report.failed,
                "skipped": report.skipped, "exit": report.exit_code}
     if report.error:
         summary["error"] = report.error  # why the run failed besides its expectations
     emit(summary)
-
-
-# -- expectations ---------------------------------------------------------------------------
-
-
-def _check_at_settle(record: StepRecord, backend: str) -> list[CheckedExpectation]:
-    out = []
-    record.expectations = record.step.expectations_for(backend)
-    for exp in record.expectations:
-        if exp.waits:
-            if not record.waited:
-                out.append(CheckedExpectation(exp.text, False, "the step did not wait"))
-            elif exp.outcome is None:
-                out.append(CheckedExpectation(exp.text, True))
-            # `waits, then …` is checked when the step completes.
-        elif record.waited:
-            out.append(CheckedExpectation(exp.text, False, f"the step waited on {', '.join(record.waiting_on) or 'a lock'}"))
-        else:
-            assert exp.outcome is not None and record.result is not None
-            out.append(_match(exp, record.result))
-    return out
-
-
-def _check_after_wait(record: StepRecord) -> list[CheckedExpectation]:
-    out = []
-    assert record.result is not None
-    for exp in record.expectations:
-        if exp.waits and exp.outcome is not None:
-            out.append(_match(exp, record.result))
-    return out
-
-
-def _match(exp: Expectation, result: StepResult) -> CheckedExpectation:
-    outcome = exp.outcome
-    assert outcome is not None
-    error_text = f"{result.error.type}: {result.error.message}" if result.error else ""
-    if outcome.kind == "error":
-        if result.error is None:
-            return CheckedExpectation(exp.text, False, "the step succeeded")
-        if outcome.text.lower() in error_text.lower():
-            return CheckedExpectation(exp.text, True)
-        return CheckedExpectation(exp.text, False, f"got {error_text}")
-    if result.error is not None:
-        return CheckedExpectation(exp.text, False, f"got {error_text}")
-    if outcome.kind == "ok":
-        return CheckedExpectation(exp.text, True)
-    if outcome.kind == "rows":
-        if result.rows is None:
-            return CheckedExpectation(exp.text, False, "the step returned no rows")
-        got = [tuple(r) for r in result.rows]
-        if result.rows_omitted:
-            return CheckedExpectation(exp.text, False, f"{len(got) + result.rows_omitted} rows, too many to compare")
-        if got == outcome.literal:
-            return CheckedExpectation(exp.text, True)
-        return CheckedExpectation(exp.text, False, f"got {got!r}")
-    # value
-    if result.value is None:
-        return CheckedExpectation(exp.text, False, "the step gave no value")
-    if outcome.literal is not UNEVALUATED and result.plain_value is not UNSET and _equal(result.plain_value, outcome.literal):
-        return CheckedExpectation(exp.text, True)
-    if result.value == outcome.text:
-        return CheckedExpectation(exp.text, True)
-    return CheckedExpectation(exp.text, False, f"got {result.value}")
-
-
-def _equal(a: Any, b: Any) -> bool:
-    try:
-        return bool(a == b)
-    except Exception:
-        return False
-
-
-def _check_json(check: CheckedExpectation) -> dict[str, Any]:
-    out: dict[str, Any] = {"text": check.text, "passed": check.passed}
-    if check.reason:
-        out["reason"] = check.reason
-    return out
 
 
 def _result_fields(result: StepResult) -> dict[str, Any]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any, TextIO
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 FORMATS = ("text", "json", "markdown")
 MAX_SHOWN_ROWS = 20
@@ -28,6 +28,21 @@ def writer(fmt: str, out: TextIO) -> Callable[[dict[str, Any]], None]:
             out.flush()
 
     return write
+
+
+def session_states(events: Iterable[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """Every session's whole state after each step (by the `after` of its `state` event).
+
+    A `state` event lists only the sessions whose state changed since the previous one (every
+    session in the first); this folds them back together, for a reader that wants it all.
+    """
+    current: dict[str, Any] = {}
+    states: dict[int, dict[str, Any]] = {}
+    for event in events:
+        if event["event"] == "state":
+            current = {**current, **event["sessions"]}
+            states[event["after"]] = current
+    return states
 
 
 # What a step did and whether an expectation held are told apart: the step's outcome is a

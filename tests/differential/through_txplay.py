@@ -12,6 +12,7 @@ from typing import Any
 
 from playground.scenario.parser import parse
 from playground.scenario.runner import run_scenario
+from playground.scenario.transcript import session_states
 from tests.differential.model import ObjectFacts, Scenario, SessionFacts, StepFacts
 
 _AFFECTED = re.compile(r"^(\d+) rows? affected")
@@ -23,7 +24,7 @@ async def run_txplay(scenario: Scenario, url: str | None) -> tuple[list[StepFact
     await run_scenario(parse(scenario.to_txp(), f"<{scenario.name}>"), url, on_event=events.append)
     steps = {e["index"]: e for e in events if e["event"] == "step"}
     completed = {e["index"]: e for e in events if e["event"] == "completed"}
-    states = {e["after"]: e["sessions"] for e in events if e["event"] == "state"}
+    states = session_states(events)  # a state event lists only the sessions that changed
     facts = []
     for position, step in enumerate(scenario.steps, start=1):
         event = completed.get(position) or steps.get(position)

@@ -19,6 +19,7 @@ from playground.demo.kit import DEMO_KIT
 from playground.engine import SessionSettings, Workspace
 from playground.engine.backends import resolve
 from playground.engine.snapshot import StepResult
+from playground.scenario.transcript import session_states
 from tests.conftest import BACKENDS, committed_rows, deadlock, ok, server_url
 
 FAILED_BADGE = "failed — rollback required"
@@ -228,7 +229,7 @@ async def test_the_json_transcript_status_follows_a_refused_commit_and_its_rollb
     events: list[dict] = []
     report = await run_scenario(scenario, server_url("postgresql"), on_event=events.append)
     assert report.exit_code == 0, [e for e in events if e["event"] == "step"]
-    states = {e["after"]: e["sessions"]["A"]["status"] for e in events if e["event"] == "state"}
+    states = {after: sessions["A"]["status"] for after, sessions in session_states(events).items()}
     assert [states[i] for i in range(1, 6)] == ["active", "failed", "failed", "idle", "active"]
 
 

@@ -7,6 +7,7 @@ import textwrap
 from typing import Any
 
 from playground.scenario import parse, run_scenario
+from playground.scenario.transcript import session_states
 
 # Fields that measure time rather than describe what happened.
 TIMING_FIELDS = {"waited", "started", "finished", "elapsed", "duration"}
@@ -357,8 +358,8 @@ async def test_isolation_header_sets_every_sessions_isolation():
         A: select 1
     """)
     assert report.exit_code == 0
-    state = of(events, "state")[-1]
-    assert {name: s["isolation"] for name, s in state["sessions"].items()} == {"A": "READ UNCOMMITTED", "B": "READ UNCOMMITTED"}
+    last = list(session_states(events).values())[-1]
+    assert {name: s["isolation"] for name, s in last.items()} == {"A": "READ UNCOMMITTED", "B": "READ UNCOMMITTED"}
 
 
 async def test_mode_header_runs_python_in_async_mode():
