@@ -1,6 +1,6 @@
 """A soak of the real app: thousands of steps typed into 4 panes, and what grows (issue 19).
 
-    python tests/bench/soak.py [--steps 10000] [--seed 19] [--url URL] [--stretch 200] [--json FILE]
+    python tests/bench/soak.py [--steps 10000] [--seed 19] [--url URL] [--stretch 200] [--minutes M] [--json FILE]
 
 Drives the app through Pilot as a user would: focus a pane, paste a step into its input (`--keys`
 types it key by key instead), press Enter, and wait for the step's echo on screen. The steps are
@@ -14,7 +14,8 @@ Prints a progress line every 1,000 steps (stderr) and a table at the end (stdout
 - the longest step (Enter to its echo on screen) and the longest stall of the event loop (a
   10 ms ticker's lag), with p99, while the Timeline tab is hidden;
 - step time with the Timeline tab hidden, then shown, for `--stretch` steps each at the full
-  history (the last 2 × stretch steps of the run), and how long showing the tab took;
+  history (the last 2 × stretch steps of the run), and how long showing the tab took; each step's
+  CPU time too (the process's, every thread), steadier than wall time on a busy machine;
 - on a server (`--url`): connections opened per 1,000 steps, as the server counts them
   (PostgreSQL: `pg_stat_database.sessions` of a database made for the run; MariaDB: the
   server-wide `Connections` status, which counts other clients of a shared server too).
@@ -29,6 +30,7 @@ import contextlib
 import gc
 import json
 import random
+import signal
 import statistics
 import sys
 import tempfile
@@ -148,6 +150,7 @@ class Figures:
     """Everything the soak measured."""
 
     steps: list[float] = field(default_factory=list)  # seconds from Enter to the echo, step by step
+    cpu: list[float] = field(default_factory=list)  # the process's CPU seconds (every thread) over each of them
     kinds: list[str] = field(default_factory=list)
     lags: list[float] = field(default_factory=list)  # ms, timeline hidden
     lags_shown: list[float] = field(default_factory=list)  # ms, timeline shown
@@ -221,6 +224,8 @@ class Soak:
     async def _until(self, predicate: Any) -> None:
         deadline = time.perf_counter() + STEP_TIMEOUT
         while not predicate():
+            if not self.app.is_running:
+                raise RuntimeError("the app has ended (a SIGTERM? SIGUSR1 stops the soak and prints its figures)")
             if time.perf_counter() > deadline:
                 raise TimeoutError("the app did not take the step")
             await asyncio.sleep(0.001)
@@ -249,12 +254,13 @@ class Soak:
         ws = self.app.workspace
         await self.focus(step.pane)
         before = ws.last_index
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         self._type(step.text)
         await self._until(lambda: ws.last_index > before)
         handle = ws.handle(ws.last_index)
         await asyncio.wait_for(self.app.waits.caught_up(), STEP_TIMEOUT)
         took = time.perf_counter() - start
+        self.figures.cpu.append(time.process_time() - cpu)
         if step.kind == "wait":
             if handle.wait is not None:
                 self.figures.waits += 1
@@ -284,21 +290,39 @@ class Soak:
               f"loop stall max {max(lags, default=0):.0f} ms{conns}", file=sys.stderr, flush=True)
 
     async def run(self) -> Figures:
+        """The soak; cut short after `--minutes` (the timeline's stretches then run at the history
+        reached) or on SIGUSR1 (it stops after the step under way)."""
         args, figures = self.args, self.figures
-        shown_from = max(0, args.steps - args.stretch)
-        figures.shown_from, figures.hidden_from = shown_from, max(0, shown_from - args.stretch)
+        total = args.steps
+        figures.shown_from = shown_from = max(0, total - args.stretch)
+        figures.hidden_from = max(0, shown_from - args.stretch)
+        deadline = self.started + args.minutes * 60 if args.minutes else None
+        stop = asyncio.Event()
+        with contextlib.suppress(NotImplementedError, AttributeError):
+            asyncio.get_running_loop().add_signal_handler(signal.SIGUSR1, stop.set)
         steps = plan(args.seed)
         self.ticker = Ticker(0.010, figures.lags)
         await self.checkpoint(0)
-        for done in range(args.steps):
+        done = 0
+        while done < total and not stop.is_set():
             if done == shown_from and args.stretch:
                 await self.show_timeline()
             step = next(steps)
             figures.steps.append(await self.step(step))
             figures.kinds.append(step.kind)
-            if (done + 1) % CHECKPOINT == 0 or done + 1 in (shown_from, args.steps):
-                await self.checkpoint(done + 1)
+            done += 1
+            if deadline is not None and time.perf_counter() > deadline and done < shown_from - args.stretch:
+                # Out of time: the hidden stretch is the steps still to come, then the shown one.
+                total = done + 2 * args.stretch
+                shown_from = done + args.stretch
+                figures.hidden_from, figures.shown_from = done, shown_from
+                print(f"[soak] out of time after {done} steps: {2 * args.stretch} more, the Timeline hidden then shown",
+                      file=sys.stderr, flush=True)
+            if done % CHECKPOINT == 0 or done in (shown_from, total) or stop.is_set():
+                await self.checkpoint(done)
         await self.ticker.stop()
+        figures.shown_from = min(figures.shown_from, done)
+        figures.hidden_from = min(figures.hidden_from, figures.shown_from)
         return figures
 
     async def show_timeline(self) -> None:
@@ -340,13 +364,14 @@ async def soak(args: argparse.Namespace) -> Figures:
 def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
     """The figures as numbers (what `--json` writes)."""
     points = figures.checkpoints
+    steps = len(figures.steps)
     hidden = figures.steps[: figures.shown_from]
-    first = next((p for p in points if p.steps >= min(CHECKPOINT, args.steps)), points[-1])
+    first = next((p for p in points if p.steps >= min(CHECKPOINT, steps)), points[-1])
     growth_points = [p for p in points if first.steps <= p.steps <= figures.shown_from]
     before = figures.steps[figures.hidden_from: figures.shown_from]
     shown = figures.steps[figures.shown_from:]
     out: dict[str, Any] = {
-        "steps": args.steps, "seed": args.seed, "url": args.url or "sqlite", "panes": len(PANES),
+        "steps": steps, "seed": args.seed, "url": args.url or "sqlite", "panes": len(PANES),
         "seconds": points[-1].seconds,
         "rss_mb_at_first_1000": first.rss_mb,
         "rss_mb_growth_per_1000": slope([(p.steps / 1000, p.rss_mb) for p in growth_points]),
@@ -358,6 +383,11 @@ def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
         "stall_ms_p99": percentile(figures.lags, 0.99),
         "stall_ms_max": max(figures.lags, default=0.0),
         "timeline_show_s": figures.timeline_show_s,
+        "timeline_entries": figures.shown_from,
+        "first_steps": first.steps,
+        "step_cpu_ms_p50": statistics.median(figures.cpu[: figures.shown_from]) * 1000 if hidden else 0.0,
+        "timeline_hidden_cpu_ms_p50": statistics.median(figures.cpu[figures.hidden_from: figures.shown_from] or [0.0]) * 1000,
+        "timeline_shown_cpu_ms_p50": statistics.median(figures.cpu[figures.shown_from:] or [0.0]) * 1000,
         "timeline_hidden_step_ms_p50": statistics.median(before) * 1000 if before else 0.0,
         "timeline_shown_step_ms_p50": statistics.median(shown) * 1000 if shown else 0.0,
         "timeline_shown_step_ms_max": max(shown, default=0.0) * 1000,
@@ -369,6 +399,7 @@ def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
     }
     if before and shown:
         out["timeline_ratio"] = out["timeline_shown_step_ms_p50"] / out["timeline_hidden_step_ms_p50"]
+        out["timeline_cpu_ratio"] = out["timeline_shown_cpu_ms_p50"] / max(out["timeline_hidden_cpu_ms_p50"], 1e-6)
     if points[0].connections is not None and points[-1].steps:
         opened = points[-1].connections - points[0].connections  # type: ignore[operator]
         out["connections_opened"] = opened
@@ -383,17 +414,18 @@ def table(s: dict[str, Any]) -> str:
     def row(figure: str, value: str, target: str, met: bool | None) -> None:
         rows.append(f"| {figure} | {value} | {target} | {'–' if met is None else 'yes' if met else 'no'} |")
 
-    row("RSS after the first 1,000 steps", f"{s['rss_mb_at_first_1000']:.0f} MB; {s['objects_at_first_1000']:,} Python objects", "–", None)
+    row(f"RSS after the first {s['first_steps']:,} steps", f"{s['rss_mb_at_first_1000']:.0f} MB; {s['objects_at_first_1000']:,} Python objects", "–", None)
     row("RSS growth per 1,000 steps after the first 1,000", f"{s['rss_mb_growth_per_1000']:.1f} MB; "
         f"{s['objects_growth_per_1000']:,.0f} objects", "≤ 1 MB", s["rss_mb_growth_per_1000"] <= 1.0)
     row("longest step (Enter → echo on screen), timeline hidden", f"{s['step_ms_max']:.0f} ms (p99 {s['step_ms_p99']:.0f} ms, "
-        f"p50 {s['step_ms_p50']:.1f} ms)", "≤ 100 ms", s["step_ms_max"] <= 100)
+        f"p50 {s['step_ms_p50']:.1f} ms; CPU p50 {s['step_cpu_ms_p50']:.1f} ms)", "≤ 100 ms", s["step_ms_max"] <= 100)
     row("longest event-loop stall (10 ms ticker), timeline hidden", f"{s['stall_ms_max']:.0f} ms (p99 {s['stall_ms_p99']:.1f} ms)",
         "≤ 100 ms", s["stall_ms_max"] <= 100)
     if "timeline_ratio" in s:
-        row(f"step time with the Timeline shown vs hidden ({s['steps']:,} entries)",
+        row(f"step time with the Timeline shown vs hidden ({s['timeline_entries']:,} entries and more)",
             f"p50 {s['timeline_shown_step_ms_p50']:.1f} ms vs {s['timeline_hidden_step_ms_p50']:.1f} ms "
-            f"({s['timeline_ratio']:.2f}×); showing the tab took {s['timeline_show_s']:.2f} s; while shown: longest step "
+            f"({s['timeline_ratio']:.2f}×; CPU p50 {s['timeline_shown_cpu_ms_p50']:.1f} ms vs {s['timeline_hidden_cpu_ms_p50']:.1f} ms, "
+            f"{s['timeline_cpu_ratio']:.2f}×); showing the tab took {s['timeline_show_s']:.2f} s; while shown: longest step "
             f"{s['timeline_shown_step_ms_max']:.0f} ms, stall {s['timeline_shown_stall_ms_max']:.0f} ms",
             "± 10 %", abs(s["timeline_ratio"] - 1) <= 0.10)
     if "connections_per_1000" in s:
@@ -412,6 +444,7 @@ def main() -> None:
     parser.add_argument("--url", help="a PostgreSQL or MariaDB server (default: SQLite in a temporary folder)")
     parser.add_argument("--stretch", type=int, default=200, help="steps with the Timeline hidden, then shown, at the end")
     parser.add_argument("--keys", action="store_true", help="type each step key by key (default: paste it, then Enter)")
+    parser.add_argument("--minutes", type=float, help="cut the soak short after this long (the Timeline's stretches still run)")
     parser.add_argument("--json", type=Path, help="write the figures to this file")
     args = parser.parse_args()
     args.stretch = min(args.stretch, args.steps // 2)
