@@ -142,7 +142,8 @@ class Checkpoint:
     seconds: float
     rss_mb: float
     objects: int
-    connections: int | None
+    connections: int | None  # as the server counts them
+    opened: int | None  # as this process's pools count them (exact; MariaDB's count is server-wide)
 
 
 @dataclass
@@ -199,13 +200,13 @@ async def server(url: str | None) -> AsyncIterator[tuple[str | None, Any]]:
             yield url, counter
 
 
-async def connections(counter: Any, url: str | None) -> int | None:
-    """Connections the server has counted so far (None on SQLite)."""
+async def connections(counter: Any, url: str | None) -> tuple[int | None, int | None]:
+    """Connections the server has counted so far, and those this process's pools opened (None, None on SQLite)."""
     if counter is None or url is None:
-        return None
-    from tests.bench.connections import server_count
+        return None, None
+    from tests.bench.connections import OPENED, server_count
 
-    return await server_count(counter, url)
+    return await server_count(counter, url), OPENED.count
 
 
 # -- the soak --------------------------------------------------------------------------------
@@ -279,12 +280,14 @@ class Soak:
             gc.collect(0)
             objects = len(gc.get_objects())
             rss = rss_mb()
-            count = await connections(self.counter, self.url)
-        point = Checkpoint(done, time.perf_counter() - self.started, rss, objects, count)
+            count, opened = await connections(self.counter, self.url)
+        point = Checkpoint(done, time.perf_counter() - self.started, rss, objects, count, opened)
         self.figures.checkpoints.append(point)
         recent = self.figures.steps[-self.args.every:] or [0.0]
         lags = self.figures.lags_shown or self.figures.lags
-        conns = "" if count is None else f", server connections {count - self.figures.checkpoints[0].connections}"
+        base = self.figures.checkpoints[0]
+        conns = "" if count is None or opened is None else (
+            f", connections opened: {count - (base.connections or 0)} (server's count), {opened - (base.opened or 0)} (txplay's pools)")
         print(f"[soak] {done} steps, {point.seconds:.0f} s: RSS {rss:.0f} MB, {objects} objects, "
               f"step p50 {statistics.median(recent) * 1000:.1f} ms max {max(recent) * 1000:.0f} ms, "
               f"loop stall max {max(lags, default=0):.0f} ms{conns}", file=sys.stderr, flush=True)
@@ -408,6 +411,8 @@ def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
         opened = points[-1].connections - points[0].connections  # type: ignore[operator]
         out["connections_opened"] = opened
         out["connections_per_1000"] = opened * 1000 / points[-1].steps
+        out["pool_connections_opened"] = points[-1].opened - points[0].opened  # type: ignore[operator]
+        out["pool_connections_per_1000"] = out["pool_connections_opened"] * 1000 / points[-1].steps
     return out
 
 
@@ -434,8 +439,10 @@ def table(s: dict[str, Any]) -> str:
             f"{s['timeline_shown_step_ms_max']:.0f} ms, stall {s['timeline_shown_stall_ms_max']:.0f} ms",
             "± 10 %", abs(s["timeline_ratio"] - 1) <= 0.10)
     if "connections_per_1000" in s:
-        row("server connections opened per 1,000 steps", f"{s['connections_per_1000']:.1f} ({s['connections_opened']} in "
-            f"{s['steps']:,} steps)", f"≤ {s['panes'] + 2}", s["connections_per_1000"] <= s["panes"] + 2)
+        row("server connections opened per 1,000 steps", f"{s['connections_per_1000']:.1f} as the server counts them "
+            f"({s['connections_opened']} in {s['steps']:,} steps; MariaDB's count is server-wide); "
+            f"{s['pool_connections_per_1000']:.1f} as txplay's pools count them ({s['pool_connections_opened']})",
+            f"≤ {s['panes'] + 2}", s["pool_connections_per_1000"] <= s["panes"] + 2)
     failed = ", ".join(f"{kind} {n}" for kind, n in sorted(s["failed_steps"].items())) or "none"
     row("the run", f"{s['steps']:,} steps in {s['seconds']:.0f} s on {s['url'].split(':')[0]}; {s['lock_waits']} lock waits "
         f"({s['lock_waits_missed']} did not wait); {s['focus_switches']} focus switches; failed steps: {failed}", "–", None)
