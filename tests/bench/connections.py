@@ -68,14 +68,14 @@ async def admin(url: str) -> AsyncIterator[AsyncConnection]:
 
 
 @asynccontextmanager
-async def pg_database() -> AsyncIterator[str]:
-    """A database made for this run: its `sessions` counter counts txplay's connections only."""
+async def pg_database(url: str = PG) -> AsyncIterator[str]:
+    """A database made for this run on `url`'s server: its `sessions` counter counts txplay's connections only."""
     name = f"txplay_bench_{os.getpid()}"
-    async with admin(PG) as conn:
+    async with admin(url) as conn:
         await conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
         await conn.execute(text(f"CREATE DATABASE {name}"))
         try:
-            yield make_url(PG).set(database=name).render_as_string(hide_password=False)
+            yield make_url(url).set(database=name).render_as_string(hide_password=False)
         finally:
             await conn.execute(text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
