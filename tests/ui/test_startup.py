@@ -45,7 +45,9 @@ FIRST_PAINT = textwrap.dedent("""\
     app = make_app(history_dir=Path(sys.argv[1]), **json.loads(sys.argv[2]))
 
     async def leave(pilot):
-        await pilot.app.waits.opened.wait()
+        while not painted:  # the first update displayed, whenever it comes
+            await pilot.pause()
+        await pilot.app.waits.opened.wait()  # and the database opened behind it
         pilot.app.exit()
 
     app.run(headless=True, auto_pilot=leave, size=(160, 50))
