@@ -107,9 +107,7 @@ class TxplayApp(App[int]):
         with self.panes:  # drawn at once, each saying `opening database…` until its session is open
             for name in session_names(self.config, self.scenario):
                 yield SessionPane(name, History(None), lambda name=name: self._completions(name))  # type: ignore[misc]
-        yield self.bottom
         yield self.status_line
-        yield self.footer
 
     def get_default_screen(self) -> TxplayScreen:
         return TxplayScreen(id="_default")
@@ -134,8 +132,11 @@ class TxplayApp(App[int]):
         # The workspace opens once the panes are on screen (see playground/ui/startup.py).
         self.call_after_refresh(self._drawn)
 
-    def _drawn(self) -> None:
+    async def _drawn(self) -> None:
         self.waits.drawn.set()
+        # The views across panes and the keys come a frame after the panes (they cost as much to lay out).
+        await self.mount(self.bottom, before=self.status_line)
+        await self.mount(self.footer)
         self.startup.begin()
 
     def _leave_on_signals(self) -> None:

@@ -15,15 +15,35 @@ import contextvars
 import inspect
 from collections.abc import Callable
 from functools import wraps
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from textual.widget import MountError
 from textual.worker import Worker, WorkerCancelled, WorkerFailed
 
 from playground.ui.opening import load_engine
+from playground.ui.waits import Waits
 
-if TYPE_CHECKING:
-    from playground.ui.app import TxplayApp
+
+class Host(Protocol):
+    """The app as `Startup` sees it."""
+
+    scenario: Any
+    signalled: bool
+    waits: Waits
+
+    def run_worker(self, work: Any, name: str | None = "", group: str = "default", description: str = "",
+                   exit_on_error: bool = True, start: bool = True, exclusive: bool = False,
+                   thread: bool = False) -> Worker[Any]:
+        """Textual's `App.run_worker`."""
+        ...
+
+    async def open_first_workspace(self) -> bool:
+        """Open the workspace; False (the app leaving, saying why) when it cannot be opened."""
+        ...
+
+    async def bind_workspace(self) -> None:
+        """Show the workspace just opened."""
+        ...
 
 # Set in the task that runs the queued actions: what they call runs, where the user's own input queues.
 _REPLAYING: contextvars.ContextVar[bool] = contextvars.ContextVar("replaying", default=False)
@@ -32,7 +52,7 @@ _REPLAYING: contextvars.ContextVar[bool] = contextvars.ContextVar("replaying", d
 class Startup:
     """Opens the app's workspace in the background and holds the actions asked for meanwhile."""
 
-    def __init__(self, app: TxplayApp) -> None:
+    def __init__(self, app: Host) -> None:
         self.app = app
         self.worker: Worker[None] | None = None
         self._queued: list[tuple[Callable[..., Any], tuple[Any, ...]]] = []

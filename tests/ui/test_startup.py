@@ -88,7 +88,7 @@ def held_open(monkeypatch):
     async def open_when_released(*args, **kwargs):
         # A guard, not a wait for the test: the old app took no key before its database was open.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(release.wait(), 10)
+            await asyncio.wait_for(release.wait(), 60)
         return await real(*args, **kwargs)
 
     monkeypatch.setattr(app_module, "open_workspace", open_when_released)
