@@ -29,7 +29,6 @@ from playground.engine.states import StepKind
 from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
 from playground.ui.compositor import TxplayScreen
-from playground.ui.demo import DemoController
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.history import History, history_path
 from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
@@ -49,6 +48,7 @@ from playground.ui.waits import Waits, pane_action
 
 if TYPE_CHECKING:
     from playground.engine import Workspace
+    from playground.ui.demo import DemoController
 
 DRAW_INTERVAL = 1 / 30
 # ctrl+q leaves within a second whatever the sessions do (Workspace.close gives a busy one less).
@@ -154,6 +154,8 @@ class TxplayApp(App[int]):
         """Open the workspace (demo mode's, with a scenario); on failure say why and leave with exit code 2."""
         try:
             if self.scenario is not None:
+                from playground.ui.demo import DemoController  # demo mode only
+
                 self.demo = DemoController(self.scenario, self.config.url, self.panes, self.banner)
                 self.workspace = await self.demo.open()
                 self._say_database_spared()
@@ -486,6 +488,8 @@ class TxplayApp(App[int]):
     async def open_demo(self, scenario: Any, url: str | None, headline: str | None = None) -> None:
         """Leave the current sessions and step through `scenario` on `url` (a SQLite file's scenario runs on a
         temporary file: see DemoController); `headline` is a line the banner keeps over the narration."""
+
+        from playground.ui.demo import DemoController
 
         def open_demo() -> Awaitable[Workspace]:
             self.scenario = scenario

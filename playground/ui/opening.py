@@ -9,10 +9,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from playground.engine import Workspace
 
-# What opening a workspace imports (SQLAlchemy's ORM and asyncio extension, the demo models):
-# loaded off the app's loop, after the panes are drawn (see `load_engine`).
-ENGINE_MODULES = ("playground.engine.workspace", "playground.demo.kit")
-DEMO_MODULES = ("playground.scenario.runner",)
+# What opening a workspace imports (SQLAlchemy's ORM and asyncio extension, the demo models), and
+# what drawing the first step does (Pygments): loaded off the app's loop once the panes are drawn
+# (see `load_engine`).
+ENGINE_MODULES = ("playground.engine.workspace", "playground.demo.kit", "rich.syntax")
+DEMO_MODULES = ("playground.scenario.runner", "playground.ui.demo")
 
 
 @dataclass
