@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
-from sqlalchemy.engine import Row
 
 from playground.engine.states import (
     ObjectState,
@@ -115,6 +114,9 @@ def plain_copy(value: Any, limit: int = MAX_PLAIN_ITEMS) -> Any:
     tuple, which compares equal to it. The copy can be read on any thread while the step's
     objects change.
     """
+    # Here, not at the top: the UI draws these dataclasses before SQLAlchemy is loaded.
+    from sqlalchemy.engine import Row
+
     budget = [limit]
 
     def copy(item: Any) -> Any:

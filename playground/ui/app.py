@@ -16,37 +16,39 @@ import signal
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.widget import MountError
 from textual.widgets import Footer, TabbedContent
 
-from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
-from playground.engine.backends import mask
+from playground.engine.events import StateChanged, StepFinished, StepStarted
 from playground.engine.language import COMMANDS
 from playground.engine.snapshot import WorkspaceSnapshot
 from playground.engine.states import StepKind
 from playground.ui.collector import Collector
 from playground.ui.commands import TxplayCommands
 from playground.ui.compositor import TxplayScreen
-from playground.ui.demo import DemoController
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.history import History, history_path
 from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.navigation import Navigation
-from playground.ui.opening import AppConfig, cannot_open, open_workspace, scenario_url
+from playground.ui.opening import AppConfig, cannot_open, open_workspace, scenario_url, session_names
 from playground.ui.recording import AppRecording
 from playground.ui.session_pane import SessionPane
 from playground.ui.session_panes import SessionPanes
 from playground.ui.status_line import StatusLine
+from playground.ui.startup import Startup, when_open
 from playground.ui.step_reporter import StepReporter
 from playground.ui.views.committed_view import CommittedView, may_change_committed
 from playground.ui.views.cross_views import CrossViews
 from playground.ui.views.matrix_view import MatrixView, narration
 from playground.ui.waits import Waits, pane_action
+
+if TYPE_CHECKING:
+    from playground.engine import Workspace
+    from playground.ui.demo import DemoController
 
 DRAW_INTERVAL = 1 / 30
 # ctrl+q leaves within a second whatever the sessions do (Workspace.close gives a busy one less).
@@ -96,15 +98,16 @@ class TxplayApp(App[int]):
         self.navigation = Navigation(self, self.panes, self.bottom)
         self.recording = AppRecording(self, config.record)  # ctrl+e saves it, ctrl+z steps back
         self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))
+        self.startup = Startup(self)  # opens the workspace once the panes are drawn
 
     # -- layout ----------------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
         yield self.banner
-        yield self.panes
-        yield self.bottom
+        with self.panes:  # drawn at once, each saying `opening database…` until its session is open
+            for name in session_names(self.config, self.scenario):
+                yield SessionPane(name, History(None), lambda name=name: self._completions(name))  # type: ignore[misc]
         yield self.status_line
-        yield self.footer
 
     def get_default_screen(self) -> TxplayScreen:
         return TxplayScreen(id="_default")
@@ -118,20 +121,23 @@ class TxplayApp(App[int]):
         self.screen.set_class(self.size.height < 40, "-compact")
         self.footer.compact = self.size.width < 120
 
-    async def on_mount(self) -> None:
-        try:
-            self._fit_screen()
-            self.banner.display = self.scenario is not None
-            self._leave_on_signals()
-            self.set_interval(0.2, self._tick_waits)
-            self.set_interval(0.25, self.collector.tick)
-            if await self._open() and not self.signalled:
-                await self._bind_workspace()
-        except MountError:
-            if not self.signalled:
-                raise  # a signal while the panes mount: they are going anyway
-        finally:
-            self.waits.opened.set()
+    def on_mount(self) -> None:
+        self._fit_screen()
+        self.banner.display = self.scenario is not None
+        self._leave_on_signals()
+        self.set_interval(0.2, self._tick_waits)
+        self.set_interval(0.25, self.collector.tick)
+        first = self.query(SessionPane).first()
+        first.input.focus()
+        # The workspace opens once the panes are on screen (see playground/ui/startup.py).
+        self.call_after_refresh(self._drawn)
+
+    async def _drawn(self) -> None:
+        self.waits.drawn.set()
+        # The views across panes and the keys come a frame after the panes (they cost as much to lay out).
+        await self.mount(self.bottom, before=self.status_line)
+        await self.mount(self.footer)
+        self.startup.begin()
 
     def _leave_on_signals(self) -> None:
         """SIGTERM and SIGHUP leave as ctrl+q does, so the terminal is restored (no raw mode left behind)."""
@@ -144,10 +150,12 @@ class TxplayApp(App[int]):
         self.signalled = True  # perhaps while the database opens: its panes are not mounted then
         self.exit()
 
-    async def _open(self) -> bool:
+    async def open_first_workspace(self) -> bool:
         """Open the workspace (demo mode's, with a scenario); on failure say why and leave with exit code 2."""
         try:
             if self.scenario is not None:
+                from playground.ui.demo import DemoController  # demo mode only
+
                 self.demo = DemoController(self.scenario, self.config.url, self.panes, self.banner)
                 self.workspace = await self.demo.open()
                 self._say_database_spared()
@@ -161,7 +169,7 @@ class TxplayApp(App[int]):
             return False
         return True
 
-    async def _bind_workspace(self) -> None:
+    async def bind_workspace(self) -> None:
         """Show the workspace just opened: its panes, its events, its committed data."""
         ws = self.workspace
         assert ws is not None
@@ -170,16 +178,20 @@ class TxplayApp(App[int]):
         self.committed.source = ws
         self.recording.attach(ws)
         self.steps.unsent.clear()  # a new workspace numbers its steps from 1 again
-        for session in self._latest.sessions:
-            await self.mount_pane(session.name)
+        names = [session.name for session in self._latest.sessions]
+        for pane in list(self.query(SessionPane)):
+            if pane.session_name not in names:
+                await pane.remove()  # drawn at start for a session the workspace did not open
+        for name in names:
+            await self.mount_pane(name)
         where = "a temporary SQLite demo database" if self.config.url is None else self._latest.url
         if self.spared:
             where = f"scenario on a temporary SQLite database, not on {self.spared}"
         self.status_line.say_default(f"{where} · F1 help · F12 next pane · ctrl+p commands")
         self._draw()
         self.committed.reread(tables=True)
-        first = self.query(SessionPane).first()
-        first.input.focus()
+        if self.focused is None:  # the user may have moved on to another pane while it opened
+            self.query(SessionPane).first().input.focus()
         if self.demo is not None:
             self.demo.refresh()
         # From here on the collector's full passes (80 ms each, a visible stall while a session
@@ -198,18 +210,25 @@ class TxplayApp(App[int]):
             self._unsubscribe()
             self._unsubscribe = None
         if self.workspace is not None:
-            await (leave or Workspace.close)(self.workspace)
+            await (leave or type(self.workspace).close)(self.workspace)
         await self.panes.remove_all()
         self.workspace = await open_workspace()
-        await self._bind_workspace()
+        await self.bind_workspace()
 
     async def mount_pane(self, name: str) -> SessionPane:
+        """Mount the pane of session `name`, or give the one drawn at start its history."""
         snap = self._latest
         assert snap is not None
         key = "demo" if self.config.url is None or self.spared else snap.url  # a new temporary file each time
         history = History(history_path(key, self.config.history_dir))
-        pane = SessionPane(name, history, lambda: self._completions(name))
-        await self.panes.mount(pane)
+        pane = self.pane(name)
+        if pane is not None and pane.input.input_history.path is None:
+            for entry in pane.input.input_history.entries:  # typed while the database opened
+                history.add(entry)
+            pane.input.input_history = history
+        else:
+            pane = SessionPane(name, history, lambda: self._completions(name))
+            await self.panes.mount(pane)
         self.status_line.session_opened(name)
         await self.waits.notify_pane_mounted()
         return pane
@@ -227,6 +246,8 @@ class TxplayApp(App[int]):
         """The user's database (its URL masked) that a scenario is kept off, running on a temporary SQLite file."""
         if self.config.url is None or self.demo is None or self.demo.url is not None:
             return None
+        from playground.engine.backends import mask
+
         return mask(self.config.url)
 
     @property
@@ -249,7 +270,15 @@ class TxplayApp(App[int]):
         self.submit(event.pane.session_name, event.text)
 
     def submit(self, session: str, text: str) -> int | None:
-        """Run `text` in a session (`clear` only clears the pane); returns the step's index."""
+        """Run `text` in a session (`clear` only clears the pane); returns the step's index.
+
+        While the workspace opens the step is queued (None is returned) and runs once it is open.
+        """
+        if self.startup.later(self.submit, session, text):
+            pane = self.pane(session)
+            if pane is not None:
+                pane.log_view.note(f"{text}  (runs once the database is open)", style="dim")
+            return None
         if self.workspace is None:
             return None
         pane = self.pane(session)
@@ -315,15 +344,17 @@ class TxplayApp(App[int]):
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """Demo keys exist only in demo mode."""
         if action in DEMO_ACTIONS:
-            return self.demo is not None
+            return self.demo is not None or self.scenario is not None  # demo mode, perhaps still opening
         return True
 
+    @when_open
     def action_txn(self, command: str) -> None:
         """Run a transaction command in the focused pane."""
         pane = self.focused_pane()
         if pane is not None:
             self.submit(pane.session_name, f"\\{command}")
 
+    @when_open
     def action_help(self) -> None:
         """Show the command list in the focused pane, then the keys."""
         pane = self.focused_pane()
@@ -334,7 +365,8 @@ class TxplayApp(App[int]):
 
     def action_cancel(self) -> None:
         """Cancel the focused pane's waiting statement, or interrupt its running step."""
-        self.action_txn("cancel")
+        if not self.startup.opening:  # before, nothing runs; queued, it would cancel a step queued before it
+            self.action_txn("cancel")
 
     def action_interrupt(self) -> None:
         """ctrl+c outside the input: interrupt the focused pane's step, if it runs one."""
@@ -344,6 +376,7 @@ class TxplayApp(App[int]):
         else:
             self.action_help_quit()
 
+    @when_open
     @pane_action
     async def action_new_pane(self) -> None:
         """Open another session."""
@@ -358,6 +391,7 @@ class TxplayApp(App[int]):
         pane = await self.mount_pane(name)
         pane.input.focus()
 
+    @when_open
     @pane_action
     async def action_close_pane(self) -> None:
         """Close the focused session, rolling back its transaction (and saying so)."""
@@ -401,32 +435,38 @@ class TxplayApp(App[int]):
         path = self.save_screenshot(filename, path or ".")
         self.notify(f"screenshot saved: {path}")
 
+    @when_open
     async def action_next_step(self) -> None:
         """Demo mode: run the next step of the scenario."""
         if self.demo is not None:
             self.demo.next_step()
 
+    @when_open
     async def action_restart(self) -> None:
         """Demo mode: start the scenario again on a fresh database."""
         if self.demo is not None:
             await self.reopen(self.demo.open, leave=self.demo.leave)
             self.notify("scenario restarted on a fresh database")
 
+    @when_open
     def action_save_scenario(self) -> None:
         """Save what was done as a `.txp` scenario (asks where)."""
         self.recording.ask_and_save()
 
+    @when_open
     @pane_action
     async def action_step_back(self) -> None:
         """Undo the last step: a fresh database, every step but the last replayed by the settle rule."""
         await self.recording.step_back()
 
+    @when_open
     async def set_isolation(self, level: str) -> None:
         """Set the focused session's isolation level."""
         pane = self.focused_pane()
         if pane is not None:
             self.submit(pane.session_name, f"\\isolation {level}")
 
+    @when_open
     async def set_journal_mode(self, mode: str) -> None:
         """Switch the SQLite journal mode of the database."""
         if self.workspace is None:
@@ -438,6 +478,7 @@ class TxplayApp(App[int]):
             return
         self.notify(f"journal mode: {mode}")
 
+    @when_open
     async def open_scenario(self, name: str) -> None:
         """Leave the current sessions (rolling them back) and open a scenario in demo mode."""
         from playground.scenario import library
@@ -447,6 +488,8 @@ class TxplayApp(App[int]):
     async def open_demo(self, scenario: Any, url: str | None, headline: str | None = None) -> None:
         """Leave the current sessions and step through `scenario` on `url` (a SQLite file's scenario runs on a
         temporary file: see DemoController); `headline` is a line the banner keeps over the narration."""
+
+        from playground.ui.demo import DemoController
 
         def open_demo() -> Awaitable[Workspace]:
             self.scenario = scenario
@@ -494,6 +537,7 @@ class TxplayApp(App[int]):
 
     async def on_unmount(self) -> None:
         self.collector.uninstall()
+        await self.startup.stop(self.quit_timeout)  # leaving while the database opens
         if self.matrix.runner.stop():
             await self.matrix.runner.wait(MATRIX_QUIT_TIMEOUT)
         loop = asyncio.get_running_loop()
@@ -527,9 +571,9 @@ def make_app(
     namespace: str | None = None,
 ) -> TxplayApp:
     """Build the app exactly as `txplay` does (the CLI and the tests share this)."""
-    from playground.engine.backends import resolve
-
     if url is not None:
+        from playground.engine.backends import resolve
+
         resolve(url)  # a bad URL or a missing driver is said before the screen opens
     loaded_models = None
     if models:

@@ -6,8 +6,6 @@ import asyncio
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from playground.scenario.parser import Scenario
-from playground.scenario.runner import RunReport, ScenarioPlayer, check_requirements, open_workspace, teardown
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.opening import scenario_url
 from playground.ui.session_pane import SessionPane
@@ -15,6 +13,8 @@ from playground.ui.session_panes import SessionPanes
 
 if TYPE_CHECKING:
     from playground.engine import Workspace
+    from playground.scenario.parser import Scenario
+    from playground.scenario.runner import RunReport, ScenarioPlayer
 
 
 class DemoController:
@@ -46,6 +46,9 @@ class DemoController:
 
     async def open(self) -> Workspace:
         """A fresh workspace for the scenario, and a player on it."""
+        # Imported here: the app draws its panes before SQLAlchemy is loaded.
+        from playground.scenario.runner import RunReport, ScenarioPlayer, check_requirements, open_workspace
+
         ws = await open_workspace(self.scenario, self.url)
         self.report = RunReport(self.scenario, ws.backend.name, ws.backend.display_url, [], [])
         self.player = ScenarioPlayer(self.scenario, ws, self.report, self._event, states=False)
@@ -120,4 +123,6 @@ class DemoController:
     async def leave(self, ws: Workspace) -> None:
         """Tear the scenario's workspace down (rolling back, running its teardown SQL, closing it)."""
         if self.player is not None and self.report is not None:
+            from playground.scenario.runner import teardown
+
             await teardown(self.scenario, ws, self.report, lambda e: None)

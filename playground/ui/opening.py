@@ -4,10 +4,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from playground.demo.kit import kit_for
-from playground.engine import SessionSettings, Workspace
+if TYPE_CHECKING:
+    from playground.engine import Workspace
+
+# What opening a workspace imports (SQLAlchemy's ORM and asyncio extension, the demo models), and
+# what drawing the first step does (Pygments): loaded off the app's loop once the panes are drawn
+# (see `load_engine`).
+ENGINE_MODULES = ("playground.engine.workspace", "playground.demo.kit", "rich.syntax")
+DEMO_MODULES = ("playground.scenario.runner", "playground.ui.demo")
 
 
 @dataclass
@@ -40,11 +46,13 @@ def scenario_url(url: str | None) -> str | None:
 
 async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
     """The workspace of a free session (not demo mode): `config.sessions` sessions named A, B, …"""
-    names = [chr(ord("A") + i) for i in range(config.sessions)]
+    from playground.demo.kit import kit_for
+    from playground.engine import SessionSettings, Workspace
+
     return await Workspace.open(
         kit_for(models),
         config.url,
-        sessions=names,
+        sessions=session_names(config),
         demo=config.demo,
         reset_demo=config.reset_demo,
         defaults=SessionSettings(),
@@ -52,6 +60,21 @@ async def open_workspace(config: AppConfig, models: Any = None) -> Workspace:
         isolate=config.isolate,
         namespace_name=config.namespace_name,
     )
+
+
+def session_names(config: AppConfig, scenario: Any = None) -> list[str]:
+    """The sessions the app opens: the scenario's in demo mode, else `config.sessions` named A, B, …"""
+    if scenario is not None:
+        return list(scenario.sessions)
+    return [chr(ord("A") + i) for i in range(config.sessions)]
+
+
+def load_engine(demo: bool) -> None:
+    """Import what opening the workspace needs (on a worker thread: it takes as long as drawing the app)."""
+    import importlib
+
+    for name in ENGINE_MODULES + (DEMO_MODULES if demo else ()):
+        importlib.import_module(name)
 
 
 def cannot_open(config: AppConfig, scenario: Any, exc: Exception) -> str:

@@ -8,6 +8,8 @@ from textual.widget import Widget
 from playground.engine.snapshot import LockWait, SessionSnapshot
 from playground.ui import render
 
+OPENING = "opening database…"  # the badge until the session is open (the app draws its panes first)
+
 
 class PaneHeader(Widget):
     """One line that fits its width: narrower, it drops details first and shortens the badge last."""
@@ -40,7 +42,7 @@ class PaneHeader(Widget):
 
     def render(self) -> Text:
         if self.snapshot is None:
-            return Text(f" {self.session_name} ", style="bold reverse")
+            return Text.assemble((f" {self.session_name} ", "bold reverse"), "  ", (f" {OPENING} ", "reverse dim"))
         text = render.header(self.snapshot, self.size.width or None, self._waits, self._now)
         text.truncate(max(self.size.width, 1) if self.size.width else text.cell_len)
         return text

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from collections.abc import Iterable
 
 from rich.console import Group, RenderableType
-from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
@@ -24,6 +23,9 @@ from playground.engine.snapshot import (
     shown,
 )
 from playground.engine.states import Panel, SessionStatus, TransactionState
+
+if TYPE_CHECKING:
+    from rich.syntax import Syntax
 
 MAX_TABLE_ROWS = 20
 PANEL_STYLES = {
@@ -211,9 +213,17 @@ def lock_graph(waits: tuple[LockWait, ...], now: float, missing: str | None = No
     return table
 
 
+def _syntax(text: str, lexer: str) -> Syntax:
+    """`text` highlighted as `lexer` (SQL or Python)."""
+    # Imported at the first step, not at start: Pygments costs as much as a tenth of the first paint.
+    from rich.syntax import Syntax
+
+    return Syntax(text, lexer, theme="ansi_dark", word_wrap=True, background_color="default")
+
+
 def sql(statement: str, parameters: str | None) -> RenderableType:
     """A statement, highlighted, with its parameters."""
-    body = Syntax(statement, "sql", theme="ansi_dark", word_wrap=True, background_color="default")
+    body = _syntax(statement, "sql")
     if parameters:
         return Group(body, Text(f"  {parameters}", style="dim"))
     return body
@@ -269,7 +279,7 @@ def step_input(index: int, text: str, kind: str) -> RenderableType:
     """The echoed input of a step."""
     prompt = Text(f"[{index}]› ", style="bold blue")
     if kind in ("sql", "python"):
-        body = Syntax(text, "sql" if kind == "sql" else "python", theme="ansi_dark", word_wrap=True, background_color="default")
+        body = _syntax(text, "sql" if kind == "sql" else "python")
         if "\n" in text:
             return Group(prompt, body)
         highlighted = body.highlight(text)

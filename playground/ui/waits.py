@@ -2,6 +2,7 @@
 
 The app owns one `Waits` (`app.waits`):
 
+- `drawn`: set once the screen has been painted the first time (the panes, before the database is open).
 - `opened`: set once the app has opened its workspace, or given up (then `app.failure` says why).
 - `pane_mounted`: a Condition notified each time a session pane has been mounted.
 - `caught_up()`: returns once every step has finished or waits on a lock, every pane action
@@ -42,6 +43,7 @@ class Waits:
 
     def __init__(self, app: Host) -> None:
         self._app = app
+        self.drawn = asyncio.Event()
         self.opened = asyncio.Event()
         self.pane_mounted = asyncio.Condition()
         self.progress = asyncio.Event()

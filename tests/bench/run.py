@@ -32,7 +32,7 @@ from tests.bench.in_app import Ticker, bench_cpu_bound, bench_keystroke_echo, be
 
 PY = sys.executable
 ENV = {**os.environ, "TXPLAY_HEADLESS": "1", "PYTHONPATH": str(ROOT)}
-# The start-up figure times the app up to its first drawing and no further.
+# The start-up figures time the app up to its first step runnable and no further.
 STARTUP_ENV = {**ENV, "TXPLAY_EXIT_WHEN_READY": "1"}
 
 
@@ -42,13 +42,17 @@ def _timed(cmd: list[str], env: dict | None = None, stdout=subprocess.DEVNULL) -
     return time.perf_counter() - start
 
 
-def _time_to_ready(cmd: list[str], env: dict) -> float:
-    """Seconds from starting `cmd` to the moment it wrote, as ready, to $TXPLAY_READY_FILE."""
+def _time_to_ready(cmd: list[str], env: dict) -> dict[str, float]:
+    """Seconds from starting `cmd` to each moment it wrote to $TXPLAY_READY_FILE (`drawn T`,
+    `runnable T` lines); a bare time, as the one-widget app writes, is both moments."""
     ready = Path(env["TXPLAY_READY_FILE"])
     ready.unlink(missing_ok=True)
     start = time.time()
     subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True, timeout=900)
-    return float(ready.read_text()) - start
+    text = ready.read_text().split()
+    if len(text) == 1:
+        return {"drawn": float(text[0]) - start, "runnable": float(text[0]) - start}
+    return {moment: float(at) - start for moment, at in zip(text[::2], text[1::2], strict=True)}
 
 
 def _spread(values: list[float]) -> str:
@@ -58,7 +62,11 @@ def _spread(values: list[float]) -> str:
 # -- start-up ---------------------------------------------------------------------------------
 
 
-def bench_startup(runs: int) -> dict:
+STARTUP_FIGURES = (("drawn", "start-up to panes drawn", 1.3), ("runnable", "start-up to first step runnable", 2.0))
+
+
+def bench_startup(runs: int) -> list[dict]:
+    """Two figures against the one-widget Textual app: the panes drawn, and the first step runnable."""
     # An installed copy has its bytecode (pip compiles it); so must the one timed here, even
     # where PYTHONDONTWRITEBYTECODE keeps Python from writing it on import.
     subprocess.run([PY, "-m", "compileall", "-q", str(ROOT / "playground")], check=True)
@@ -67,10 +75,15 @@ def bench_startup(runs: int) -> dict:
         app, ref = [], []
         for _ in range(runs):  # taken in turn, so a busy moment of the machine hits both
             app.append(_time_to_ready([PY, "-m", "playground"], env))
-            ref.append(_time_to_ready([PY, str(HERE / "minimal_app.py")], env))
-    ratio = statistics.median(app) / statistics.median(ref)
-    return {"figure": "start-up", "value": f"{statistics.median(app):.3f} s ({_spread(app)})",
-            "reference": f"{statistics.median(ref):.3f} s ({_spread(ref)})", "ratio": ratio, "target": 1.5}
+            ref.append(_time_to_ready([PY, str(HERE / "minimal_app.py")], env)["drawn"])
+    reference = statistics.median(ref)
+    figures = []
+    for moment, name, target in STARTUP_FIGURES:
+        times = [each[moment] for each in app]
+        figures.append({"figure": name, "value": f"{statistics.median(times):.3f} s ({_spread(times)})",
+                        "reference": f"{reference:.3f} s ({_spread(ref)})", "ratio": statistics.median(times) / reference,
+                        "target": target})
+    return figures
 
 
 # -- step overhead ----------------------------------------------------------------------------
@@ -221,6 +234,7 @@ async def bench_quit_while_waiting(runs: int) -> dict:
         for _ in range(runs):
             app = make_app(url=url, history_dir=Path(tempfile.mkdtemp()))
             async with app.run_test(size=(160, 50)) as pilot:
+                await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
                 await pilot.pause()
                 ws = app.workspace
                 await ws.run("A", "update items set stock = 0 where id = 2")
@@ -248,6 +262,7 @@ from playground.ui.app import make_app
 async def main():
     app = make_app(sessions=4, history_dir=Path(tempfile.mkdtemp()))
     async with app.run_test(size=(200, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         ws = app.workspace
         await ws.run("A", "insert into items (id, name, stock) with recursive c(x) as (select 100 union all "
@@ -323,6 +338,7 @@ async def bench_committed(n: int) -> dict:
     latencies: list[float] = []
     held = 0
     async with app.run_test(size=(200, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         view = await show_big_table(pilot, n)
         view.focus()
@@ -393,7 +409,8 @@ def main() -> None:
         plan = [(name, run) for name, run in plan if name in args.only]
     for number, (name, run) in enumerate(plan, 1):
         print(f"[{number}/{len(plan)}] {name}…", file=sys.stderr, flush=True)
-        figures.append(run())
+        result = run()
+        figures.extend(result if isinstance(result, list) else [result])
     rows = ["| figure | txplay | reference | ratio | target | met |", "|---|---|---|---|---|---|"]
     for f in figures:
         met = "yes" if f["ratio"] <= f["target"] else "no"

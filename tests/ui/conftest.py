@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 import pytest
 from textual.command import CommandPalette
@@ -16,13 +17,34 @@ TIMEOUT = 30.0
 
 @pytest.fixture
 def app_factory(tmp_path):
-    """Build the app exactly as `txplay` does, with history kept in a temporary folder."""
+    """Build the app exactly as `txplay` does, with history kept in a temporary folder.
 
-    def build(**kwargs):
+    The app draws its panes before its database is open; `run_test` here hands over the pilot
+    once it is (`opened=False`: at once, as the app starts).
+    """
+
+    def build(opened: bool = True, **kwargs):
         kwargs.setdefault("history_dir", tmp_path / "data")
-        return make_app(**kwargs)
+        app = make_app(**kwargs)
+        if opened:
+            run_test = app.run_test
+
+            @contextlib.asynccontextmanager
+            async def run_test_opened(*args, **kw):
+                async with run_test(*args, **kw) as pilot:
+                    await until_opened(pilot)
+                    yield pilot
+
+            app.run_test = run_test_opened
+        return app
 
     return build
+
+
+async def until_opened(pilot) -> None:
+    """Wait until the app has opened its workspace (or given up), and let it paint."""
+    await asyncio.wait_for(pilot.app.waits.opened.wait(), TIMEOUT)
+    await pilot.pause()
 
 
 def palette_watch():

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.ui.conftest import caught_up, demo_step, run_in, workers_done
+from tests.ui.conftest import caught_up, demo_step, run_in, until_opened, workers_done
 
 SIZES = [(100, 30), (220, 60)]
 
@@ -13,6 +13,7 @@ SIZES = [(100, 30), (220, 60)]
 async def _settled(pilot) -> None:
     from playground.ui.session_input import SessionInput
 
+    await until_opened(pilot)  # snap_compare starts its pilot as the app starts
     for text_input in pilot.app.query(SessionInput):
         text_input.cursor_blink = False  # a blinking cursor makes two runs' pictures differ
     await pilot.pause()
@@ -21,6 +22,7 @@ async def _settled(pilot) -> None:
 
 
 async def _mid_transaction(pilot) -> None:
+    await until_opened(pilot)  # snap_compare starts its pilot as the app starts
     await pilot.pause()
     await run_in(pilot, "A", "u = session.get(User, 1)")
     await run_in(pilot, "A", "u.name = 'annie'")
@@ -29,6 +31,7 @@ async def _mid_transaction(pilot) -> None:
 
 
 async def _savepoint_rolled_back(pilot) -> None:
+    await until_opened(pilot)  # snap_compare starts its pilot as the app starts
     await pilot.pause()
     await run_in(pilot, "A", "u = session.get(User, 1)")
     await run_in(pilot, "A", "\\savepoint sp1")
@@ -38,6 +41,7 @@ async def _savepoint_rolled_back(pilot) -> None:
 
 
 async def _demo(pilot) -> None:
+    await until_opened(pilot)  # snap_compare starts its pilot as the app starts
     await pilot.pause()
     for _ in range(3):
         await demo_step(pilot)
@@ -65,6 +69,7 @@ def test_demo_mode_with_narration(snap_compare, app_factory, size):
 
 
 async def _zoomed_small(pilot) -> None:
+    await until_opened(pilot)  # snap_compare starts its pilot as the app starts
     await pilot.pause()
     await run_in(pilot, "A", "u = session.get(User, 1)")
     await run_in(pilot, "A", "\\savepoint")

@@ -84,7 +84,9 @@ class Tab:
     @classmethod
     async def open(cls, client: TestClient) -> Tab:
         tab = cls(await client.ws_connect(f"/ws/{TOKEN}?width=120&height=40"))
-        await tab.wait_for("no objects")  # the panes are up, pane A's input focused
+        # The panes are up, pane A's input focused, and the database open (the status line says where,
+        # once it is: the panes are drawn first).
+        await tab.wait_for("F12 next pane")
         return tab
 
     async def wait_for(self, text: str, seconds: float = 60) -> None:
