@@ -32,6 +32,7 @@ async def bench_panel_refresh(runs: int, n_objects: int) -> dict:
     samples: list[float] = []
     app = make_app(history_dir=Path(tempfile.mkdtemp()))
     async with app.run_test(size=(200, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         ws = app.workspace
         await _insert_items(ws, n_objects)
@@ -123,6 +124,7 @@ async def bench_responsiveness(runs: int) -> dict:
     lags: list[float] = []
     app = make_app(sessions=5, history_dir=Path(tempfile.mkdtemp()))
     async with app.run_test(size=(220, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         ws = app.workspace
         waiting = await _three_waiting(ws)
@@ -160,6 +162,7 @@ async def bench_cpu_bound(runs: int) -> dict:
     for _ in range(runs):
         app = make_app(sessions=2, history_dir=Path(tempfile.mkdtemp()))
         async with app.run_test(size=(200, 50)) as pilot:
+            await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
             await pilot.pause()
             ws = app.workspace
             looping = ws.submit("A", "while True: pass")
@@ -260,6 +263,7 @@ async def bench_keystroke_echo(runs: int) -> dict:
     keys = max(200, runs * 50)
     app = make_app(sessions=5, history_dir=Path(tempfile.mkdtemp()))
     async with app.run_test(size=(220, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         ws = app.workspace
         waiting = await _three_waiting(ws)
