@@ -21,7 +21,7 @@ from typing import Any
 from textual import events, on
 from textual.app import App, ComposeResult
 from textual.widget import MountError
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import TabbedContent
 
 from playground.engine import StateChanged, StepFinished, StepStarted, Workspace
 from playground.engine.backends import mask
@@ -34,6 +34,7 @@ from playground.ui.compositor import TxplayScreen
 from playground.ui.demo import DemoController
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.history import History, history_path
+from playground.ui.key_footer import KeyFooter
 from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.navigation import Navigation
@@ -92,7 +93,7 @@ class TxplayApp(App[int]):
         self.lock_graph = self.bottom.lock_graph
         self.timeline = self.bottom.timeline
         self.matrix = self.bottom.matrix
-        self.footer = Footer()
+        self.footer = KeyFooter()
         self.navigation = Navigation(self, self.panes, self.bottom)
         self.recording = AppRecording(self, config.record)  # ctrl+e saves it, ctrl+z steps back
         self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from playground.engine.events import StepHandle
 
-STEPS = [
+STEPS = [  # B ends each of its reads: its read lock would hold up A's COMMIT on SQLite
     ("A", "u = User(name=f'u{i}', email=f'u{i}@x'); session.add(u); session.flush(); i += 1"),
     ("A", "session.scalars(select(Item).where(Item.id < 5)).all()"),
     ("B", "select * from items where id < 4"),
+    ("B", "rollback"),
     ("A", "sp = session.begin_nested()\nsession.add(Item(name='undone', stock=2))\nsession.flush()\nsp.rollback()"),
     ("B", "session.get(User, 1)"),
+    ("B", "session.rollback()"),
     ("A", "session.commit()"),
 ]
 
