@@ -84,13 +84,16 @@ async def test_python_sources_in_linecache_are_bounded_but_a_live_functions_stay
     assert any("return 1 / 0" in "".join(linecache.cache[name][2]) for name in names)
 
 
-async def test_an_object_held_by_a_failed_steps_frame_dies_with_the_step(workspace):
+async def test_an_object_a_step_returned_or_its_failure_held_dies_once_the_user_has_no_name_for_it(workspace):
     await ok(workspace, "A", "import weakref\nprobe = []")
     gc.collect()
-    gc.disable()  # only reference counts free it: the collector's full passes wait for idle moments
+    gc.disable()  # only reference counts free them: the collector's full passes wait for idle moments
     try:
+        shown = await ok(workspace, "A", "probe.append(weakref.ref(session.get(Item, 2)))\nsession.get(Item, 2)")
+        assert shown.value.startswith("Item(id=2")
         failed = await workspace.run("A", "def f():\n    it = session.get(Item, 3)\n    probe.append(weakref.ref(it))\n    1 / 0\nf()")
         assert failed.error.type == "ZeroDivisionError"
-        assert (await ok(workspace, "A", "probe[0]() is None")).value == "True", "the step's Item is still alive"
+        alive = await ok(workspace, "A", "[ref() is not None for ref in probe]")
+        assert alive.plain_value == [False, False], "the step's Item is still alive (returned, held by the failure)"
     finally:
         gc.enable()
