@@ -5,7 +5,6 @@ from __future__ import annotations
 import ast
 import inspect as pyinspect
 import re
-import linecache
 from dataclasses import dataclass, field
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -15,6 +14,7 @@ from sqlalchemy.engine import CursorResult, Result, Row
 from sqlalchemy.exc import ResourceClosedError
 from sqlalchemy.orm import Session, SessionTransaction
 
+from playground.engine import sources
 from playground.engine.errors import PlaygroundError as StepError
 from playground.engine.language import (
     COMMANDS,
@@ -191,13 +191,14 @@ def _inner_first(ps: PlaygroundSession, target: SessionTransaction) -> list[Sess
 def compile_python(source: str, filename: str, async_mode: bool) -> tuple[Any, Any]:
     """Compile a block; its last expression statement is compiled apart so its value shows."""
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if async_mode else 0
+    keepers = sources.register(filename, source)  # before compiling on: a SyntaxError shows its line
     tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
-    linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     last = None
     if tree.body and isinstance(tree.body[-1], ast.Expr):
         last = ast.Expression(tree.body.pop().value)
     body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
     expr = compile(last, filename, "eval", flags=flags, dont_inherit=True) if last is not None else None
+    keepers.extend(sources.definitions(body, expr))
     return body, expr
 
 

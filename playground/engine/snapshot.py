@@ -449,6 +449,7 @@ class WorkspaceSnapshot:
     url: str
     journal_modes: tuple[str, ...] = ()  # what the backend offers (SQLite), for the palette
     begin_modes: tuple[str, ...] = ()
+    timeline_dropped: int = 0  # earlier steps no longer kept, so not in `timeline`
 
     def session(self, name: str) -> SessionSnapshot:
         """The snapshot of the session called `name`."""

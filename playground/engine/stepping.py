@@ -54,6 +54,10 @@ async def run_step(handle: StepHandle, ps: PlaygroundSession, item: Any, watched
     if raised is not None:
         # Described once repaired: the hint says what the error left the session in.
         error = describe(raised, execution.filename_prefix(ps), handle.input, ps.aftermath())
+        # Described: let it go now. Its traceback holds this frame, which holds it (a cycle only a
+        # full collector pass frees, and those wait for idle moments), and the frames of the
+        # user's code with the objects they named, which would outlive the step.
+        raised = None
     ps.forget_names()  # the step may have bound new names
     finished = time.monotonic()
     messages = tuple(outcome.messages) + tuple(log.messages)

@@ -28,6 +28,7 @@ from sqlalchemy import inspect as sa_inspect
 from sqlalchemy import text as sql_text
 
 from playground.engine import confinement, leftovers, stepping
+from playground.engine.history import StepHistory
 from playground.engine import settings as setting_commands
 from playground.engine.backends import Backend, create_observer_engine, resolve, temporary_url
 from playground.engine.errors import describe
@@ -81,6 +82,7 @@ class Workspace:
         defaults: SessionSettings,
         journal_mode: str = "delete",
         tempdir: str | None = None,
+        history: int | None = None,
     ) -> None:
         self.backend = backend
         self.kit = kit
@@ -95,12 +97,11 @@ class Workspace:
         # guard against an endless loop); None: no limit (in the app, Ctrl+C stops a step).
         self.step_timeout: float | None = None
         self._locks: dict[str, asyncio.Lock] = {}
-        self._handles: dict[int, StepHandle] = {}
+        # The recent steps' handles and timeline entries (`history` of them; $TXPLAY_HISTORY, 1,000).
+        self.history = StepHistory(history)
         self._running: dict[str, list[StepHandle]] = {}
         self._subscribers: list[Callable[[Event], None]] = []
         self._counter = 0
-        self._timeline: list[TimelineEntry] = []
-        self._timeline_pos: dict[int, int] = {}
         self._waits: dict[str, LockWait] = {}
         self._watcher: asyncio.Task[None] | None = None
         self._progress = asyncio.Event()
@@ -129,12 +130,13 @@ class Workspace:
         journal_mode: str = "delete",
         isolate: bool = False,
         namespace_name: str | None = None,
+        history: int | None = None,
     ) -> Workspace:
         """Open a workspace on `kit`'s models: a fresh temporary SQLite file unless `url` is given.
 
         `demo` creates `kit`'s demo schema and rows where they are missing. On a server, `isolate` works in a new schema (PostgreSQL) or database (MySQL) dropped
         on close (named `namespace_name`, by default a random one); otherwise `demo` works in `txplay_demo`,
-        never in the user's own tables.
+        never in the user's own tables. `history`: how many finished steps are kept (see `StepHistory`).
         """
         tempdir = None
         if url is None:
@@ -163,7 +165,7 @@ class Workspace:
             backend = backend.in_namespace(namespace)
         if backend.journal_modes:
             setting_commands.check_journal_mode(backend, journal_mode)
-        ws = cls(backend, kit, defaults or SessionSettings(), journal_mode, tempdir)
+        ws = cls(backend, kit, defaults or SessionSettings(), journal_mode, tempdir, history)
         ws._drop_namespace = namespace if isolate else None
         ws._warnings.install()
         try:
@@ -305,9 +307,7 @@ class Workspace:
         item = classify(text)
         self._counter += 1
         handle = StepHandle(self._counter, ps.name, text, item.kind)
-        self._handles[handle.index] = handle
-        self._timeline_pos[handle.index] = len(self._timeline)
-        self._timeline.append(TimelineEntry(handle.index, ps.name, text, TimelineOutcome.QUEUED))
+        self.history.add(handle, TimelineEntry(handle.index, ps.name, text, TimelineOutcome.QUEUED))
         unfinished = [h for hs in self._running.values() for h in hs if not h.done.is_set()]
         self._publish(StepSubmitted(handle.index, ps.name, text, item.kind,
                                     running=tuple(h.index for h in unfinished if h.wait is None),
@@ -386,15 +386,16 @@ class Workspace:
         waited_on = handle.waited.holders if handle.waited else ()
         self._set_timeline(handle, outcome, waited_on, handle.after if handle.waited else None)
         handle.done.set()
+        self.history.finished(handle)
         self._progress.set()
         self._publish(StepFinished(result, handle.waited is not None, handle.after))
         self._publish_state()
 
     def _set_timeline(self, handle: StepHandle, outcome: TimelineOutcome, waited_on: tuple[str, ...] = (), done_after: int | None = None) -> None:
-        pos = self._timeline_pos.get(handle.index)
-        if pos is not None:
-            entry = self._timeline[pos]
-            self._timeline[pos] = replace(entry, outcome=outcome, waited_on=waited_on or entry.waited_on, done_after=done_after)
+        changes: dict[str, Any] = {"outcome": outcome, "done_after": done_after}
+        if waited_on:
+            changes["waited_on"] = waited_on
+        self.history.update(handle.index, **changes)
 
     # -- cancel ----------------------------------------------------------------------------
 
@@ -624,7 +625,8 @@ class Workspace:
         return WorkspaceSnapshot(
             sessions=sessions,
             locks=tuple(waits.values()),
-            timeline=tuple(self._timeline),
+            timeline=self.history.timeline(),
+            timeline_dropped=self.history.dropped,
             backend=self.backend.name,
             url=self.backend.display_url,
             journal_modes=tuple(self.backend.journal_modes),
@@ -644,8 +646,8 @@ class Workspace:
         return replace(base, blocking=blocking) if blocking else base
 
     def handle(self, index: int) -> StepHandle:
-        """The handle of step `index`."""
-        return self._handles[index]
+        """The handle of step `index`: a recent one, or one not finished, or a session's latest."""
+        return self.history.handle(index)
 
     # -- closing ---------------------------------------------------------------------------
 

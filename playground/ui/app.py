@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from textual import events, on
 from textual.app import App, ComposeResult
-from textual.widgets import Footer, TabbedContent
+from textual.widgets import TabbedContent
 
 from playground.engine.events import StateChanged, StepFinished, StepStarted
 from playground.engine.language import COMMANDS
@@ -31,6 +31,7 @@ from playground.ui.commands import TxplayCommands
 from playground.ui.compositor import TxplayScreen
 from playground.ui.demo_banner import DemoBanner
 from playground.ui.history import History, history_path
+from playground.ui.key_footer import KeyFooter
 from playground.ui.keys import BINDINGS, DEMO_ACTIONS, key_help
 from playground.ui.messages import WorkspaceEvent
 from playground.ui.navigation import Navigation
@@ -94,7 +95,7 @@ class TxplayApp(App[int]):
         self.lock_graph = self.bottom.lock_graph
         self.timeline = self.bottom.timeline
         self.matrix = self.bottom.matrix
-        self.footer = Footer()
+        self.footer = KeyFooter()
         self.navigation = Navigation(self, self.panes, self.bottom)
         self.recording = AppRecording(self, config.record)  # ctrl+e saves it, ctrl+z steps back
         self.steps = StepReporter(self.panes, lambda: key_help(self, demo=self.demo is not None))

@@ -41,7 +41,7 @@ async def test_b_runs_and_commits_on_screen_while_a_sleeps(app_factory):
         await until(pilot, lambda: badge(app, "B") == "idle", "B's badge says idle")
         await until(pilot, lambda: badge(app, "A").startswith("running"), "A's badge says it runs")
         app.bottom.active = "tab-timeline"
-        await until(pilot, lambda: "gate.wait(60)  running" in drawn(app.timeline.body), "the timeline says A's step runs")
+        await until(pilot, lambda: "gate.wait(60)  running" in drawn(app.timeline), "the timeline says A's step runs")
         assert not app.workspace.handle(sleeping).done.is_set()
         assert "select 1" in log_text(app.pane("B"))
         app.workspace.sessions["A"].namespace["gate"].set()

@@ -22,7 +22,7 @@ async def test_savepoint_shows_its_sql_name_and_one_never_sent_is_in_the_tree_an
         assert "without ever being sent" in log_text(a)
         app.bottom.active = "tab-timeline"
         await caught_up(pilot)
-        timeline = drawn(app.timeline.body)
+        timeline = drawn(app.timeline)
         assert "n never sent" in timeline, timeline
 
 

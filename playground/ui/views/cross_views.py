@@ -39,7 +39,7 @@ class CrossViews(TabbedContent):
             self.lock_graph.show(snapshot.locks, now, missing)
         elif active == "tab-timeline":
             running = {s.name: round(s.running, 1) for s in snapshot.sessions if s.running is not None}
-            self.timeline.show(snapshot.timeline, tuple(s.name for s in snapshot.sessions), unsent, running)
+            self.timeline.show(snapshot.timeline, tuple(s.name for s in snapshot.sessions), unsent, running, snapshot.timeline_dropped)
         label = f"Lock graph ({len(snapshot.locks)})" if snapshot.locks else "Lock graph"
         if self.is_mounted and label != self._locks_label:
             self._locks_label = label
