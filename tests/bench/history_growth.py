@@ -88,6 +88,7 @@ async def app_run(n: int, timeline: bool) -> None:
 
     app = make_app(history_dir=Path(tempfile.mkdtemp()))
     async with app.run_test(size=(200, 60)) as pilot:
+        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
         await pilot.pause()
         if timeline:
             app.bottom.active = "tab-timeline"
