@@ -39,6 +39,55 @@ def responsive_switching(on: bool) -> None:
 
 
 
+class Signal:
+    """An `asyncio.Event` whose wait takes a timeout without a task of its own.
+
+    `asyncio.wait_for(event.wait(), t)` makes a task, a timer and a waiter each time; the
+    workspace waits so once per step.
+    """
+
+    def __init__(self) -> None:
+        self._set = False
+        self._waiters: list[asyncio.Future[None]] = []
+
+    def set(self) -> None:
+        """Set the flag and wake every waiter."""
+        self._set = True
+        waiters, self._waiters = self._waiters, []
+        for waiter in waiters:
+            if not waiter.done():
+                waiter.set_result(None)
+
+    def clear(self) -> None:
+        """Unset the flag."""
+        self._set = False
+
+    def is_set(self) -> bool:
+        """Whether the flag is set."""
+        return self._set
+
+    async def wait(self, timeout: float) -> bool:
+        """Wait until the flag is set or `timeout` seconds pass; says whether it is set."""
+        if self._set:
+            return True
+        loop = asyncio.get_running_loop()
+        waiter: asyncio.Future[None] = loop.create_future()
+        self._waiters.append(waiter)
+        timer = loop.call_later(timeout, _expire, waiter)
+        try:
+            await waiter
+        finally:
+            timer.cancel()
+            if waiter in self._waiters:
+                self._waiters.remove(waiter)
+        return self._set
+
+
+def _expire(waiter: asyncio.Future[None]) -> None:
+    if not waiter.done():
+        waiter.set_result(None)
+
+
 def _set_async_exc(ident: int, exc: type[BaseException] | None) -> int:
     """CPython's PyThreadState_SetAsyncExc: raise `exc` in thread `ident` (None: drop a pending one)."""
     return int(ctypes.pythonapi.PyThreadState_SetAsyncExc(ctypes.c_ulong(ident), ctypes.py_object(exc) if exc else None))

@@ -21,6 +21,7 @@ import string
 import threading
 import time
 from dataclasses import replace
+from functools import partial
 from typing import Any
 from collections.abc import Callable, Iterable
 
@@ -37,7 +38,7 @@ from playground.engine.language import classify, escape_colons, split_sql
 from playground.engine.locks import LockMonitor
 from playground.engine.session import PlaygroundSession, SessionSettings, waiting_badge
 from playground.engine.warnings_sink import WarningSink
-from playground.engine.worker import SessionThread, responsive_switching
+from playground.engine.worker import SessionThread, Signal, responsive_switching
 from playground.engine.events import (
     CommittedTable,
     Event,
@@ -72,6 +73,16 @@ INTERRUPT_GRACE = 0.3  # how long `cancel` waits to say whether an interrupted s
 ABANDON_AFTER = 2.0  # past the step-time limit, how long an interrupted step has to stop
 
 
+def _open(gate: asyncio.Future[None], _: object = None) -> None:
+    if not gate.done():
+        gate.set_result(None)
+
+
+def _open_from_thread(loop: asyncio.AbstractEventLoop, open_gate: Callable[[], None], _: object) -> None:
+    with contextlib.suppress(RuntimeError):  # the caller's loop has closed: nobody waits
+        loop.call_soon_threadsafe(open_gate)
+
+
 class Workspace:
     """One database, its sessions, their steps, the timeline and the lock graph."""
 
@@ -104,7 +115,7 @@ class Workspace:
         self._counter = 0
         self._waits: dict[str, LockWait] = {}
         self._watcher: asyncio.Task[None] | None = None
-        self._progress = asyncio.Event()
+        self._progress = Signal()
         self._tick = 0
         self._tempdir = tempdir
         self.observer = create_observer_engine(backend, kept=True)
@@ -347,24 +358,22 @@ class Workspace:
         """Run the step on the session's thread; give up on it only when it is abandoned."""
         thread = self._threads[ps.name]
         submitted = thread.submit(stepping.run_step(handle, ps, item, watched=bool(self._subscribers)))
-        running = asyncio.wrap_future(submitted)
-        # Wakes when the step ends, or when it is abandoned (no task of its own: this runs per step).
-        gate: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-
-        def open_gate(_: object = None) -> None:
-            if not gate.done():
-                gate.set_result(None)
-
-        running.add_done_callback(open_gate)
-        handle.abandon = open_gate
+        # Wakes when the step ends, or when it is abandoned. No task and no wrapped future of its
+        # own: the session's thread opens it with one hop, as this runs per step.
+        loop = asyncio.get_running_loop()
+        gate: asyncio.Future[None] = loop.create_future()
+        handle.abandon = open_gate = partial(_open, gate)
+        submitted.add_done_callback(partial(_open_from_thread, loop, open_gate))
         try:
             await gate
         except asyncio.CancelledError:
-            running.cancel()
+            submitted.cancel()  # cancels the step's task on its thread
             raise
-        if running.done():
+        if submitted.done():
+            if submitted.cancelled():
+                raise asyncio.CancelledError()
             try:
-                return running.result()
+                return submitted.result()
             except Exception as exc:  # an interrupt that landed outside the step's code, and the like
                 error: ErrorInfo = describe(exc)
         else:
@@ -579,8 +588,7 @@ class Workspace:
                 return
             self._ensure_watcher()
             self._progress.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(self._progress.wait(), POLL * 4)
+            await self._progress.wait(POLL * 4)
 
     # -- settings and committed data ------------------------------------------------------
 
