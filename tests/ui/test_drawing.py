@@ -96,3 +96,20 @@ async def test_the_app_defers_full_collections_while_it_runs_and_gives_them_back
         assert app.collector._last_activity > before, "a step is activity"
     assert not app.collector.installed
     assert gc.get_threshold() == saved
+
+
+async def test_a_panes_log_keeps_a_bounded_scrollback(app_factory):
+    """A long session's logs stop growing: each kept line holds its segments and Textual's caches."""
+    from rich.text import Text
+
+    from playground.ui.step_log import StepLog
+
+    app = app_factory()
+    async with app.run_test(size=(160, 40)) as pilot:
+        await pilot.pause()
+        log = app.pane("A").log_view
+        for i in range(StepLog.KEPT_LINES * 3):
+            log.put(Text(f"line {i}"))
+        await pilot.pause()
+        assert len(log.lines) <= 1000, len(log.lines)
+        assert log.lines[-1].text.strip() == f"line {StepLog.KEPT_LINES * 3 - 1}"
