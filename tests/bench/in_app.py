@@ -10,8 +10,9 @@ import contextlib
 import statistics
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 
 # -- in the app: panel refresh, responsiveness -----------------------------------------------
@@ -26,14 +27,22 @@ async def _insert_items(ws, n: int) -> None:
     await ws.run("A", "commit")
 
 
-async def bench_panel_refresh(runs: int, n_objects: int) -> dict:
+@contextlib.asynccontextmanager
+async def open_app(size: tuple[int, int], **options: Any) -> AsyncIterator[tuple[Any, Any]]:
+    """The real app under Pilot at `size`, once its database is open (the panes are drawn first)."""
     from playground.ui.app import make_app
 
-    samples: list[float] = []
-    app = make_app(history_dir=Path(tempfile.mkdtemp()))
-    async with app.run_test(size=(200, 60)) as pilot:
-        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
+    app = make_app(history_dir=Path(tempfile.mkdtemp()), **options)
+    async with app.run_test(size=size) as pilot:
+        await app.waits.opened.wait()
         await pilot.pause()
+        yield app, pilot
+
+
+async def bench_panel_refresh(runs: int, n_objects: int) -> dict:
+
+    samples: list[float] = []
+    async with open_app(size=(200, 60)) as (app, pilot):
         ws = app.workspace
         await _insert_items(ws, n_objects)
         await ws.run("A", "held = session.scalars(select(Item)).all()")
@@ -119,13 +128,9 @@ async def _release(ws, waiting: list) -> None:
 
 
 async def bench_responsiveness(runs: int) -> dict:
-    from playground.ui.app import make_app
 
     lags: list[float] = []
-    app = make_app(sessions=5, history_dir=Path(tempfile.mkdtemp()))
-    async with app.run_test(size=(220, 60)) as pilot:
-        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
-        await pilot.pause()
+    async with open_app(sessions=5, size=(220, 60)) as (app, pilot):
         ws = app.workspace
         waiting = await _three_waiting(ws)
         ticker = Ticker(0.010, lags)
@@ -155,15 +160,11 @@ def _send_keys(app, keys: list[str]) -> None:
 
 async def bench_cpu_bound(runs: int) -> dict:
     """The event loop's lag while A runs `while True: pass` and steps are typed into B."""
-    from playground.ui.app import make_app
 
     lags: list[float] = []
     quits: list[float] = []
     for _ in range(runs):
-        app = make_app(sessions=2, history_dir=Path(tempfile.mkdtemp()))
-        async with app.run_test(size=(200, 50)) as pilot:
-            await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
-            await pilot.pause()
+        async with open_app(sessions=2, size=(200, 50)) as (app, pilot):
             ws = app.workspace
             looping = ws.submit("A", "while True: pass")
             while app.latest is None or app.latest.session("A").running is None:  # looping for a moment
@@ -257,14 +258,10 @@ async def bench_keystroke_echo(runs: int) -> dict:
     """From a key posted to the app (as the terminal's driver posts it) to the screen update that
     shows the character, typed into A (which holds a row) while B, C and D wait on A and E runs
     steps back to back; `select N` typed a key every 30 ms, then Enter (A runs it)."""
-    from playground.ui.app import make_app
 
     samples: list[float] = []
     keys = max(200, runs * 50)
-    app = make_app(sessions=5, history_dir=Path(tempfile.mkdtemp()))
-    async with app.run_test(size=(220, 60)) as pilot:
-        await app.waits.opened.wait()  # the panes are drawn first, the database opens behind them
-        await pilot.pause()
+    async with open_app(sessions=5, size=(220, 60)) as (app, pilot):
         ws = app.workspace
         waiting = await _three_waiting(ws)
         running = [True]
