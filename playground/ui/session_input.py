@@ -7,10 +7,11 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from rich.style import Style
 from textual import events
 from textual.binding import Binding
+from textual.geometry import Region
 from textual.message import Message
+from textual.strip import Strip
 from textual.widgets import TextArea
 
 from playground.ui.history import History
@@ -103,11 +104,21 @@ class SessionInput(TextArea):
             return
         await super()._on_key(event)
 
-    def get_component_rich_style(self, *names: str, partial: bool = False, default: Style | None = None) -> Style:
-        """As Textual's, but a component style asked for before the stylesheet reached this input
-        (a TextArea drawn just after it was mounted: Textual 8.2's issue 6528, seen when the panes
-        are made again) is plain for that frame instead of a KeyError that takes the app down."""
-        return super().get_component_rich_style(*names, partial=partial, default=Style() if default is None else default)
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """As Textual's, but blank until the stylesheet has reached this input.
+
+        Textual 8.2 may draw a TextArea just after it was mounted, before its component styles are
+        applied (its issue 6528, seen when the panes are made again on a busy app). Its theme then
+        asks for those styles: a KeyError, or, given a default, a fallback that blends a colour
+        with the theme's colour *name* (an AttributeError). Either would take the app down; this
+        frame is blank instead, and the next one, once the styles are in, draws the input.
+        """
+        try:
+            self.get_component_styles(*self.COMPONENT_CLASSES)
+        except KeyError:
+            self.call_after_refresh(self.refresh)
+            return [Strip.blank(crop.width, self.rich_style) for _ in range(crop.height)]
+        return super().render_lines(crop)
 
     def _show(self, text: str) -> None:
         self.text = text

@@ -72,9 +72,28 @@ async def type_in(pilot, pane: str, text: str) -> None:
     await pilot.press("enter")
 
 
+async def unless_crashed(app, waiting, timeout: float = TIMEOUT):
+    """Await `waiting`, but fail at once, naming the app's error, if the app was taken down meanwhile
+    (a crashed app handles no more messages, so the wait would only run into its timeout)."""
+    task = asyncio.ensure_future(waiting)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    try:
+        while not task.done():
+            error = app._exception
+            if error is not None:
+                raise AssertionError(f"the app was taken down: {type(error).__name__}: {error}") from error
+            if loop.time() > deadline:
+                raise TimeoutError(f"not caught up within {timeout} s")
+            await asyncio.wait({task}, timeout=0.05)
+        return task.result()
+    finally:
+        task.cancel()
+
+
 async def caught_up(pilot) -> None:
     """Wait until the app has caught up with every step and pane action, then let it paint."""
-    await asyncio.wait_for(pilot.app.waits.caught_up(), TIMEOUT)
+    await unless_crashed(pilot.app, pilot.app.waits.caught_up())
     await pilot.pause()
 
 

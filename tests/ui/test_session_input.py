@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
-from rich.style import Style
+from textual.app import App, ComposeResult
+from textual.geometry import Region
 
 from playground.ui.history import History
 from playground.ui.session_input import SessionInput
 
 
-def test_a_component_style_asked_before_the_stylesheet_came_is_plain_not_a_crash(tmp_path):
+class _OneInput(App[None]):
+    def __init__(self, history: History) -> None:
+        super().__init__()
+        self.history = history
+
+    def compose(self) -> ComposeResult:
+        yield SessionInput(self.history, lambda: ())
+
+
+def _drawn(field: SessionInput) -> str:
+    return "\n".join(strip.text for strip in field.render_lines(Region(0, 0, *field.outer_size)))
+
+
+async def test_an_input_drawn_before_the_stylesheet_came_is_blank_for_that_frame_not_a_crash(tmp_path):
     """Textual 8.2 may draw a TextArea before its component styles are applied (its issue 6528):
-    the theme then asks for the gutter's style, which raised KeyError and took the app down."""
-    field = SessionInput(History(tmp_path / "history"), lambda: ())
-    assert field.get_component_rich_style("text-area--gutter") == Style()
-    assert field.get_component_rich_style("text-area--gutter", default=Style(bold=True)) == Style(bold=True)
+    the theme then asked for the gutter's style (a KeyError), or, with a default style, blended a
+    colour with the theme's colour name (AttributeError: 'str' object has no attribute 'auto').
+    Either took the app down; seen in a step back on a busy machine."""
+    app = _OneInput(History(tmp_path / "history"))
+    async with app.run_test(size=(40, 6)) as pilot:
+        field = app.query_one(SessionInput)
+        field.text = "select 1"
+        await pilot.pause()
+        assert "select 1" in _drawn(field)
+
+        field._component_styles.clear()  # as just after a mount, before the stylesheet reached it
+        field._rich_style_cache.clear()
+        blank = field.render_lines(Region(0, 0, 12, 2))
+        assert [strip.text for strip in blank] == [" " * 12, " " * 12]
+
+        app.stylesheet.apply(field)  # the stylesheet comes: the next frame draws the input
+        await pilot.pause()
+        assert "select 1" in _drawn(field)

@@ -138,3 +138,31 @@ async def test_opened_is_set_when_the_database_cannot_be_opened(app_factory, tmp
             await app.waits.opened.wait()
         assert app.failure is not None and "cannot open" in app.failure
     assert app.return_code == 2
+
+
+async def test_the_tests_wait_fails_at_once_naming_the_error_when_the_app_is_taken_down(app_factory):
+    """A crashed app handles no more messages: the tests' `caught_up` says why instead of timing out."""
+    from tests.ui.conftest import caught_up
+
+    app = app_factory()
+    started = asyncio.get_running_loop().time()
+    try:
+        async with app.run_test(size=(160, 50)) as pilot:
+            await pilot.pause()
+
+            def broken() -> None:
+                raise LookupError("drawn before its stylesheet came")
+
+            app.call_later(broken)
+            app.call_later(app.waits.progress.clear)
+            app.waits.pane_actions += 1  # caught up only once an action ends: it never will
+            try:
+                await caught_up(pilot)
+            except AssertionError as error:
+                said = str(error)
+            else:
+                raise AssertionError("caught_up returned although the app was taken down")
+    except LookupError:
+        pass  # run_test raises the app's error as it leaves
+    assert said == "the app was taken down: LookupError: drawn before its stylesheet came"
+    assert asyncio.get_running_loop().time() - started < TIMEOUT / 2
