@@ -81,6 +81,8 @@ def build_parser() -> argparse.ArgumentParser:
                              "in both journal modes)")
     matrix.add_argument("--format", dest="matrix_format", choices=("text", "markdown", "json"), default="text",
                         help="text or markdown table, or JSON lines (a cell a line, then a summary)")
+    matrix.add_argument("--test", dest="matrix_tests", action="append", metavar="NAME",
+                        help="run only this test, e.g. P4 or G-single (repeatable; default: the whole suite)")
     export = sub.add_parser("export", help="write a scenario as a Python test module (pytest, playground.testing)",
                             description="Write a .txp scenario as a self-contained pytest module that runs it with "
                                         "playground.testing (the scenario's text is in the module). Exit 2 when the "
@@ -255,9 +257,20 @@ def _matrix(args: argparse.Namespace) -> int:
     import json
 
     from playground.engine.backends import BackendError
+    from playground.matrix import SUITE
     from playground.matrix.run import refusal, summary_json
     from playground.matrix.table import cell_json, write_table
 
+    tests = SUITE
+    if args.matrix_tests:
+        by_name = {t.name.lower(): t for t in SUITE}
+        unknown = [name for name in args.matrix_tests if name.lower() not in by_name]
+        if unknown:
+            print(f"txplay: no matrix test {', '.join(map(repr, unknown))}; the tests are "
+                  f"{', '.join(t.name for t in SUITE)}", file=sys.stderr)
+            return EXIT_INVALID
+        chosen = {name.lower() for name in args.matrix_tests}
+        tests = tuple(t for t in SUITE if t.name.lower() in chosen)  # in the suite's order
     urls: list[str | None] = list(args.matrix_urls or [None])
     for url in urls:
         try:
@@ -274,11 +287,11 @@ def _matrix(args: argparse.Namespace) -> int:
         def on_cell(column, test, cell) -> None:
             print(f"  {column.title}: {test.name} done", file=sys.stderr, flush=True)
 
-    run = asyncio.run(_matrix_until_ctrl_c(urls, on_cell))
+    run = asyncio.run(_matrix_until_ctrl_c(urls, on_cell, tests))
     if args.matrix_format == "json":
         print(json.dumps(summary_json(run), ensure_ascii=False), flush=True)
     else:
-        write_table(run, args.matrix_format)
+        write_table(run, args.matrix_format, tests=tests)
     if run.interrupted:  # a driver thread of a cut cell may sit out its busy timeout: do not wait for it
         sys.stdout.flush()
         _exit_without_waiting_for_drivers(run.exit_code)
@@ -334,7 +347,7 @@ def _export(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-async def _matrix_until_ctrl_c(urls, on_cell):
+async def _matrix_until_ctrl_c(urls, on_cell, tests):
     """run_matrix, stopped cleanly by the first Ctrl+C (every cell rolls back and drops what it
     made); a second Ctrl+C is Python's own KeyboardInterrupt, for a user who will not wait."""
     import contextlib
@@ -366,7 +379,7 @@ async def _matrix_until_ctrl_c(urls, on_cell):
     with contextlib.suppress(NotImplementedError):  # no signal handlers on this platform's loop
         loop.add_signal_handler(signal.SIGINT, interrupted)
     try:
-        return await run_matrix(urls, on_cell, stop=stop)
+        return await run_matrix(urls, on_cell, tests, stop=stop)
     finally:
         with contextlib.suppress(NotImplementedError):
             loop.remove_signal_handler(signal.SIGINT)

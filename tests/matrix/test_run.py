@@ -89,7 +89,7 @@ def test_the_legend_explains_each_test_and_each_word(capsys):
 
 
 def test_the_json_summary_names_each_database_with_its_facts(capsys):
-    assert main(["matrix", "--format", "json"]) == 0
+    assert main(["matrix", "--format", "json", "--test", "G0"]) == 0
     summary = json.loads(capsys.readouterr().out.splitlines()[-1])
     (database,) = summary["databases"]
     assert database["backend"] == "sqlite" and database["problem"] is None
@@ -152,3 +152,18 @@ async def test_ctrl_c_keeps_the_cells_done_and_drops_every_schema_it_made():
         assert await _pg(url, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'txplay%'") == []
     finally:
         await _pg(base, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_test_runs_only_the_tests_named_in_the_suites_order(capsys):
+    assert main(["matrix", "--format", "markdown", "--test", "p4", "--test", "G1a"]) == 0
+    out = capsys.readouterr().out
+    rows = [line.split(" | ")[0].lstrip("| ") for line in out.splitlines() if line.startswith("| G") or line.startswith("| P")]
+    assert rows == ["G1a", "P4"]
+    legend = out[out.index("tests:"):]
+    assert "G1a (aborted read)" in legend and "P4 (lost update)" in legend and "G0 (" not in legend
+
+
+def test_an_unknown_test_is_refused_with_the_names(capsys):
+    assert main(["matrix", "--test", "G9"]) == 2
+    err = capsys.readouterr().err
+    assert "no matrix test 'G9'" in err and "G-single-write-1" in err
