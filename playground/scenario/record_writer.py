@@ -16,10 +16,9 @@ from pathlib import Path
 
 from playground.engine.snapshot import UNSET, StepResult
 from playground.scenario.recording import (
-    Entry, RecordedStep, RecordingSetup, SessionEvent, SettingEvent, chance, ended_before, ran_out,
+    EXPECTED_ROWS, Entry, RecordedStep, RecordingSetup, SessionEvent, SettingEvent, chance, ended_before, ran_out,
 )
 
-MAX_ROWS = 10  # a result with more rows is expected as `ok`, not spelled out
 _NOT_CHECKED = "so its outcome is not checked"
 
 
@@ -178,7 +177,7 @@ def _expectations(step: RecordedStep, checked: bool) -> list[str]:
 def _outcome(result: StepResult, exact: bool) -> str:
     if result.error is not None:
         return f"error {result.error.type}"
-    if exact and result.rows is not None and not result.rows_omitted and len(result.rows) <= MAX_ROWS:
+    if exact and result.rows is not None and not result.rows_omitted and len(result.rows) <= EXPECTED_ROWS:
         rows = [tuple(r) for r in result.rows]
         if _literal(rows):
             return f"rows {rows!r}"

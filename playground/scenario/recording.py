@@ -9,6 +9,7 @@ steps back. Nothing here imports Textual.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import time
 from dataclasses import dataclass, field
@@ -22,6 +23,8 @@ if TYPE_CHECKING:
     from playground.engine import Workspace
     from playground.scenario.runner import ScenarioPlayer
 
+EXPECTED_ROWS = 10  # a result with more rows is expected as `ok`, not spelled out (nor kept)
+KEPT_VALUE = 200  # characters of a step's value kept: the writer asks only whether it had one
 # Steps that show something and change nothing: neither recorded nor replayed.
 _NOT_RECORDED = ("help", "clear")
 # What makes a step's result differ from one run to the next (the clock, chance, the keyboard).
@@ -109,6 +112,17 @@ def ran_out(step: RecordedStep, following: RecordedStep | None) -> bool:
             and following.session != step.session and ended_before(step, following.submitted))
 
 
+def kept(result: StepResult) -> StepResult:
+    """What a recording keeps of a step's result: what the saved scenario says of it (its error,
+    a small result's rows, its value, when it ended and how long it waited). The SQL, the printed
+    output and a large result's rows are left to the pane: a long session keeps no more per step
+    than it will write."""
+    small = result.rows is not None and not result.rows_omitted and len(result.rows) <= EXPECTED_ROWS
+    value = None if result.value is None else result.value[:KEPT_VALUE]
+    return dataclasses.replace(result, sql=(), output="", messages=(), columns=None,
+                               rows=result.rows if small else None, value=value)
+
+
 def _shows_only(step: StepSubmitted) -> bool:
     return step.kind == "command" and step.input.strip().lstrip("\\").strip().lower() in _NOT_RECORDED
 
@@ -163,7 +177,7 @@ class Recorder:
         if isinstance(event, StepWaiting):
             recorded.waited, recorded.waited_on = True, event.wait.holders
         else:
-            recorded.result = event.result
+            recorded.result = kept(event.result)
             recorded.waited = recorded.waited or event.waited
 
     def _sessions_changed(self, event: SessionsChanged) -> None:

@@ -98,3 +98,27 @@ async def test_a_closed_session_rolls_back_and_its_name_opened_again_is_another_
         assert fresh.sessions["B"].latest is not None and not fresh.sessions["B"].latest.transactions
     finally:
         await fresh.close()
+
+
+async def test_a_recording_keeps_of_each_step_only_what_the_scenario_will_say():
+    """A long session must not keep every step's SQL, output and rows twice (the pane has them)."""
+    many = "with recursive n(i) as (select 1 union all select i + 1 from n where i < 50) select i from n"
+    text, ws, recorder = await recorded([
+        ("A", "select id, name from users order by id"),
+        ("A", many),
+        ("A", "print('x' * 5000); u = session.get(User, 1); u.name"),
+        ("A", "session.execute(text('select 1')).all() * 3000"),
+    ])
+    try:
+        small, large, printed, big_value = (s.result for s in recorder.steps)
+        assert all(r is not None and r.sql == () and r.output == "" and r.columns is None
+                   for r in (small, large, printed, big_value))
+        assert small.rows and large.rows is None
+        assert len(big_value.value) <= 200 and big_value.value.startswith("[(1,), (1,)")
+        lines = text.splitlines()
+        assert f"=> rows {[tuple(r) for r in small.rows]!r}" in lines
+        at = lines.index(f"A: {many}")
+        assert lines[at + 1] == "=> ok"
+        assert lines[lines.index("A: print('x' * 5000); u = session.get(User, 1); u.name") + 1] == "=> value 'ann'"
+    finally:
+        await ws.close()
