@@ -164,6 +164,25 @@ class Figures:
     timeline_show_s: float = 0.0
     shown_from: int = 0  # index of the first step with the timeline shown
     hidden_from: int = 0  # index of the first step of the hidden stretch compared with it
+    collector: list[tuple[int, float]] = field(default_factory=list)  # (generation, ms) of each collector pass
+
+
+@contextlib.contextmanager
+def collector_passes(into: list[tuple[int, float]]) -> Iterator[None]:
+    """Time every pass of Python's cycle collector (on whichever thread it runs) into `into`."""
+    started: dict[int, float] = {}
+
+    def heard(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[info["generation"]] = time.perf_counter()
+        elif info["generation"] in started:
+            into.append((info["generation"], (time.perf_counter() - started.pop(info["generation"])) * 1000))
+
+    gc.callbacks.append(heard)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(heard)
 
 
 def slope(points: list[tuple[float, float]]) -> float:
@@ -356,7 +375,9 @@ async def soak(args: argparse.Namespace) -> Figures:
                 for pane in PANES:  # a lock wait lasts as long as it takes, never a timeout
                     await app.workspace.run(pane, "\\timeout 60")
                 await pilot.pause()
-                figures = await Soak(app, pilot, args, counter, url).run()
+                soak_run = Soak(app, pilot, args, counter, url)
+                with collector_passes(soak_run.figures.collector):
+                    figures = await soak_run.run()
                 await app.action_quit()
     return figures
 
@@ -399,6 +420,9 @@ def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
         "timeline_shown_step_ms_p50": statistics.median(shown) * 1000 if shown else 0.0,
         "timeline_shown_step_ms_max": max(shown, default=0.0) * 1000,
         "timeline_shown_stall_ms_max": max(figures.lags_shown, default=0.0),
+        "full_passes": sum(1 for g, _ in figures.collector if g == 2),
+        "full_pass_ms_max": max((ms for g, ms in figures.collector if g == 2), default=0.0),
+        "young_pass_ms_max": max((ms for g, ms in figures.collector if g < 2), default=0.0),
         "focus_switches": figures.focus_switches,
         "lock_waits": figures.waits, "lock_waits_missed": figures.waits_missed,
         "failed_steps": figures.failed, "first_failures": figures.first_failures,
@@ -431,6 +455,8 @@ def table(s: dict[str, Any]) -> str:
         f"p50 {s['step_ms_p50']:.1f} ms; CPU p50 {s['step_cpu_ms_p50']:.1f} ms)", "≤ 100 ms", s["step_ms_max"] <= 100)
     row("longest event-loop stall (10 ms ticker), timeline hidden", f"{s['stall_ms_max']:.0f} ms (p99 {s['stall_ms_p99']:.1f} ms)",
         "≤ 100 ms", s["stall_ms_max"] <= 100)
+    row("the collector's passes", f"{s['full_passes']} full, the longest {s['full_pass_ms_max']:.0f} ms; the longest young "
+        f"pass {s['young_pass_ms_max']:.0f} ms", "–", None)
     if "timeline_ratio" in s:
         row(f"step time with the Timeline shown vs hidden ({s['timeline_entries']:,} entries and more)",
             f"p50 {s['timeline_shown_step_ms_p50']:.1f} ms vs {s['timeline_hidden_step_ms_p50']:.1f} ms "
