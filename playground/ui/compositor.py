@@ -22,7 +22,7 @@ from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
 
-from playground.ui import private_api, strips
+from playground.ui import acyclic, private_api
 
 
 def row_bands(regions: Iterable[Region]) -> list[tuple[int, int, int, int]]:
@@ -85,4 +85,4 @@ class TxplayScreen(Screen):
         super().__init__(*args, **kwargs)
         if private_api.ENABLED:
             self._compositor = SpanCompositor()
-            strips.install()
+            acyclic.install()
