@@ -97,3 +97,19 @@ async def test_styling_a_widget_again_makes_no_garbage_and_its_component_styles_
         two.focus()
         await pilot.pause()
         assert (cursor_line(one), cursor_line(two)) == ("#112233", "#aa0000"), "the component styles followed the focus"
+
+
+def test_a_cleared_cache_lets_its_entries_go_without_the_collector():
+    from textual.cache import LRUCache
+
+    def fill_and_clear(line: Strip) -> None:
+        cache: LRUCache[int, Strip] = LRUCache(64)
+        for n in range(100):
+            cache[n] = line.crop(0, n % 7)
+        cache.clear()
+        assert len(cache) == 0 and cache.get(3) is None
+        cache[1] = line
+        assert cache[1] is line, "a cleared cache works as before"
+        cache.clear()
+
+    assert unreachable_after(fill_and_clear) == 0
