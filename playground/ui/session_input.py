@@ -113,9 +113,7 @@ class SessionInput(TextArea):
         with the theme's colour *name* (an AttributeError). Either would take the app down; this
         frame is blank instead, and the next one, once the styles are in, draws the input.
         """
-        try:
-            self.get_component_styles(*self.COMPONENT_CLASSES)
-        except KeyError:
+        if not self.COMPONENT_CLASSES <= self._component_styles.keys():  # a set test: no styles merged per frame
             self.call_after_refresh(self.refresh)
             return [Strip.blank(crop.width, self.rich_style) for _ in range(crop.height)]
         return super().render_lines(crop)
