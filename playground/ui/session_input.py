@@ -113,7 +113,7 @@ class SessionInput(TextArea):
         with the theme's colour *name* (an AttributeError). Either would take the app down; this
         frame is blank instead, and the next one, once the styles are in, draws the input.
         """
-        if not self.COMPONENT_CLASSES <= self._component_styles.keys():  # a set test: no styles merged per frame
+        if not self._component_styles.keys() >= self.COMPONENT_CLASSES:  # a set test: no styles merged per frame
             self.call_after_refresh(self.refresh)
             return [Strip.blank(crop.width, self.rich_style) for _ in range(crop.height)]
         return super().render_lines(crop)
