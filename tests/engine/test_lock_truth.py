@@ -359,5 +359,8 @@ async def test_a_deferrable_read_only_transaction_waits_for_a_safe_snapshot():
         B: commit
     """, server_url("postgresql"))
     assert step_event(events, 5)["status"] == "waiting"
-    assert step_event(events, 5)["waiting_for"] == ["A"]
+    # The server makes it wait on every serializable writer it has: another test's, on the shared
+    # server, is named as the connection it is.
+    waiting_for = step_event(events, 5)["waiting_for"]
+    assert "A" in waiting_for and all(h == "A" or h.startswith("connection ") for h in waiting_for), waiting_for
     assert report.exit_code == 0, [e for e in events if e["event"] in ("step", "completed")]
