@@ -21,6 +21,7 @@ from textual._compositor import Compositor
 from textual.geometry import Region
 from textual.screen import Screen
 from textual.strip import Strip
+from textual.widget import Widget
 
 from playground.ui import acyclic, private_api
 
@@ -86,3 +87,22 @@ class TxplayScreen(Screen):
         if private_api.ENABLED:
             self._compositor = SpanCompositor()
             acyclic.install()
+
+    def draw_now(self, widget: Widget) -> bool:
+        """Put `widget`'s change on screen now, not at the screen's next frame; says whether it did.
+
+        Textual draws a change at the next tick of the screen's 60 Hz timer, and while other panes
+        change (a session running steps) that tick is up to two frames away: a keystroke showed
+        17 ms after it was typed at the median. A keystroke is drawn at once instead, with
+        whatever else is waiting to be drawn; people type a few keys a second, so this adds few
+        frames. With the private overrides off, Textual's own timing.
+        """
+        if not private_api.ENABLED or self.app._batch_count or not self.is_current or self._layout_required:
+            return False
+        if widget not in self._compositor.visible_widgets:
+            return False
+        widget._repaint_required = False  # drawn here: no second draw of the same change at the tick
+        self._dirty_widgets.add(widget)
+        self._compositor.update_widgets(self._dirty_widgets)
+        self._compositor_refresh()
+        return True

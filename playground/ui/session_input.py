@@ -103,6 +103,18 @@ class SessionInput(TextArea):
             event.stop()
             return
         await super()._on_key(event)
+        if event.is_printable:
+            self._echo()
+
+    def action_delete_left(self) -> None:
+        super().action_delete_left()
+        self._echo()
+
+    def _echo(self) -> None:
+        """Show what was just typed now, not at the screen's next frame (`TxplayScreen.draw_now`)."""
+        draw_now = getattr(self.screen, "draw_now", None)  # the app's screen; not a bare one
+        if draw_now is not None:
+            draw_now(self)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         """As Textual's, but blank until the stylesheet has reached this input.

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Region
+from textual.screen import Screen
+
+from playground.ui import private_api
+from playground.ui.compositor import TxplayScreen
 
 from playground.ui.history import History
 from playground.ui.session_input import SessionInput
@@ -16,6 +22,11 @@ class _OneInput(App[None]):
 
     def compose(self) -> ComposeResult:
         yield SessionInput(self.history, lambda: ())
+
+
+class _OnTxplayScreen(_OneInput):
+    def get_default_screen(self) -> Screen:
+        return TxplayScreen()
 
 
 def _drawn(field: SessionInput) -> str:
@@ -42,3 +53,29 @@ async def test_an_input_drawn_before_the_stylesheet_came_is_blank_for_that_frame
         app.stylesheet.apply(field)  # the stylesheet comes: the next frame draws the input
         await pilot.pause()
         assert "select 1" in _drawn(field)
+
+
+@pytest.mark.skipif(not private_api.ENABLED, reason="drawing at once is one of the private-API overrides (TXPLAY_TEXTUAL_PRIVATE=0)")
+async def test_a_keystroke_is_on_screen_when_its_key_is_handled_not_a_frame_later(tmp_path):
+    """Textual draws a change at its screen's next 60 Hz tick, up to two frames away while other
+    panes change: typing echoed 17 ms late at the median. A typed character, and a backspace,
+    are drawn before their key's handling ends."""
+    app = _OnTxplayScreen(History(tmp_path / "history"))
+    async with app.run_test(size=(40, 6)) as pilot:
+        field = app.query_one(SessionInput)
+        field.focus()
+        await pilot.pause()
+        shown: list[str] = []
+        display = app._display
+
+        def recording(screen, update) -> None:
+            display(screen, update)
+            shown.append(field.text)
+
+        app._display = recording
+        await field._on_key(events.Key("x", "x"))
+        assert shown == ["x"]
+        field.action_delete_left()
+        assert shown == ["x", ""]
+        await field._on_key(events.Key("ctrl+u", None))  # not a character: drawn at the next frame as before
+        assert shown == ["x", ""]
