@@ -188,18 +188,66 @@ def _inner_first(ps: PlaygroundSession, target: SessionTransaction) -> list[Sess
 # -- Python ---------------------------------------------------------------------------------
 
 
+# Where each source's last expression statement starts ((line, column in characters), or None
+# when it ends otherwise), by source and compile flags. The same step is often typed again
+# (`session.commit()`), and finding that place takes Python's AST, which costs two to three
+# compiles; the step itself is compiled anew every time, so its warnings and file name are its own.
+_LAST_EXPRESSION: dict[tuple[str, int], tuple[int, int] | None] = {}
+_LAST_EXPRESSION_KEPT = 512
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+
+
 def compile_python(source: str, filename: str, async_mode: bool) -> tuple[Any, Any]:
     """Compile a block; its last expression statement is compiled apart so its value shows."""
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if async_mode else 0
     keepers = sources.register(filename, source)  # before compiling on: a SyntaxError shows its line
-    tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
-    last = None
-    if tree.body and isinstance(tree.body[-1], ast.Expr):
-        last = ast.Expression(tree.body.pop().value)
-    body = compile(tree, filename, "exec", flags=flags, dont_inherit=True)
-    expr = compile(last, filename, "eval", flags=flags, dont_inherit=True) if last is not None else None
+    key = (source, flags)
+    if key not in _LAST_EXPRESSION:
+        start = _last_expression(compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True))
+        if len(_LAST_EXPRESSION) >= _LAST_EXPRESSION_KEPT:
+            _LAST_EXPRESSION.clear()
+        _LAST_EXPRESSION[key] = start
+    start = _LAST_EXPRESSION[key]
+    if start is None:
+        body, expr = compile(source, filename, "exec", flags=flags, dont_inherit=True), None
+    else:
+        body, expr = _compile_split(source, filename, flags, start)
     keepers.extend(sources.definitions(body, expr))
     return body, expr
+
+
+def _compile_split(source: str, filename: str, flags: int, start: tuple[int, int]) -> tuple[Any, Any]:
+    """The code of `source` up to its last expression statement, which starts at `start`, and of that expression."""
+    line, column = start
+    if column == 0:
+        # Split at the expression's line, padded so that it keeps its line number in tracebacks.
+        head = source[: _line_start(source, line)]
+        try:
+            body = compile(head, filename, "exec", flags=flags, dont_inherit=True)
+            return body, compile("\n" * (line - 1) + source[len(head):], filename, "eval", flags=flags, dont_inherit=True)
+        except SyntaxError:
+            pass  # a line joined to the one before (a backslash): split the AST instead
+    tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    last = ast.Expression(tree.body.pop().value)
+    return (compile(tree, filename, "exec", flags=flags, dont_inherit=True),
+            compile(last, filename, "eval", flags=flags, dont_inherit=True))
+
+
+def _line_start(source: str, line: int) -> int:
+    """Where line `line` (from 1) of `source` starts, its lines ended as Python's tokenizer ends them."""
+    if line == 1:
+        return 0
+    for number, found in enumerate(_NEWLINE.finditer(source), start=2):
+        if number == line:
+            return found.end()
+    return len(source)
+
+
+def _last_expression(tree: ast.Module) -> tuple[int, int] | None:
+    """Where the module's last statement starts (line, column), if it is an expression statement."""
+    if not tree.body or not isinstance(tree.body[-1], ast.Expr):
+        return None
+    return tree.body[-1].lineno, tree.body[-1].col_offset
 
 
 async def _run_python(ps: PlaygroundSession, source: str, filename: str) -> Outcome:
