@@ -15,11 +15,12 @@ Textual's own); a full update is Textual's own. With TXPLAY_TEXTUAL_PRIVATE=0 (s
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 from textual._compositor import Compositor
 from textual.geometry import Region
-from textual.screen import Screen
+from textual.screen import UPDATE_PERIOD, Screen
 from textual.strip import Strip
 from textual.widget import Widget
 
@@ -84,6 +85,7 @@ class TxplayScreen(Screen):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        self._drawn_now_at = float("-inf")  # when `draw_now` last drew
         if private_api.ENABLED:
             self._compositor = SpanCompositor()
             acyclic.install()
@@ -95,12 +97,15 @@ class TxplayScreen(Screen):
         change (a session running steps) that tick is up to two frames away: a keystroke showed
         17 ms after it was typed at the median. A keystroke is drawn at once instead, with
         whatever else is waiting to be drawn; people type a few keys a second, so this adds few
-        frames. With the private overrides off, Textual's own timing.
+        frames, and at most one a frame is drawn this way. With the private overrides off, Textual's
+        own timing.
         """
         if not private_api.ENABLED or self.app._batch_count or not self.is_current or self._layout_required:
             return False
-        if widget not in self._compositor.visible_widgets:
-            return False
+        now = time.monotonic()
+        if now - self._drawn_now_at < UPDATE_PERIOD or widget not in self._compositor.visible_widgets:
+            return False  # keys in a burst (a terminal's paste, a fast typist) share the next frame
+        self._drawn_now_at = now
         widget._repaint_required = False  # drawn here: no second draw of the same change at the tick
         self._dirty_widgets.add(widget)
         self._compositor.update_widgets(self._dirty_widgets)

@@ -144,7 +144,8 @@ class Checkpoint:
     steps: int
     seconds: float
     rss_mb: float
-    objects: int
+    objects: int  # every object the cycle collector tracks, frozen ones included
+    blocks: int  # memory blocks Python's allocator has handed out (its objects' memory, not C libraries')
     connections: int | None  # as the server counts them
     opened: int | None  # as this process's pools count them (exact; MariaDB's count is server-wide)
 
@@ -308,17 +309,18 @@ class Soak:
         assert self.ticker is not None
         with self.ticker.excluded():
             gc.collect(0)
-            objects = len(gc.get_objects())
+            objects = len(gc.get_objects()) + gc.get_freeze_count()
+            blocks = sys.getallocatedblocks()
             rss = rss_mb()
             count, opened = await connections(self.counter, self.url)
-        point = Checkpoint(done, time.perf_counter() - self.started, rss, objects, count, opened)
+        point = Checkpoint(done, time.perf_counter() - self.started, rss, objects, blocks, count, opened)
         self.figures.checkpoints.append(point)
         recent = self.figures.steps[-self.args.every:] or [0.0]
         lags = self.figures.lags_shown or self.figures.lags
         base = self.figures.checkpoints[0]
         conns = "" if count is None or opened is None else (
             f", connections opened: {count - (base.connections or 0)} (server's count), {opened - (base.opened or 0)} (txplay's pools)")
-        print(f"[soak] {done} steps, {point.seconds:.0f} s: RSS {rss:.0f} MB, {objects} objects, "
+        print(f"[soak] {done} steps, {point.seconds:.0f} s: RSS {rss:.0f} MB, {objects} objects, {blocks} blocks, "
               f"step p50 {statistics.median(recent) * 1000:.1f} ms max {max(recent) * 1000:.0f} ms, "
               f"loop stall max {max(lags, default=0):.0f} ms{conns}", file=sys.stderr, flush=True)
 
@@ -420,6 +422,7 @@ def summary(figures: Figures, args: argparse.Namespace) -> dict[str, Any]:
         "rss_mb_growth_per_1000": slope([(p.steps / 1000, p.rss_mb) for p in growth_points]),
         "objects_at_first_1000": first.objects,
         "objects_growth_per_1000": slope([(p.steps / 1000, p.objects) for p in growth_points]),
+        "blocks_growth_per_1000": slope([(p.steps / 1000, p.blocks) for p in growth_points]),
         "step_ms_p50": statistics.median(free) * 1000 if free else 0.0,
         "step_ms_p99": percentile(free, 0.99) * 1000,
         "step_ms_max": max(free, default=0.0) * 1000,
@@ -468,7 +471,8 @@ def table(s: dict[str, Any]) -> str:
 
     row(f"RSS after the first {s['first_steps']:,} steps", f"{s['rss_mb_at_first_1000']:.0f} MB; {s['objects_at_first_1000']:,} Python objects", "–", None)
     row(f"RSS growth per 1,000 steps (fitted from step {s['growth_from']:,} to {s['growth_to']:,})",
-        f"{s['rss_mb_growth_per_1000']:.1f} MB; {s['objects_growth_per_1000']:,.0f} objects", "≤ 1 MB",
+        f"{s['rss_mb_growth_per_1000']:.1f} MB; {s['objects_growth_per_1000']:,.0f} objects, "
+        f"{s['blocks_growth_per_1000']:,.0f} blocks of Python's allocator", "≤ 1 MB",
         s["rss_mb_growth_per_1000"] <= 1.0 if s["growth_to"] - s["growth_from"] >= FIRST else None)
     row("longest step (Enter → echo on screen), timeline hidden, every step but a lock wait's two",
         f"{s['step_ms_max']:.0f} ms (p99 {s['step_ms_p99']:.0f} ms, p50 {s['step_ms_p50']:.1f} ms; CPU p50 {s['step_cpu_ms_p50']:.1f} ms)",

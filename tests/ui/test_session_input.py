@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 from textual import events
 from textual.app import App, ComposeResult
 from textual.geometry import Region
-from textual.screen import Screen
+from textual.screen import UPDATE_PERIOD, Screen
 
 from playground.ui import private_api
 from playground.ui.compositor import TxplayScreen
@@ -75,7 +77,34 @@ async def test_a_keystroke_is_on_screen_when_its_key_is_handled_not_a_frame_late
         app._display = recording
         await field._on_key(events.Key("x", "x"))
         assert shown == ["x"]
+        await asyncio.sleep(UPDATE_PERIOD)
         field.action_delete_left()
         assert shown == ["x", ""]
+        await asyncio.sleep(UPDATE_PERIOD)
         await field._on_key(events.Key("ctrl+u", None))  # not a character: drawn at the next frame as before
         assert shown == ["x", ""]
+
+
+@pytest.mark.skipif(not private_api.ENABLED, reason="drawing at once is one of the private-API overrides (TXPLAY_TEXTUAL_PRIVATE=0)")
+async def test_keys_in_a_burst_share_a_frame(tmp_path):
+    """A terminal sends a paste, or keys typed faster than frames, as a burst: the first is drawn
+    at once, the rest with the next frame, not one frame each (which stalled the loop while
+    another session spun in Python)."""
+    app = _OnTxplayScreen(History(tmp_path / "history"))
+    async with app.run_test(size=(40, 6)) as pilot:
+        field = app.query_one(SessionInput)
+        field.focus()
+        await pilot.pause()
+        shown: list[str] = []
+        display = app._display
+
+        def recording(screen, update) -> None:
+            display(screen, update)
+            shown.append(field.text)
+
+        app._display = recording
+        for key in "select":
+            await field._on_key(events.Key(key, key))
+        assert shown == ["s"]
+        await pilot.pause(2 * UPDATE_PERIOD)
+        assert shown[-1] == "select"
