@@ -57,6 +57,21 @@ async def test_an_input_drawn_before_the_stylesheet_came_is_blank_for_that_frame
         assert "select 1" in _drawn(field)
 
 
+async def _texts_drawn(app: App, pilot, field: SessionInput) -> list[str]:
+    """The field's text at each screen update from now on (the input focused first)."""
+    field.focus()
+    await pilot.pause()
+    shown: list[str] = []
+    display = app._display
+
+    def recording(screen, update) -> None:
+        display(screen, update)
+        shown.append(field.text)
+
+    app._display = recording
+    return shown
+
+
 @pytest.mark.skipif(not private_api.ENABLED, reason="drawing at once is one of the private-API overrides (TXPLAY_TEXTUAL_PRIVATE=0)")
 async def test_a_keystroke_is_on_screen_when_its_key_is_handled_not_a_frame_later(tmp_path):
     """Textual draws a change at its screen's next 60 Hz tick, up to two frames away while other
@@ -65,16 +80,7 @@ async def test_a_keystroke_is_on_screen_when_its_key_is_handled_not_a_frame_late
     app = _OnTxplayScreen(History(tmp_path / "history"))
     async with app.run_test(size=(40, 6)) as pilot:
         field = app.query_one(SessionInput)
-        field.focus()
-        await pilot.pause()
-        shown: list[str] = []
-        display = app._display
-
-        def recording(screen, update) -> None:
-            display(screen, update)
-            shown.append(field.text)
-
-        app._display = recording
+        shown = await _texts_drawn(app, pilot, field)
         await field._on_key(events.Key("x", "x"))
         assert shown == ["x"]
         await asyncio.sleep(UPDATE_PERIOD)
@@ -93,16 +99,7 @@ async def test_keys_in_a_burst_share_a_frame(tmp_path):
     app = _OnTxplayScreen(History(tmp_path / "history"))
     async with app.run_test(size=(40, 6)) as pilot:
         field = app.query_one(SessionInput)
-        field.focus()
-        await pilot.pause()
-        shown: list[str] = []
-        display = app._display
-
-        def recording(screen, update) -> None:
-            display(screen, update)
-            shown.append(field.text)
-
-        app._display = recording
+        shown = await _texts_drawn(app, pilot, field)
         for key in "select":
             await field._on_key(events.Key(key, key))
         assert shown == ["s"]
