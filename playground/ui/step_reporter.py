@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from playground.engine import StepFinished, StepStarted, StepWaiting
+from playground.engine.history import kept_steps
 from playground.engine.snapshot import Notice
 from playground.ui.session_panes import SessionPanes
 
@@ -16,10 +17,12 @@ class StepReporter:
     sending) and lists the keys after the commands of an F1 step.
     """
 
-    def __init__(self, panes: SessionPanes, keys: Callable[[], list[str]]) -> None:
+    def __init__(self, panes: SessionPanes, keys: Callable[[], list[str]], keep: int | None = None) -> None:
         self.panes, self.keys = panes, keys
         self.help_steps: set[int] = set()  # F1 steps: the keys are listed after the commands
-        self.unsent: dict[int, tuple[str, ...]] = {}  # step → savepoints it ended unsent (timeline)
+        # step → savepoints it ended unsent, for the timeline, which shows the last `keep` steps (as the workspace keeps them)
+        self.unsent: dict[int, tuple[str, ...]] = {}
+        self.keep = keep if keep is not None else kept_steps()
 
     def report(self, event: object) -> None:
         """Write `event` (a StepStarted, StepWaiting or StepFinished; others are ignored) into its pane's log."""
@@ -34,6 +37,8 @@ class StepReporter:
             unsent = tuple(m.subject for m in event.result.messages if isinstance(m, Notice) and m.topic == "savepoint-never-sent")
             if unsent:
                 self.unsent[event.result.index] = unsent
+                for old in [index for index in self.unsent if index <= event.result.index - self.keep]:
+                    del self.unsent[old]  # older than any step the timeline shows
             if pane is not None:
                 pane.running.discard(event.result.index)
                 pane.log_view.finished(event.result, event.waited, event.after)
