@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import itertools
 
 from textual.app import App
@@ -10,7 +11,7 @@ from textual.widgets import TextArea
 
 from tests.bench.in_app import update_shows
 from tests.bench.run import write_results
-from tests.bench.soak import PANES, plan, slope
+from tests.bench.soak import PANES, Checkpoint, Figures, collector_passes, plan, slope, summary
 
 
 def test_soak_steps_are_seeded_and_keep_each_transaction_whole():
@@ -81,3 +82,30 @@ async def test_an_echo_is_the_update_that_draws_the_typed_text():
         assert any(update_shows(u, field.region, "select 42") for u in drawn)
         assert not any(update_shows(u, field.region, "select 43") for u in drawn)
         assert not any(update_shows(u, field.region.translate((0, 3)), "select 42") for u in drawn)
+
+
+def test_the_soak_times_the_collector_s_oldest_passes_and_keeps_only_the_longest_young_one():
+    figures = Figures()
+    with collector_passes(figures.full_passes, figures.young_pass_max):
+        gc.collect(0)
+        gc.collect(2)
+    assert len(figures.full_passes) == 1
+    assert figures.young_pass_max[0] > 0.0
+
+
+def test_the_soak_summary_puts_a_lock_wait_s_steps_apart_from_the_longest_step():
+    """The longest-step figure covers the steps no lock wait is part of; the waiting step and the
+    holder's COMMIT have rows of their own, with how long after the COMMIT the waiter went on."""
+    figures = Figures()
+    for seconds, kind in [(0.04, "orm"), (0.05, "sql"), (0.22, "wait"), (0.06, "hold"), (0.13, "release"), (0.04, "end")]:
+        figures.steps.append(seconds)
+        figures.cpu.append(0.01)
+        figures.kinds.append(kind)
+    figures.lags.extend([1.0, 2.0, 30.0])
+    figures.woken.append(0.08)
+    figures.shown_from = figures.hidden_from = len(figures.steps)
+    figures.checkpoints = [Checkpoint(0, 0.0, 80.0, 100, 1000, None, None), Checkpoint(6, 1.0, 81.0, 110, 1100, None, None)]
+    numbers = summary(figures, argparse.Namespace(seed=19, url=None))
+    assert round(numbers["step_ms_max"]) == 60
+    assert (round(numbers["wait_step_ms_max"]), round(numbers["release_step_ms_max"]), round(numbers["woken_ms_max"])) == (220, 130, 80)
+    assert numbers["stall_ms_max"] == 30.0
