@@ -138,11 +138,13 @@ async def test_ctrl_c_keeps_the_cells_done_and_drops_every_schema_it_made():
     await _pg(base, f"CREATE DATABASE {name}")
     try:
         url = base.rsplit("/", 1)[0] + f"/{name}"
+        # Unbuffered: communicate() reads the pipe itself, so a line a buffered readline() had read
+        # ahead (two cells ending together) was lost to the test, though the run printed it.
         proc = subprocess.Popen([sys.executable, "-m", "playground", "matrix", "--url", url, "--format", "json"],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        first = proc.stdout.readline() if proc.stdout else ""
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=0)
+        first = proc.stdout.readline().decode() if proc.stdout else ""
         proc.send_signal(signal.SIGINT)
-        rest, err = proc.communicate(timeout=30)
+        rest, err = (out.decode() for out in proc.communicate(timeout=30))
         lines = [json.loads(line) for line in [first, *rest.splitlines()]]
         cells, summary = lines[:-1], lines[-1]
         assert proc.returncode == 130, err
