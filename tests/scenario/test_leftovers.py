@@ -146,9 +146,12 @@ def test_the_schema_of_a_killed_run_is_dropped_at_the_next_start(tmp_path, backe
     url = server_url(backend)
     proc = _start_waiting(tmp_path, url)
     try:
+        assert len(_namespaces(url, proc.pid)) == 1
         proc.kill()
         proc.wait(GUARD)
-        assert len(_namespaces(url, proc.pid)) == 1, "SIGKILL cannot be caught: the schema stays until the next start"
+        # SIGKILL cannot be caught: the schema stays until the next start of txplay on this host. On
+        # the shared server that may be another test's txplay, which then drops it first (seen on CI).
+        assert len(_namespaces(url, proc.pid)) <= 1
         _run_quickly(tmp_path, url)
         assert _namespaces(url, proc.pid) == []
     finally:
