@@ -202,24 +202,27 @@ def compile_python(source: str, filename: str, async_mode: bool) -> tuple[Any, A
     flags = ast.PyCF_ALLOW_TOP_LEVEL_AWAIT if async_mode else 0
     keepers = sources.register(filename, source)  # before compiling on: a SyntaxError shows its line
     key = (source, flags)
+    tree = None
     if key not in _LAST_EXPRESSION:
-        start = _last_expression(compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True))
+        tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
         if len(_LAST_EXPRESSION) >= _LAST_EXPRESSION_KEPT:
             _LAST_EXPRESSION.clear()
-        _LAST_EXPRESSION[key] = start
+        _LAST_EXPRESSION[key] = _last_expression(tree)
     start = _LAST_EXPRESSION[key]
     if start is None:
         body, expr = compile(source, filename, "exec", flags=flags, dont_inherit=True), None
     else:
-        body, expr = _compile_split(source, filename, flags, start)
+        body, expr = _compile_split(source, filename, flags, start, tree)
     keepers.extend(sources.definitions(body, expr))
     return body, expr
 
 
-def _compile_split(source: str, filename: str, flags: int, start: tuple[int, int]) -> tuple[Any, Any]:
-    """The code of `source` up to its last expression statement, which starts at `start`, and of that expression."""
+def _compile_split(source: str, filename: str, flags: int, start: tuple[int, int], tree: ast.Module | None) -> tuple[Any, Any]:
+    """The code of `source` up to its last expression statement, which starts at `start`, and of that
+    expression. Split from the text at the expression's line; from the syntax tree where it is at
+    hand (`tree`: the source seen for the first time, just parsed) or the text cannot be split so."""
     line, column = start
-    if column == 0:
+    if column == 0 and tree is None:
         # Split at the expression's line, padded so that it keeps its line number in tracebacks.
         head = source[: _line_start(source, line)]
         try:
@@ -227,8 +230,11 @@ def _compile_split(source: str, filename: str, flags: int, start: tuple[int, int
             return body, compile("\n" * (line - 1) + source[len(head):], filename, "eval", flags=flags, dont_inherit=True)
         except SyntaxError:
             pass  # a line joined to the one before (a backslash): split the AST instead
-    tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
-    last = ast.Expression(tree.body.pop().value)
+    if tree is None:
+        tree = compile(source, filename, "exec", flags=ast.PyCF_ONLY_AST | flags, dont_inherit=True)
+    statement = tree.body.pop()
+    assert isinstance(statement, ast.Expr)  # `start` says so
+    last = ast.Expression(statement.value)
     return (compile(tree, filename, "exec", flags=flags, dont_inherit=True),
             compile(last, filename, "eval", flags=flags, dont_inherit=True))
 

@@ -90,24 +90,22 @@ class TxplayScreen(Screen):
             self._compositor = SpanCompositor()
             acyclic.install()
 
-    def draw_now(self, widget: Widget) -> bool:
-        """Put `widget`'s change on screen now, not at the screen's next frame; says whether it did.
+    def draw_now(self, widget: Widget) -> None:
+        """Put `widget`'s change on screen now, not at the screen's next frame.
 
         Textual draws a change at the next tick of the screen's 60 Hz timer, and while other panes
         change (a session running steps) that tick is up to two frames away: a keystroke showed
-        17 ms after it was typed at the median. A keystroke is drawn at once instead, with
-        whatever else is waiting to be drawn; people type a few keys a second, so this adds few
-        frames, and at most one a frame is drawn this way. With the private overrides off, Textual's
-        own timing.
+        17 ms after it was typed at the median. A keystroke is drawn at once instead, by that
+        tick's own routine, with whatever else is waiting to be drawn; people type a few keys a
+        second, so this adds few frames, and at most one a frame is drawn this way. With the
+        private overrides off, Textual's own timing.
         """
-        if not private_api.ENABLED or self.app._batch_count or not self.is_current or self._layout_required:
-            return False
+        if not private_api.ENABLED or self._layout_required:
+            return
         now = time.monotonic()
         if now - self._drawn_now_at < UPDATE_PERIOD or widget not in self._compositor.visible_widgets:
-            return False  # keys in a burst (a terminal's paste, a fast typist) share the next frame
+            return  # keys in a burst (a terminal's paste, a fast typist) share the next frame
         self._drawn_now_at = now
         widget._repaint_required = False  # drawn here: no second draw of the same change at the tick
         self._dirty_widgets.add(widget)
-        self._compositor.update_widgets(self._dirty_widgets)
-        self._compositor_refresh()
-        return True
+        self._on_timer_update()  # the tick's routine: draws what is dirty (unless batching, or not on top)
